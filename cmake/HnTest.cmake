@@ -1,0 +1,41 @@
+# hn_add_test(<name> [TIMEOUT <s>] [LABELS <l>...] COMMAND <cmd> [args...])
+#
+# Every test gets a timeout so a hung process fails the run instead of
+# stalling CI.  Default: 60 s.
+function(hn_add_test name)
+	cmake_parse_arguments(T "" "TIMEOUT;WORKING_DIRECTORY" "LABELS;COMMAND;ENVIRONMENT" ${ARGN})
+	if(NOT T_TIMEOUT)
+		set(T_TIMEOUT 60)
+	endif()
+	if(NOT T_COMMAND)
+		set(T_COMMAND ${name})
+	endif()
+	if(NOT T_WORKING_DIRECTORY)
+		set(T_WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+	endif()
+	add_test(NAME ${name} COMMAND ${T_COMMAND}
+		WORKING_DIRECTORY ${T_WORKING_DIRECTORY})
+	set_tests_properties(${name} PROPERTIES TIMEOUT ${T_TIMEOUT})
+	if(T_LABELS)
+		set_tests_properties(${name} PROPERTIES LABELS "${T_LABELS}")
+	endif()
+	if(T_ENVIRONMENT)
+		set_tests_properties(${name} PROPERTIES ENVIRONMENT "${T_ENVIRONMENT}")
+	endif()
+endfunction()
+
+# hn_add_unit(<name> SOURCES <src>... LIBS <lib>... [TIMEOUT <s>])
+# Builds a cmocka test executable and registers it.
+function(hn_add_unit name)
+	cmake_parse_arguments(U "" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+	add_executable(${name} ${U_SOURCES})
+	target_link_libraries(${name} PRIVATE ${U_LIBS} PkgConfig::CMOCKA)
+	if(NOT U_TIMEOUT)
+		set(U_TIMEOUT 60)
+	endif()
+	if(NOT U_LABELS)
+		set(U_LABELS unit)
+	endif()
+	hn_add_test(${name} TIMEOUT ${U_TIMEOUT} LABELS ${U_LABELS}
+		COMMAND $<TARGET_FILE:${name}>)
+endfunction()
