@@ -124,9 +124,10 @@ static void format_ts(char *buf, size_t len)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+
+	snprintf(buf + n, len - n, ".%03uZ",
+		 (unsigned)(ts.tv_nsec / 1000000) % 1000u);
 }
 
 static void write_all(int fd, const char *buf, size_t len)
@@ -172,7 +173,7 @@ static void emit_json(int fd, const char *ts, enum hn_log_level lvl,
 
 void hn_log(enum hn_log_level lvl, const char *component, const char *fmt, ...)
 {
-	char msg[LOG_MSG_MAX], line[LOG_MSG_MAX + 128], ts[40];
+	char msg[LOG_MSG_MAX], line[LOG_MSG_MAX + 128], ts[64];
 	va_list ap;
 	int n, fd;
 	char *p;
