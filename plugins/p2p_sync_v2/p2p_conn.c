@@ -709,7 +709,8 @@ static void conn_io_cb(void *arg, int revents)
 		do_handshake(c);
 		if (c->state != P2P_CONN_HELLO)
 			break;
-		/* fall through: data may already be buffered */
+		/* data may already be buffered */
+		__attribute__((fallthrough));
 	case P2P_CONN_HELLO:
 	case P2P_CONN_PEER_ID:
 	case P2P_CONN_READY:

@@ -32,7 +32,7 @@ struct gaicb;
 
 #define P2P_VERSION_STR "0.1.0"
 
-/* Reference constants (hathor/conf/settings.py, p2p/*.py). */
+/* Reference constants (hathor/conf/settings.py, hathor/p2p). */
 #define P2P_PEER_IDLE_TIMEOUT 60.0
 #define P2P_PEER_MAX_CONNECTIONS 125
 #define P2P_MAX_ENABLED_SYNC 8

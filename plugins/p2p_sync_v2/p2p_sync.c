@@ -1034,7 +1034,7 @@ static void blk_exists_cb(void *arg, int rc, size_t n, const bool *flags)
 
 	if (p2p_conn_dead(c) || !bc->active)
 		goto done;
-	if (rc < 0 || n != 1 + v->n_parents) {
+	if (rc < 0 || n != 1 + (size_t)v->n_parents) {
 		node_failed(s, "vertex_exists", rc < 0 ? rc : HN_EPROTO);
 		bc_fail(s, "node unavailable");
 		goto done;
