@@ -22,6 +22,7 @@ struct json_object *p2p_json_parse(const char *s, size_t len, bool *is_null)
 	struct json_tokener *tok;
 	struct json_object *o;
 	size_t off;
+	bool finished = false;
 
 	if (is_null)
 		*is_null = false;
@@ -49,13 +50,14 @@ struct json_object *p2p_json_parse(const char *s, size_t len, bool *is_null)
 				json_tokener_free(tok);
 				return NULL;
 			}
+			finished = true; /* the whole input was consumed */
 		} else {
 			json_object_put(o);
 			json_tokener_free(tok);
 			return NULL;
 		}
 	}
-	off = json_tokener_get_parse_end(tok);
+	off = finished ? len : json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
 	if (off < len) {
 		json_object_put(o);

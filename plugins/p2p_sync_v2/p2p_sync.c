@@ -1294,7 +1294,7 @@ static void update_deps(struct p2p_sync *s, const struct qv *v,
 	}
 }
 
-static void send_get_transactions_bfs(struct p2p_sync *s)
+static void send_bfs(struct p2p_sync *s, bool resume)
 {
 	struct tclient *tc = &s->tc;
 	struct p2p_buf b = { 0 };
@@ -1308,7 +1308,7 @@ static void send_get_transactions_bfs(struct p2p_sync *s)
 	p2p_hex32(tc->blocks[tc->n_blocks - 1]->hash, last);
 	p2p_buf_append(&b, "{\"start_from\": [", 16);
 	/* The server refuses more than 8 (MAX_GET_TRANSACTIONS_BFS_LEN). */
-	while (n < MAX_GET_TRANSACTIONS_BFS_LEN &&
+	while (resume && n < MAX_GET_TRANSACTIONS_BFS_LEN &&
 	       (sl = p2p_hmap_next(&tc->waiting_for, &pos))) {
 		p2p_hex32(sl->key, hex);
 		p2p_buf_printf(&b, "%s\"%s\"", n ? ", " : "", hex);
@@ -1325,6 +1325,12 @@ static void send_get_transactions_bfs(struct p2p_sync *s)
 		p2p_conn_send(s->c, P2P_CMD_GET_TRANSACTIONS_BFS,
 			      (char *)b.data, b.len);
 	p2p_buf_release(&b);
+}
+
+/* The first request starts from the blocks (start_from = []). */
+static void send_get_transactions_bfs(struct p2p_sync *s)
+{
+	send_bfs(s, false);
 }
 
 static void prepare_block(struct p2p_sync *s, void (*cont)(struct p2p_sync *))
@@ -1605,7 +1611,7 @@ static int handle_transactions_end(struct p2p_sync *s, const char *pl,
 	if (code == LIMIT_EXCEEDED && tc->idx < tc->n_blocks) {
 		/* resume_transactions_streaming */
 		tc->received = 0;
-		send_get_transactions_bfs(s);
+		send_bfs(s, true);
 		return 0;
 	}
 	p2p_conn_logf(s->c, P2P_LOG_INFO, "tx streaming finished (%d): %zu of "
