@@ -1,0 +1,107 @@
+#!/bin/bash
+# Interop with the reference node (hathor-core v0.69.0, ../shared/realpeer):
+#   1. reference node A (chain + mempool tx) -> our P2P engine syncs it;
+#   2. reference node B joins OUR node only and syncs A's chain and mempool
+#      through us;
+#   3. a block mined on A and a transaction pushed to A reach us and B by
+#      real-time relay.
+# TLS is on everywhere.  Skips (exit 77) when the reference node is not
+# installed.  Runs the reference nodes in a private directory and ports, so
+# it never touches nodes someone else started.
+#
+# Usage: interop_realpeer.sh P2P_BINARY [extra args for it]
+#   P2P_BINARY is p2p_harness (engine + in-memory node service) or any
+#   binary with the same flags.
+set -euo pipefail
+
+BIN=${1:?usage: interop_realpeer.sh P2P_BINARY}
+shift
+RP=${REALPEER_DIR:-/tmp/realpeer}
+RUN_PAIR=${RUN_PAIR:-$(cd "$(dirname "$0")/../../.." && pwd)/shared/realpeer/run_pair.sh}
+[[ -x $RUN_PAIR ]] || RUN_PAIR=/work/shared/realpeer/run_pair.sh
+if [[ ! -f $RP/env.sh || ! -x $RUN_PAIR ]]; then
+	echo "SKIP: reference node not installed ($RP/env.sh, $RUN_PAIR)"
+	exit 77
+fi
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/p2p-interop.XXXXXX")
+HPID=
+cleanup() {
+	[[ -n $HPID ]] && kill "$HPID" 2>/dev/null && wait "$HPID" 2>/dev/null || true
+	"$RUN_PAIR" -d "$T/rp" stop >/dev/null 2>&1 || true
+	if [[ ${KEEP:-0} == 1 ]]; then echo "kept $T"; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+
+mkdir -p "$T/rp"
+ln -s "$RP/src" "$T/rp/src"
+ln -s "$RP/tools" "$T/rp/tools"
+echo "source $RP/env.sh" >"$T/rp/env.sh"
+base=$((42000 + ($$ % 400) * 5))
+export A_P2P_PORT=$base A_HTTP_PORT=$((base + 1)) B_P2P_PORT=$((base + 2))
+export B_HTTP_PORT=$((base + 3))
+OUR_PORT=$((base + 4))
+rp() { "$RUN_PAIR" -d "$T/rp" "$@"; }
+api() { curl -sf --max-time 10 "http://127.0.0.1:$1/v1a/$2"; }
+jget() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+best_of() { api "$1" status | jget "d['dag']['best_block']['hash']"; }
+mempool_of() { api "$1" mempool | jget "' '.join(sorted(d['transactions']))"; }
+fail() {
+	echo "FAIL: $*"
+	echo "--- ours (last lines)"; tail -30 "$T/ours.err" || true
+	exit 1
+}
+# wait_for SECONDS COMMAND...: polls until COMMAND succeeds.
+wait_for() {
+	local limit=$1 t=0
+	shift
+	until "$@"; do
+		sleep 1
+		t=$((t + 1))
+		[[ $t -ge $limit ]] && return 1
+	done
+	return 0
+}
+ours() { cat "$T/st" 2>/dev/null; }
+ours_best_is() { ours | grep -q "best=$1 "; }
+ours_has_mempool() { ours | grep -Eq "mempool=[1-9]"; }
+
+echo "== starting reference node A"
+rp start >"$T/a.out" 2>&1 || { cat "$T/a.out"; fail "node A did not start"; }
+A_BEST=$(best_of "$A_HTTP_PORT")
+A_MEMPOOL=$(mempool_of "$A_HTTP_PORT")
+echo "A best=$A_BEST mempool=[$A_MEMPOOL]"
+
+echo "== 1. our node syncs from A"
+"$BIN" --listen "127.0.0.1:$OUR_PORT" --bootstrap "127.0.0.1:$A_P2P_PORT" \
+	--status-file "$T/st" --run-for 600 "$@" >"$T/ours.out" 2>"$T/ours.err" &
+HPID=$!
+t0=$(date +%s)
+wait_for 90 ours_best_is "$A_BEST" || fail "our node did not reach A's best block"
+wait_for 30 ours_has_mempool || fail "our node did not get A's mempool"
+echo "ok: synced from A in $(( $(date +%s) - t0 )) s: $(ours)"
+
+echo "== 2. reference node B syncs from our node"
+rp join "127.0.0.1:$OUR_PORT" >"$T/b.out" 2>&1 || { cat "$T/b.out"; fail "node B did not start"; }
+b_synced() { [[ $(best_of "$B_HTTP_PORT") == "$A_BEST" ]]; }
+wait_for 90 b_synced || fail "B did not reach A's best block through us"
+b_mempool() { [[ $(mempool_of "$B_HTTP_PORT") == "$A_MEMPOOL" ]]; }
+wait_for 60 b_mempool || fail "B's mempool [$(mempool_of "$B_HTTP_PORT")] != A's [$A_MEMPOOL]"
+b_peers=$(api "$B_HTTP_PORT" status | jget "len(d['connections']['connected_peers'])")
+[[ $b_peers == 1 ]] || fail "B has $b_peers peers, expected only us"
+echo "ok: B synced chain and mempool from us"
+
+echo "== 3. relay: a block and a transaction made on A"
+rp mine 1 >/dev/null 2>&1 || fail "mining on A failed"
+A_BEST2=$(best_of "$A_HTTP_PORT")
+[[ $A_BEST2 != "$A_BEST" ]] || fail "A did not mine"
+wait_for 30 ours_best_is "$A_BEST2" || fail "new block did not reach us"
+b_synced2() { [[ $(best_of "$B_HTTP_PORT") == "$A_BEST2" ]]; }
+wait_for 30 b_synced2 || fail "new block did not reach B"
+rp tx 1 >"$T/tx.out" 2>&1 || fail "tx on A failed"
+TX=$(awk '/^\[tx\]/ {print $2}' "$T/tx.out")
+[[ -n $TX ]] || fail "no tx hash in $(cat "$T/tx.out")"
+b_has_tx() { mempool_of "$B_HTTP_PORT" | grep -q "$TX"; }
+wait_for 30 b_has_tx || fail "tx $TX did not reach B"
+echo "ok: block $A_BEST2 and tx $TX relayed A -> us -> B"
+echo "PASS interop with $(api "$A_HTTP_PORT" version | jget "d['version']")"
