@@ -412,6 +412,36 @@ static bool entrypoint_valid(struct p2p_conn *c)
 
 static void enter_ready(struct p2p_conn *c);
 
+/* base64.b64decode() without validate: characters outside the alphabet
+ * are dropped, then the padding must work out. */
+static int py_b64decode(const char *in, uint8_t **out, size_t *outlen)
+{
+	size_t n = strlen(in), k = 0, i;
+	char *clean = malloc(n + 1);
+	int rc;
+
+	if (!clean)
+		return HN_ENOMEM;
+	for (i = 0; i < n; i++) {
+		char ch = in[i];
+
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= '0' && ch <= '9') || ch == '+' || ch == '/' ||
+		    ch == '=')
+			clean[k++] = ch;
+	}
+	clean[k] = '\0';
+	if (k == 0) {
+		free(clean);
+		*out = calloc(1, 1);
+		*outlen = 0;
+		return *out ? 0 : HN_ENOMEM;
+	}
+	rc = hn_b64_decode(clean, out, outlen);
+	free(clean);
+	return rc;
+}
+
 static int handle_peer_id(struct p2p_conn *c, const char *pl, size_t plen)
 {
 	struct p2p *p = c->p2p;
@@ -432,7 +462,11 @@ static int handle_peer_id(struct p2p_conn *c, const char *pl, size_t plen)
 		rc = EHANDLER;
 		goto out;
 	}
-	if (hn_b64_decode(json_object_get_string(v), &der, &derlen) < 0) {
+	rc = py_b64decode(json_object_get_string(v), &der, &derlen);
+	if (rc == HN_ENOMEM)
+		goto out;
+	if (rc < 0) {
+		rc = 0;
 		p2p_conn_error_close(c, "Unable to parse peer id. Reason: "
 				     "Incorrect padding");
 		goto out;
@@ -445,7 +479,10 @@ static int handle_peer_id(struct p2p_conn *c, const char *pl, size_t plen)
 			EVP_PKEY_free(pk);
 			p2p_conn_error_close(c, "Unable to parse peer id. "
 					     "Reason: Could not deserialize "
-					     "key data.");
+					     "key data. The data may be in an "
+					     "incorrect format or it may be "
+					     "encrypted with an unsupported "
+					     "algorithm.");
 			goto out;
 		}
 		EVP_PKEY_free(pk);

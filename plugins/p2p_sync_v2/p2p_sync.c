@@ -192,6 +192,7 @@ struct p2p_sync {
 	struct bclient bc;
 	struct tclient tc;
 	bool tc_exists;         /* a tx client was ever created */
+	bool bc_exists;         /* a block client was ever created */
 	/* mempool */
 	uint8_t (*tips)[32];    /* receiving tips */
 	size_t n_tips, cap_tips;
@@ -561,6 +562,8 @@ void p2p_sync_free(struct p2p_sync *s)
 void p2p_sync_start(struct p2p_sync *s)
 {
 	s->started = true;
+	/* LoopingCall.start(1) runs run_sync at once, then every second. */
+	p2p_sync_tick(s);
 }
 
 void p2p_sync_enable(struct p2p_sync *s, bool on)
@@ -924,6 +927,7 @@ static void start_blocks(struct p2p_sync *s)
 
 	bc_reset(bc);
 	bc->active = true;
+	s->bc_exists = true;
 	bc->start = s->synced_block;
 	bc->end = s->peer_best;
 	bc->max_quantity = bc->end.height >= bc->start.height ?
@@ -1117,6 +1121,10 @@ static int handle_blocks(struct p2p_sync *s, const char *pl, size_t plen)
 		return rc;
 	if (rc < 0)
 		return EHANDLER;        /* the parser raised */
+	if (v->is_block && !s->bc_exists) {
+		qv_free(v);
+		return EHANDLER;        /* assert _blk_streaming_client */
+	}
 	if (!v->is_block || !bc->active) {
 		qv_free(v);             /* not a block, or stream failed */
 		return 0;
@@ -1187,6 +1195,8 @@ static int handle_blocks_end(struct p2p_sync *s, const char *pl, size_t plen)
 				     "BLOCKS-END message");
 		return 0;
 	}
+	if (!s->bc_exists)
+		return EHANDLER;        /* assert _blk_streaming_client */
 	if (!s->bc.active)
 		return 0;
 	p2p_conn_logf(s->c, P2P_LOG_DEBUG, "block streaming ended (%d), %llu "
@@ -1606,6 +1616,8 @@ static int handle_transactions_end(struct p2p_sync *s, const char *pl,
 				     "TRANSACTIONS-END message");
 		return 0;
 	}
+	if (!s->tc_exists)
+		return EHANDLER;        /* assert _tx_streaming_client */
 	if (!tc->active)
 		return 0;
 	if (code == LIMIT_EXCEEDED && tc->idx < tc->n_blocks) {

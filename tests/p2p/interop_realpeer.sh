@@ -81,6 +81,17 @@ wait_for 90 ours_best_is "$A_BEST" || fail "our node did not reach A's best bloc
 wait_for 30 ours_has_mempool || fail "our node did not get A's mempool"
 echo "ok: synced from A in $(( $(date +%s) - t0 )) s: $(ours)"
 
+echo "== 1b. same answers as the reference to malformed and out-of-state input"
+CA=$(cd "$(dirname "$0")/../../plugins/p2p_sync_v2/ca" && pwd)
+(source "$RP/env.sh" && python3 "$(dirname "$0")/refcheck.py" "$A_P2P_PORT" \
+	"$CA/ca.crt" "$CA/ca.key") >"$T/ref.txt" 2>&1 || fail "refcheck vs A: $(cat "$T/ref.txt")"
+(source "$RP/env.sh" && python3 "$(dirname "$0")/refcheck.py" "$OUR_PORT" \
+	"$CA/ca.crt" "$CA/ca.key") >"$T/ours.txt" 2>&1 || fail "refcheck vs us: $(cat "$T/ours.txt")"
+if ! diff "$T/ref.txt" "$T/ours.txt"; then
+	fail "our answers differ from the reference's (above: < reference, > ours)"
+fi
+echo "ok: $(wc -l <"$T/ours.txt") probes answered exactly as the reference"
+
 echo "== 2. reference node B syncs from our node"
 rp join "127.0.0.1:$OUR_PORT" >"$T/b.out" 2>&1 || { cat "$T/b.out"; fail "node B did not start"; }
 b_synced() { [[ $(best_of "$B_HTTP_PORT") == "$A_BEST" ]]; }

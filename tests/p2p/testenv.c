@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 struct p2p_io {
@@ -157,6 +158,7 @@ void testenv_init(struct testenv *t, struct ev_loop *loop,
 {
 	const char *lv = getenv("HN_LOG_LEVEL");
 
+	memset(t, 0, sizeof(*t));
 	t->node_ctx = node_ctx;
 	t->loop = loop;
 	t->prefix = prefix ? prefix : "[p2p]";
