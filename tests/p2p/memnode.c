@@ -119,6 +119,17 @@ static void set_best(struct memnode *m, struct mn_vertex *tip)
 		confirm(m, get(m, m->chain[h]));
 }
 
+/* The common case: @tip extends the best chain by one block. */
+static void extend_best(struct memnode *m, struct mn_vertex *tip)
+{
+	if (m->chain_len + 1 > m->chain_cap) {
+		m->chain_cap *= 2;
+		m->chain = realloc(m->chain, m->chain_cap * 32);
+	}
+	memcpy(m->chain[m->chain_len++], tip->hash, 32);
+	confirm(m, tip);
+}
+
 /* Stores one vertex.  Returns enum p2p_add_result. */
 static enum p2p_add_result add_one(struct memnode *m, const uint8_t *bytes,
 				   size_t len, char *msg, size_t msglen)
@@ -183,7 +194,10 @@ static enum p2p_add_result add_one(struct memnode *m, const uint8_t *bytes,
 		struct mn_vertex *parent = get(m, v->parents[0]);
 
 		v->height = parent->height + 1;
-		if ((size_t)v->height >= m->chain_len)
+		if ((size_t)v->height == m->chain_len &&
+		    memcmp(m->chain[m->chain_len - 1], parent->hash, 32) == 0)
+			extend_best(m, v);
+		else if ((size_t)v->height >= m->chain_len)
 			set_best(m, v);
 	}
 	m->n_added++;
