@@ -107,6 +107,9 @@ enum hn_vmeta_fields {
 };
 
 void hn_vmeta_release(struct hn_vmeta *m);     /* NULL-safe */
+
+/* weight_to_work (hathor/utils/weight.py): floor(0.5 + 2**weight). */
+hn_u128 hn_weight_to_work(double weight);
 /* True if @m->voided_by contains @h. */
 bool hn_vmeta_voided_by_has(const struct hn_vmeta *m, const uint8_t h[32]);
 
@@ -168,6 +171,11 @@ int hn_store_put_vertex(struct hn_store *st, const uint8_t *bytes,
 			size_t len, const struct hn_vertex *v,
 			struct hn_vmeta *meta);
 
+/* Deletes a stored vertex with its edges, spent rows, tips and token
+ * rows (mempool txs that became invalid after a reorg).  The caller makes
+ * sure no stored vertex depends on it.  @v is the decoded vertex. */
+int hn_store_remove_vertex(struct hn_store *st, const struct hn_vertex *v);
+
 /* Rewrites the mutable scalars of a stored vertex (@meta->hash): height,
  * acc_work, score, first_block, voided_by, conflict_with, validation. */
 int hn_store_update_meta(struct hn_store *st, const struct hn_vmeta *meta);
@@ -187,6 +195,9 @@ int hn_store_get_vertex(struct hn_store *st, const uint8_t hash[32],
 /* Spenders of output @index of @tx (voided or not), appended to @out. */
 int hn_store_get_spenders(struct hn_store *st, const uint8_t tx[32],
 			  uint8_t index, struct hn_hash_list *out);
+/* Every spender of any output of @hash (funds DAG), appended to @out. */
+int hn_store_get_all_spenders(struct hn_store *st, const uint8_t hash[32],
+			      struct hn_hash_list *out);
 /* Children of @hash appended to @out. */
 int hn_store_get_children(struct hn_store *st, const uint8_t hash[32],
 			  struct hn_hash_list *out);
@@ -208,18 +219,23 @@ int hn_store_best(struct hn_store *st, uint8_t hash[32], uint64_t *height);
  * @kind, appended to @out (malloc'd array, *@n entries). */
 int hn_store_tips(struct hn_store *st, enum hn_tips_kind kind,
 		  uint64_t timestamp, struct hn_tip_interval **out, size_t *n);
-/* Removes @hash from the tx or block tips index (it became voided) and
- * reopens its parents' intervals where no other non-voided child closes
- * them; hn_store_tips_add() does the reverse (it became valid again). */
-int hn_store_tips_remove(struct hn_store *st, enum hn_tips_kind kind,
-			 const uint8_t hash[32]);
+/* Adds @v (stored) to the tx or block tips index of @kind (it is valid):
+ * its interval ends at the earliest child already in that index, and its
+ * parents' intervals in that index end no later than its timestamp.
+ * hn_store_tips_remove() takes it out (it became voided) and reopens its
+ * parents' intervals where no other indexed child closes them. */
 int hn_store_tips_add(struct hn_store *st, enum hn_tips_kind kind,
-		      const uint8_t hash[32]);
+		      const struct hn_vertex *v);
+int hn_store_tips_remove(struct hn_store *st, enum hn_tips_kind kind,
+			 const struct hn_vertex *v);
 
 /* Mempool tips: transactions without first_block, not voided, with no
  * child in the mempool. */
 int hn_store_mempool_set(struct hn_store *st, const uint8_t hash[32],
 			 bool is_tip);
+/* Recomputes the mempool-tip flag of @hash from its metadata, children
+ * and spenders (no-op if absent). */
+int hn_store_mempool_refresh(struct hn_store *st, const uint8_t hash[32]);
 int hn_store_mempool_tips(struct hn_store *st, struct hn_hash_list *out);
 /* Every transaction without first_block and not voided, by timestamp. */
 int hn_store_mempool_all(struct hn_store *st, struct hn_hash_list *out);

@@ -1,0 +1,65 @@
+/*
+ * ledger_int.h: struct hn_ledger and what core/ledger*.c and
+ * core/nodesvc*.c share.  Not for other modules.
+ */
+#ifndef HN_CORE_LEDGER_INT_H
+#define HN_CORE_LEDGER_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ledger.h"
+
+struct hn_vertex;
+
+/* A queued event and the copies it owns. */
+struct hn_ledger_pev {
+	struct hn_ledger_event ev;
+	uint8_t *bytes;         /* VERTEX_ACCEPTED bytes, owned */
+	char *key;              /* PUBLISHED, owned */
+	char *json;
+};
+
+struct hn_ledger_sub {
+	hn_ledger_event_cb cb;  /* NULL: unsubscribed during delivery */
+	void *arg;
+};
+
+struct hn_ledger {
+	struct hn_store *st;
+	const struct hn_network *net;
+	double (*now)(void *arg);
+	void *now_arg;
+	bool in_batch;                  /* hn_ledger_batch_begin() open */
+	/* Subscribers and the event queue. */
+	struct hn_ledger_sub *subs;
+	size_t n_subs;
+	bool subs_dirty;
+	unsigned delivering;            /* inside a callback */
+	uint64_t seq;                   /* last delivered sequence number */
+	struct hn_ledger_pev *pending;
+	size_t n_pending, cap_pending;
+	/* Verification context (ledger_verify.c). */
+	void *vctx;
+};
+
+/* Queues an event (delivered after the outermost commit); NULL when out
+ * of memory. */
+struct hn_ledger_pev *hn_ledger__queue(struct hn_ledger *l,
+				       enum hn_ledger_event_type type,
+				       const uint8_t hash[32]);
+/* Delivers queued events now (no transaction may be open). */
+void hn_ledger__deliver(struct hn_ledger *l);
+
+/* ledger_verify.c: sets up l->vctx. */
+void hn_ledger__verify_init(struct hn_ledger *l);
+void hn_ledger__verify_release(struct hn_ledger *l);
+/* Basic + full verification of @v (dependencies known, checked by the
+ * ledger), with the parameters of @flags.  @height: the block's height.
+ * Returns 0 or a negative code with res->msg / res->verr_code set. */
+int hn_ledger__verify(struct hn_ledger *l, const struct hn_vertex *v,
+		      const uint8_t *bytes, size_t len, int flags,
+		      uint64_t height, struct hn_ledger_result *res);
+
+#endif /* HN_CORE_LEDGER_INT_H */
