@@ -524,9 +524,11 @@ int hn_ledger_add_vertex(struct hn_ledger *l, const uint8_t *bytes,
 	}
 	if ((double)v->timestamp - hn_ledger_now(l) >
 	    (double)l->net->max_future_timestamp_allowed) {
+		uint32_t ts = v->timestamp;
+
 		hn_vertex_free(v);
 		return res_fail(res, HN_ECONSENSUS, "ignoring vertex in the "
-				"future (timestamp=%u)", v->timestamp);
+				"future (timestamp=%u)", ts);
 	}
 	if (hn_network_is_genesis(l->net, v->hash)) {
 		hn_vertex_free(v);

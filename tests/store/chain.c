@@ -1,0 +1,325 @@
+/*
+ * chain.c: test support (see chain.h).  Vertices are built with lib's
+ * codec and mined here: at weight 2 a quarter of the nonces fail, so
+ * solving is instant.
+ */
+#include "chain.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "hn/err.h"
+#include "hn/hex.h"
+#include "hn/network.h"
+#include "hn/vertex.h"
+
+/* P2PKH script of a fixed test address (hash160 all 0x11). */
+static const uint8_t test_script[25] = {
+	0x76, 0xa9, 0x14, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+	0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+	0x11, 0x88, 0xac,
+};
+
+static double fixed_now(void *arg)
+{
+	return ((struct tchain *)arg)->now;
+}
+
+static void tc_ledger_open(struct tchain *tc, bool create)
+{
+	struct hn_ledger_opts o = { 0 };
+	struct hn_error err = { 0 };
+	int rc;
+
+	o.db_path = tc->db;
+	o.net = tc->net;
+	o.create = create;
+	o.now = fixed_now;
+	o.now_arg = tc;
+	rc = hn_ledger_open(&o, &tc->l, &err);
+	if (rc < 0)
+		fail_msg("ledger open: %s", err.msg);
+}
+
+void tc_open(struct tchain *tc)
+{
+	memset(tc, 0, sizeof(*tc));
+	snprintf(tc->dir, sizeof(tc->dir), "%s/tmp-XXXXXX", HN_TEST_TMPDIR);
+	assert_non_null(mkdtemp(tc->dir));
+	snprintf(tc->db, sizeof(tc->db), "%s/ledger.db", tc->dir);
+	tc->net = hn_network_by_name("unittests");
+	assert_non_null(tc->net);
+	/* A clock far enough after genesis for long historic chains. */
+	tc->now = tc->net->genesis_block.timestamp + 10000000.0;
+	tc_ledger_open(tc, true);
+}
+
+void tc_reopen(struct tchain *tc)
+{
+	hn_ledger_close(tc->l);
+	tc->l = NULL;
+	tc_ledger_open(tc, false);
+}
+
+void tc_close(struct tchain *tc, bool keep)
+{
+	char path[700];
+	static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
+
+	hn_ledger_close(tc->l);
+	tc->l = NULL;
+	if (keep || !tc->dir[0])
+		return;
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s%s", tc->db, suffix[i]);
+		unlink(path);
+	}
+	rmdir(tc->dir);
+}
+
+const uint8_t *tc_gblock(const struct tchain *tc)
+{
+	return tc->net->genesis_block.hash;
+}
+
+const uint8_t *tc_gtx1(const struct tchain *tc)
+{
+	return tc->net->genesis_tx1.hash;
+}
+
+const uint8_t *tc_gtx2(const struct tchain *tc)
+{
+	return tc->net->genesis_tx2.hash;
+}
+
+static void mine(struct hn_vertex *v)
+{
+	for (;;) {
+		assert_int_equal(hn_vertex_update_hash(v), 0);
+		if (hn_vertex_pow_ok(v))
+			return;
+		v->nonce_lo++;
+	}
+}
+
+static void finish(struct hn_vertex *v, uint8_t **bytes, size_t *len,
+		   uint8_t hash[32])
+{
+	mine(v);
+	assert_int_equal(hn_vertex_encode(v, bytes, len), 0);
+	memcpy(hash, v->hash, 32);
+	hn_vertex_free(v);
+}
+
+void tc_make_block(const struct tchain *tc, const uint8_t parent[32],
+		   const uint8_t (*txp)[32], uint32_t ts, double weight,
+		   uint8_t salt, uint8_t **bytes, size_t *len, uint8_t hash[32])
+{
+	struct hn_vertex *v = hn_vertex_new();
+
+	assert_non_null(v);
+	v->version = HN_VTX_BLOCK;
+	v->weight = weight;
+	v->timestamp = ts;
+	v->n_parents = 3;
+	v->parents = calloc(3, 32);
+	memcpy(v->parents[0], parent, 32);
+	memcpy(v->parents[1], txp ? txp[0] : tc_gtx1(tc), 32);
+	memcpy(v->parents[2], txp ? txp[1] : tc_gtx2(tc), 32);
+	v->n_outputs = 1;
+	v->outputs = calloc(1, sizeof(*v->outputs));
+	v->outputs[0].value = tc->net->initial_token_units_per_block;
+	v->outputs[0].script_len = sizeof(test_script);
+	v->outputs[0].script = malloc(sizeof(test_script));
+	memcpy(v->outputs[0].script, test_script, sizeof(test_script));
+	v->data_len = 1;
+	v->data[0] = salt;
+	finish(v, bytes, len, hash);
+}
+
+void tc_make_tx(const struct tchain *tc, const struct tc_in *in, size_t n_in,
+		const uint64_t *values, size_t n_out, const uint8_t p0[32],
+		const uint8_t p1[32], uint32_t ts, double weight,
+		uint8_t **bytes, size_t *len, uint8_t hash[32])
+{
+	struct hn_vertex *v = hn_vertex_new();
+
+	assert_non_null(v);
+	v->version = HN_VTX_TX;
+	v->weight = weight;
+	v->timestamp = ts;
+	v->n_parents = 2;
+	v->parents = calloc(2, 32);
+	memcpy(v->parents[0], p0, 32);
+	memcpy(v->parents[1], p1, 32);
+	v->n_inputs = (uint8_t)n_in;
+	v->inputs = calloc(n_in ? n_in : 1, sizeof(*v->inputs));
+	for (size_t i = 0; i < n_in; i++) {
+		memcpy(v->inputs[i].tx_id, in[i].tx, 32);
+		v->inputs[i].index = in[i].index;
+	}
+	v->n_outputs = (uint8_t)n_out;
+	v->outputs = calloc(n_out ? n_out : 1, sizeof(*v->outputs));
+	for (size_t i = 0; i < n_out; i++) {
+		v->outputs[i].value = values[i];
+		v->outputs[i].script_len = sizeof(test_script);
+		v->outputs[i].script = malloc(sizeof(test_script));
+		memcpy(v->outputs[i].script, test_script, sizeof(test_script));
+	}
+	finish(v, bytes, len, hash);
+}
+
+static void add(struct tchain *tc, uint8_t *bytes, size_t len, int expect)
+{
+	struct hn_ledger_result res;
+	int rc = hn_ledger_add_vertex(tc->l, bytes, len, 0, &res);
+
+	free(bytes);
+	if (rc != expect)
+		fail_msg("add_vertex returned %d (%s), expected %d", rc,
+			 res.msg, expect);
+}
+
+void tc_add_block(struct tchain *tc, const uint8_t parent[32],
+		  const uint8_t (*txp)[32], uint32_t ts, double weight,
+		  uint8_t salt, int expect, uint8_t hash[32])
+{
+	uint8_t *b;
+	size_t n;
+
+	tc_make_block(tc, parent, txp, ts, weight, salt, &b, &n, hash);
+	add(tc, b, n, expect);
+}
+
+void tc_add_tx(struct tchain *tc, const struct tc_in *in, size_t n_in,
+	       const uint64_t *values, size_t n_out, const uint8_t p0[32],
+	       const uint8_t p1[32], uint32_t ts, double weight, int expect,
+	       uint8_t hash[32])
+{
+	uint8_t *b;
+	size_t n;
+
+	tc_make_tx(tc, in, n_in, values, n_out, p0, p1, ts, weight, &b, &n,
+		   hash);
+	add(tc, b, n, expect);
+}
+
+void tc_chain(struct tchain *tc, const uint8_t parent[32], uint32_t start_ts,
+	      size_t n, double weight, uint8_t salt, uint8_t top[32],
+	      uint8_t (*all)[32])
+{
+	uint8_t cur[32];
+
+	memcpy(cur, parent, 32);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t h[32];
+
+		tc_add_block(tc, cur, NULL, start_ts + (uint32_t)(30 * i),
+			     weight, salt, 0, h);
+		memcpy(cur, h, 32);
+		if (all)
+			memcpy(all[i], h, 32);
+	}
+	memcpy(top, cur, 32);
+}
+
+static void meta(struct tchain *tc, const uint8_t h[32], struct hn_vmeta *m)
+{
+	int rc = hn_store_get_meta(hn_ledger_store(tc->l), h, HN_VMETA_CORE, m);
+
+	if (rc < 0)
+		fail_msg("no metadata for %s: %d", tc_hex(h), rc);
+}
+
+bool tc_voided(struct tchain *tc, const uint8_t h[32])
+{
+	struct hn_vmeta m;
+	bool v;
+
+	meta(tc, h, &m);
+	v = m.n_voided_by > 0;
+	hn_vmeta_release(&m);
+	return v;
+}
+
+bool tc_has_first_block(struct tchain *tc, const uint8_t h[32],
+			const uint8_t fb[32])
+{
+	struct hn_vmeta m;
+	bool v;
+
+	meta(tc, h, &m);
+	v = m.has_first_block && (!fb || !memcmp(m.first_block, fb, 32));
+	hn_vmeta_release(&m);
+	return v;
+}
+
+bool tc_in_mempool(struct tchain *tc, const uint8_t h[32])
+{
+	struct hn_hash_list l = { 0 };
+	bool found = false;
+
+	assert_int_equal(hn_ledger_mempool(tc->l, &l), 0);
+	for (size_t i = 0; i < l.n; i++)
+		if (!memcmp(l.h[i], h, 32))
+			found = true;
+	hn_hash_list_release(&l);
+	return found;
+}
+
+bool tc_exists(struct tchain *tc, const uint8_t h[32])
+{
+	return hn_store_exists(hn_ledger_store(tc->l), h) == 1;
+}
+
+uint64_t tc_best_height(struct tchain *tc)
+{
+	struct hn_block_info bi;
+
+	assert_int_equal(hn_ledger_best_block(tc->l, &bi), 0);
+	return bi.height;
+}
+
+void tc_best(struct tchain *tc, uint8_t h[32])
+{
+	struct hn_block_info bi;
+
+	assert_int_equal(hn_ledger_best_block(tc->l, &bi), 0);
+	memcpy(h, bi.hash, 32);
+}
+
+void tc_check(struct tchain *tc)
+{
+	struct hn_error err = { 0 };
+
+	if (hn_ledger_check(tc->l, &err) < 0)
+		fail_msg("consistency check: %s", err.msg);
+}
+
+uint32_t tc_ts(const struct tchain *tc, const uint8_t h[32])
+{
+	struct hn_vmeta m;
+	uint32_t ts;
+
+	meta((struct tchain *)tc, h, &m);
+	ts = m.timestamp;
+	hn_vmeta_release(&m);
+	return ts;
+}
+
+const char *tc_hex(const uint8_t h[32])
+{
+	static char buf[4][65];
+	static int i;
+
+	i = (i + 1) % 4;
+	hn_hex_encode(h, 32, buf[i]);
+	return buf[i];
+}

@@ -1,0 +1,88 @@
+/*
+ * chain.h: test support for tests/store: a ledger in a private temp dir
+ * under the build dir, with a fixed clock, and builders for valid blocks
+ * and transactions on the unittests network (PoW solved at low weight,
+ * historic timestamps).
+ */
+#ifndef TESTS_STORE_CHAIN_H
+#define TESTS_STORE_CHAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ledger.h"
+#include "nodesvc.h"
+#include "store.h"
+
+struct hn_network;
+
+struct tchain {
+	char dir[512];                  /* temp dir, removed by tc_close */
+	char db[600];                   /* <dir>/ledger.db */
+	const struct hn_network *net;
+	struct hn_ledger *l;
+	double now;                     /* the ledger's clock */
+};
+
+/* Creates the temp dir and opens a new ledger in it. */
+void tc_open(struct tchain *tc);
+/* Closes and reopens the ledger on the same file. */
+void tc_reopen(struct tchain *tc);
+/* Closes the ledger (if open); removes the dir unless @keep. */
+void tc_close(struct tchain *tc, bool keep);
+
+/* Genesis hashes of the network. */
+const uint8_t *tc_gblock(const struct tchain *tc);
+const uint8_t *tc_gtx1(const struct tchain *tc);
+const uint8_t *tc_gtx2(const struct tchain *tc);
+
+/* Block on @parent (tx parents @txp, NULL: the genesis txs) at @ts with
+ * @weight; @salt goes into the block data so competing chains differ.
+ * Writes malloc'd bytes and the hash. */
+void tc_make_block(const struct tchain *tc, const uint8_t parent[32],
+		   const uint8_t (*txp)[32], uint32_t ts, double weight,
+		   uint8_t salt, uint8_t **bytes, size_t *len, uint8_t hash[32]);
+
+struct tc_in {
+	const uint8_t *tx;              /* spent vertex */
+	uint8_t index;
+};
+
+/* Transaction spending @in (n_in), with one HTR output per @values entry
+ * (n_out), tx parents @p0/@p1, at @ts with @weight. */
+void tc_make_tx(const struct tchain *tc, const struct tc_in *in, size_t n_in,
+		const uint64_t *values, size_t n_out, const uint8_t p0[32],
+		const uint8_t p1[32], uint32_t ts, double weight,
+		uint8_t **bytes, size_t *len, uint8_t hash[32]);
+
+/* Builds and adds; asserts the ledger returned @expect. */
+void tc_add_block(struct tchain *tc, const uint8_t parent[32],
+		  const uint8_t (*txp)[32], uint32_t ts, double weight,
+		  uint8_t salt, int expect, uint8_t hash[32]);
+void tc_add_tx(struct tchain *tc, const struct tc_in *in, size_t n_in,
+	       const uint64_t *values, size_t n_out, const uint8_t p0[32],
+	       const uint8_t p1[32], uint32_t ts, double weight, int expect,
+	       uint8_t hash[32]);
+
+/* Builds @n blocks on @parent, @spacing seconds apart, returns the top
+ * in @top (and every hash in @all if not NULL). */
+void tc_chain(struct tchain *tc, const uint8_t parent[32], uint32_t start_ts,
+	      size_t n, double weight, uint8_t salt, uint8_t top[32],
+	      uint8_t (*all)[32]);
+
+/* Metadata helpers (assert on failure). */
+bool tc_voided(struct tchain *tc, const uint8_t h[32]);
+bool tc_has_first_block(struct tchain *tc, const uint8_t h[32],
+			const uint8_t fb[32]);
+bool tc_in_mempool(struct tchain *tc, const uint8_t h[32]);
+bool tc_exists(struct tchain *tc, const uint8_t h[32]);
+uint64_t tc_best_height(struct tchain *tc);
+void tc_best(struct tchain *tc, uint8_t h[32]);
+/* Full consistency check, asserts it passes. */
+void tc_check(struct tchain *tc);
+
+uint32_t tc_ts(const struct tchain *tc, const uint8_t h[32]);
+const char *tc_hex(const uint8_t h[32]); /* static buffer, 4 rotating */
+
+#endif /* TESTS_STORE_CHAIN_H */

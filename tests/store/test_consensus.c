@@ -1,0 +1,408 @@
+/*
+ * test_consensus.c: best chain by score with reorgs, first_block and the
+ * mempool across reorgs, the reward lock re-check after a reorg, and
+ * conflict resolution between double spends (hathor-core semantics).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "chain.h"
+#include "hn/err.h"
+#include "hn/network.h"
+
+#define GEN_VALUE 100000000000ULL       /* genesis output, 10^11 */
+
+struct evcount {
+	int reorg, voided, unvoided, mp_add, mp_rm;
+	uint64_t reorg_depth;
+};
+
+static void count(const struct hn_ledger_event *ev, void *arg)
+{
+	struct evcount *c = arg;
+
+	switch (ev->type) {
+	case HN_LEV_REORG:
+		c->reorg++;
+		c->reorg_depth = ev->reorg_depth;
+		break;
+	case HN_LEV_VOIDED:
+		c->voided++;
+		break;
+	case HN_LEV_UNVOIDED:
+		c->unvoided++;
+		break;
+	case HN_LEV_MEMPOOL_ADD:
+		c->mp_add++;
+		break;
+	case HN_LEV_MEMPOOL_REMOVE:
+		c->mp_rm++;
+		break;
+	case HN_LEV_VERTEX_ACCEPTED:
+	case HN_LEV_BEST_BLOCK:
+	case HN_LEV_PUBLISHED:
+		break;
+	}
+}
+
+static uint32_t t0(const struct tchain *tc)
+{
+	return tc->net->genesis_block.timestamp + 30;
+}
+
+static void test_reorg(void **state)
+{
+	struct tchain tc;
+	struct evcount ev = { 0 };
+	uint8_t a[5][32], b[4][32], top[32], h[32];
+	struct hn_store *st;
+
+	tc_open(&tc);
+	st = hn_ledger_store(tc.l);
+	hn_ledger_subscribe(tc.l, count, &ev);
+	tc_chain(&tc, tc_gblock(&tc), t0(&tc), 5, 2.0, 1, top, a);
+	assert_int_equal(tc_best_height(&tc), 5);
+
+	/* A side chain from a[1] (height 2): blocks at heights 3.. */
+	tc_add_block(&tc, a[1], NULL, t0(&tc) + 61, 2.0, 2, 0, b[0]);
+	assert_true(tc_voided(&tc, b[0]));
+	tc_add_block(&tc, b[0], NULL, t0(&tc) + 91, 2.0, 2, 0, b[1]);
+	assert_true(tc_voided(&tc, b[1]));
+	assert_int_equal(tc_best_height(&tc), 5);
+	tc_best(&tc, h);
+	assert_memory_equal(h, a[4], 32);
+	assert_int_equal(ev.reorg, 0);
+	tc_check(&tc);
+
+	/* Height 5 on the side chain ties the best chain: the lower hash
+	 * wins (block_consensus.py tie breaker). */
+	tc_add_block(&tc, b[1], NULL, t0(&tc) + 121, 2.0, 2, 0, b[2]);
+	tc_best(&tc, h);
+	if (memcmp(b[2], a[4], 32) < 0) {
+		assert_memory_equal(h, b[2], 32);
+		assert_true(tc_voided(&tc, a[4]));
+		assert_int_equal(ev.reorg, 1);
+	} else {
+		assert_memory_equal(h, a[4], 32);
+		assert_true(tc_voided(&tc, b[2]));
+		assert_int_equal(ev.reorg, 0);
+	}
+	tc_check(&tc);
+
+	/* Height 6: the side chain wins for sure. */
+	tc_add_block(&tc, b[2], NULL, t0(&tc) + 151, 2.0, 2, 0, b[3]);
+	assert_int_equal(tc_best_height(&tc), 6);
+	tc_best(&tc, h);
+	assert_memory_equal(h, b[3], 32);
+	assert_int_equal(ev.reorg, 1);
+	assert_int_equal(ev.reorg_depth, 3);    /* old best 5, common 2 */
+	for (int i = 0; i < 2; i++)
+		assert_false(tc_voided(&tc, a[i]));
+	for (int i = 2; i < 5; i++)
+		assert_true(tc_voided(&tc, a[i]));
+	for (int i = 0; i < 4; i++) {
+		assert_false(tc_voided(&tc, b[i]));
+		assert_int_equal(hn_store_height_get(st, 3 + i, h), 0);
+		assert_memory_equal(h, b[i], 32);
+	}
+	assert_int_equal(hn_store_height_get(st, 7, h), HN_ENOENT);
+	{
+		struct hn_hash_list l = { 0 };
+
+		assert_int_equal(hn_nodesvc_get_best_block_tips(tc.l, &l), 0);
+		assert_int_equal(l.n, 1);
+		assert_memory_equal(l.h[0], b[3], 32);
+		hn_hash_list_release(&l);
+	}
+	tc_check(&tc);
+
+	/* The old chain comes back with two more blocks: reorg again. */
+	tc_add_block(&tc, a[4], NULL, t0(&tc) + 150, 2.0, 1, 0, h);
+	tc_add_block(&tc, h, NULL, t0(&tc) + 180, 2.0, 1, 0, top);
+	assert_int_equal(tc_best_height(&tc), 7);
+	tc_best(&tc, h);
+	assert_memory_equal(h, top, 32);
+	for (int i = 0; i < 5; i++)
+		assert_false(tc_voided(&tc, a[i]));
+	for (int i = 0; i < 4; i++)
+		assert_true(tc_voided(&tc, b[i]));
+	assert_int_equal(ev.reorg, 2);
+	tc_check(&tc);
+	tc_reopen(&tc);
+	assert_int_equal(tc_best_height(&tc), 7);
+	tc_check(&tc);
+	tc_close(&tc, false);
+}
+
+static void test_reorg_returns_tx_to_mempool(void **state)
+{
+	struct tchain tc;
+	struct evcount ev = { 0 };
+	uint8_t a12[32], a13[32], t[32], b[3][32], h[32];
+	struct tc_in in;
+	uint64_t v = GEN_VALUE;
+	uint8_t txp[2][32];
+
+	tc_open(&tc);
+	tc_chain(&tc, tc_gblock(&tc), t0(&tc), 12, 2.0, 1, a12, NULL);
+	/* T spends the genesis output (reward lock: height >= 11). */
+	in.tx = tc_gblock(&tc);
+	in.index = 0;
+	tc_add_tx(&tc, &in, 1, &v, 1, tc_gtx1(&tc), tc_gtx2(&tc),
+		  t0(&tc) + 400, 2.0, 0, t);
+	assert_true(tc_in_mempool(&tc, t));
+	assert_false(tc_voided(&tc, t));
+	{
+		struct hn_hash_list l = { 0 };
+
+		hn_nodesvc_get_mempool_tips(tc.l, &l);
+		assert_int_equal(l.n, 1);
+		assert_memory_equal(l.h[0], t, 32);
+		hn_hash_list_release(&l);
+	}
+	/* A13 confirms T. */
+	memcpy(txp[0], t, 32);
+	memcpy(txp[1], tc_gtx2(&tc), 32);
+	tc_add_block(&tc, a12, (const uint8_t (*)[32])txp, t0(&tc) + 430, 2.0,
+		     1, 0, a13);
+	assert_true(tc_has_first_block(&tc, t, a13));
+	assert_false(tc_in_mempool(&tc, t));
+
+	hn_ledger_subscribe(tc.l, count, &ev);
+	/* A heavier branch from A12 without T. */
+	tc_add_block(&tc, a12, NULL, t0(&tc) + 431, 2.0, 2, 0, b[0]);
+	tc_add_block(&tc, b[0], NULL, t0(&tc) + 461, 2.0, 2, 0, b[1]);
+	tc_add_block(&tc, b[1], NULL, t0(&tc) + 491, 2.0, 2, 0, b[2]);
+	tc_best(&tc, h);
+	assert_memory_equal(h, b[2], 32);
+	assert_true(tc_voided(&tc, a13));
+	/* T is not voided: it is unconfirmed again, back in the mempool. */
+	assert_false(tc_voided(&tc, t));
+	assert_false(tc_has_first_block(&tc, t, NULL));
+	assert_true(tc_in_mempool(&tc, t));
+	assert_true(ev.mp_add >= 1);
+	assert_true(ev.reorg >= 1);
+	tc_check(&tc);
+
+	/* A block on the new chain confirms it again. */
+	tc_add_block(&tc, b[2], (const uint8_t (*)[32])txp, t0(&tc) + 521,
+		     2.0, 2, 0, h);
+	assert_true(tc_has_first_block(&tc, t, h));
+	tc_check(&tc);
+	tc_close(&tc, false);
+}
+
+static void test_reorg_reward_lock_removes_tx(void **state)
+{
+	struct tchain tc;
+	uint8_t a10[32], t[32], u[32], b1[32], b2[32], h[32];
+	struct tc_in in;
+	uint64_t v = GEN_VALUE;
+
+	tc_open(&tc);
+	tc_chain(&tc, tc_gblock(&tc), t0(&tc), 10, 2.0, 1, a10, NULL);
+	/* best height 10: a tx with min_height 11 can be confirmed by the
+	 * next block. */
+	in.tx = tc_gblock(&tc);
+	in.index = 0;
+	tc_add_tx(&tc, &in, 1, &v, 1, tc_gtx1(&tc), tc_gtx2(&tc),
+		  t0(&tc) + 400, 2.0, 0, t);
+	/* And a tx depending on it, removed with it. */
+	in.tx = t;
+	tc_add_tx(&tc, &in, 1, &v, 1, t, tc_gtx2(&tc), t0(&tc) + 401, 2.0, 0,
+		  u);
+	assert_true(tc_in_mempool(&tc, u));
+	/* A heavier chain from genesis with only two blocks. */
+	tc_add_block(&tc, tc_gblock(&tc), NULL, t0(&tc) + 1, 5.0, 2, 0, b1);
+	assert_int_equal(tc_best_height(&tc), 10);
+	tc_add_block(&tc, b1, NULL, t0(&tc) + 31, 5.0, 2, 0, b2);
+	assert_int_equal(tc_best_height(&tc), 2);
+	tc_best(&tc, h);
+	assert_memory_equal(h, b2, 32);
+	/* Height 2 + 1 < 11: both txs are gone. */
+	assert_false(tc_exists(&tc, t));
+	assert_false(tc_exists(&tc, u));
+	assert_true(tc_exists(&tc, a10));
+	tc_check(&tc);
+	tc_close(&tc, false);
+}
+
+static void test_conflict_tie_then_child(void **state)
+{
+	struct tchain tc;
+	uint8_t top[32], a[32], b[32], c[32];
+	struct tc_in in;
+	uint64_t v = GEN_VALUE;
+
+	tc_open(&tc);
+	tc_chain(&tc, tc_gblock(&tc), t0(&tc), 11, 2.0, 1, top, NULL);
+	in.tx = tc_gblock(&tc);
+	in.index = 0;
+	tc_add_tx(&tc, &in, 1, &v, 1, tc_gtx1(&tc), tc_gtx2(&tc),
+		  t0(&tc) + 400, 2.0, 0, a);
+	assert_false(tc_voided(&tc, a));
+	/* B spends the same output with the same weight: a tie voids
+	 * both (check_conflicts). */
+	v = GEN_VALUE - 1;
+	{
+		uint64_t vv[2] = { GEN_VALUE - 1, 1 };
+
+		tc_add_tx(&tc, &in, 1, vv, 2, tc_gtx1(&tc), tc_gtx2(&tc),
+			  t0(&tc) + 401, 2.0, 0, b);
+	}
+	assert_true(tc_voided(&tc, a));
+	assert_true(tc_voided(&tc, b));
+	assert_false(tc_in_mempool(&tc, a));
+	assert_false(tc_in_mempool(&tc, b));
+	tc_check(&tc);
+	/* C verifies A: A's accumulated weight grows and A wins. */
+	in.tx = a;
+	v = GEN_VALUE;
+	tc_add_tx(&tc, &in, 1, &v, 1, a, tc_gtx2(&tc), t0(&tc) + 402, 2.0, 0,
+		  c);
+	assert_false(tc_voided(&tc, a));
+	assert_false(tc_voided(&tc, c));
+	assert_true(tc_voided(&tc, b));
+	assert_true(tc_in_mempool(&tc, a));
+	assert_true(tc_in_mempool(&tc, c));
+	{
+		struct hn_hash_list l = { 0 };
+
+		hn_nodesvc_get_mempool_tips(tc.l, &l);
+		assert_int_equal(l.n, 1);
+		assert_memory_equal(l.h[0], c, 32);
+		hn_hash_list_release(&l);
+	}
+	tc_check(&tc);
+	tc_close(&tc, false);
+}
+
+static void test_conflict_heavier_wins(void **state)
+{
+	struct tchain tc;
+	uint8_t top[32], a[32], b[32], d[32], blk[32], txp[2][32];
+	struct tc_in in;
+	uint64_t v = GEN_VALUE, vv[2] = { GEN_VALUE - 5, 5 };
+	struct hn_vmeta m;
+
+	tc_open(&tc);
+	tc_chain(&tc, tc_gblock(&tc), t0(&tc), 11, 2.0, 1, top, NULL);
+	in.tx = tc_gblock(&tc);
+	in.index = 0;
+	tc_add_tx(&tc, &in, 1, &v, 1, tc_gtx1(&tc), tc_gtx2(&tc),
+		  t0(&tc) + 400, 2.0, 0, a);
+	/* D is a child of A: voided with A when A loses. */
+	tc_add_tx(&tc, NULL, 0, NULL, 0, a, tc_gtx2(&tc), t0(&tc) + 401, 2.0, 0,
+		  d);
+	/* B: heavier double spend (work 64 > 4 + 4). */
+	tc_add_tx(&tc, &in, 1, vv, 2, tc_gtx1(&tc), tc_gtx2(&tc),
+		  t0(&tc) + 402, 6.0, 0, b);
+	assert_true(tc_voided(&tc, a));
+	assert_true(tc_voided(&tc, d));
+	assert_false(tc_voided(&tc, b));
+	assert_true(tc_in_mempool(&tc, b));
+	assert_false(tc_in_mempool(&tc, d));
+	/* conflict_with is symmetric and voided_by of D names A. */
+	assert_int_equal(hn_store_get_meta(hn_ledger_store(tc.l), d,
+					   HN_VMETA_CORE, &m), 0);
+	assert_int_equal(m.n_voided_by, 1);
+	assert_memory_equal(m.voided_by[0], a, 32);
+	hn_vmeta_release(&m);
+	assert_int_equal(hn_store_get_meta(hn_ledger_store(tc.l), a,
+					   HN_VMETA_ALL, &m), 0);
+	assert_int_equal(m.n_conflict_with, 1);
+	assert_memory_equal(m.conflict_with[0], b, 32);
+	assert_int_equal(m.n_children, 1);
+	hn_vmeta_release(&m);
+	tc_check(&tc);
+
+	/* A block confirming B: B gets first_block, the losers stay
+	 * voided and out of the mempool. */
+	memcpy(txp[0], b, 32);
+	memcpy(txp[1], tc_gtx2(&tc), 32);
+	tc_add_block(&tc, top, (const uint8_t (*)[32])txp, t0(&tc) + 430, 2.0,
+		     1, 0, blk);
+	assert_false(tc_voided(&tc, blk));
+	assert_true(tc_has_first_block(&tc, b, blk));
+	assert_false(tc_has_first_block(&tc, a, NULL));
+	assert_true(tc_voided(&tc, a));
+	tc_check(&tc);
+	tc_reopen(&tc);
+	assert_true(tc_voided(&tc, a));
+	assert_false(tc_voided(&tc, b));
+	tc_check(&tc);
+	tc_close(&tc, false);
+}
+
+static void test_block_confirming_voided_tx_resolves(void **state)
+{
+	struct tchain tc;
+	uint8_t top[32], a[32], b[32], blk[32], txp[2][32];
+	struct tc_in in;
+	uint64_t v = GEN_VALUE, vv[2] = { GEN_VALUE - 1, 1 };
+
+	tc_open(&tc);
+	tc_chain(&tc, tc_gblock(&tc), t0(&tc), 11, 2.0, 1, top, NULL);
+	in.tx = tc_gblock(&tc);
+	in.index = 0;
+	tc_add_tx(&tc, &in, 1, &v, 1, tc_gtx1(&tc), tc_gtx2(&tc),
+		  t0(&tc) + 400, 2.0, 0, a);
+	tc_add_tx(&tc, &in, 1, vv, 2, tc_gtx1(&tc), tc_gtx2(&tc),
+		  t0(&tc) + 401, 2.0, 0, b);
+	assert_true(tc_voided(&tc, a));
+	assert_true(tc_voided(&tc, b));
+	/* A block verifying A adds its work to A: A wins, and the block is
+	 * on the best chain confirming it. */
+	memcpy(txp[0], a, 32);
+	memcpy(txp[1], tc_gtx2(&tc), 32);
+	tc_add_block(&tc, top, (const uint8_t (*)[32])txp, t0(&tc) + 430, 2.0,
+		     1, 0, blk);
+	assert_false(tc_voided(&tc, a));
+	assert_true(tc_voided(&tc, b));
+	assert_false(tc_voided(&tc, blk));
+	assert_true(tc_has_first_block(&tc, a, blk));
+	assert_int_equal(tc_best_height(&tc), 12);
+	tc_check(&tc);
+	tc_close(&tc, false);
+}
+
+static void test_deep_reorg(void **state)
+{
+	struct tchain tc;
+	uint8_t atop[32], btop[32], h[32];
+	uint8_t (*b)[32] = calloc(62, 32);
+
+	tc_open(&tc);
+	tc_chain(&tc, tc_gblock(&tc), t0(&tc), 60, 2.0, 1, atop, NULL);
+	tc_chain(&tc, tc_gblock(&tc), t0(&tc) + 1, 62, 2.0, 2, btop, b);
+	assert_int_equal(tc_best_height(&tc), 62);
+	tc_best(&tc, h);
+	assert_memory_equal(h, btop, 32);
+	assert_true(tc_voided(&tc, atop));
+	/* Genesis txs now confirmed by the first block of chain B. */
+	assert_true(tc_has_first_block(&tc, tc_gtx1(&tc), b[0]));
+	tc_check(&tc);
+	free(b);
+	tc_close(&tc, false);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reorg),
+		cmocka_unit_test(test_reorg_returns_tx_to_mempool),
+		cmocka_unit_test(test_reorg_reward_lock_removes_tx),
+		cmocka_unit_test(test_conflict_tie_then_child),
+		cmocka_unit_test(test_conflict_heavier_wins),
+		cmocka_unit_test(test_block_confirming_voided_tx_resolves),
+		cmocka_unit_test(test_deep_reorg),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,422 @@
+/*
+ * test_store.c: opening and refusing databases, genesis, vertex rows and
+ * indexes (height, tips, timestamp order), reopen, events, rejections
+ * leaving the store unchanged.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "chain.h"
+#include "hn/err.h"
+#include "hn/network.h"
+#include "hn/vertex.h"
+
+static void test_create_and_genesis(void **state)
+{
+	struct tchain tc;
+	struct hn_hash_list tips = { 0 };
+	uint64_t nb = 0, nt = 0;
+	uint8_t h[32];
+
+	tc_open(&tc);
+	assert_int_equal(tc_best_height(&tc), 0);
+	tc_best(&tc, h);
+	assert_memory_equal(h, tc_gblock(&tc), 32);
+	assert_int_equal(hn_ledger_counts(tc.l, &nb, &nt), 0);
+	assert_int_equal(nb, 1);
+	assert_int_equal(nt, 2);
+	/* The genesis txs are the mempool (no block confirms them yet). */
+	assert_int_equal(hn_store_mempool_tips(hn_ledger_store(tc.l), &tips),
+			 0);
+	assert_int_equal(tips.n, 2);
+	hn_hash_list_release(&tips);
+	assert_true(tc_in_mempool(&tc, tc_gtx1(&tc)));
+	tc_check(&tc);
+	/* Adding a genesis again is a no-op error. */
+	{
+		struct hn_ledger_result r;
+
+		assert_int_equal(hn_ledger_add_vertex(tc.l,
+			tc.net->genesis_tx1.bytes, tc.net->genesis_tx1.len, 0,
+			&r), HN_EEXIST);
+	}
+	tc_close(&tc, false);
+}
+
+static void test_refuse_foreign(void **state)
+{
+	struct tchain tc;
+	struct hn_ledger_opts o = { 0 };
+	struct hn_error err = { 0 };
+	struct hn_ledger *l = NULL;
+	char path[700];
+	sqlite3 *db;
+	FILE *f;
+
+	tc_open(&tc);
+	tc_close(&tc, true);
+	o.net = tc.net;
+
+	/* Another network's database. */
+	assert_int_equal(sqlite3_open(tc.db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE meta SET value = 'mainnet'"
+				      " WHERE key = 'network'", NULL, NULL,
+				      NULL), SQLITE_OK);
+	sqlite3_close(db);
+	o.db_path = tc.db;
+	assert_int_equal(hn_ledger_open(&o, &l, &err), HN_EINVAL);
+	assert_non_null(strstr(err.msg, "belongs to network 'mainnet'"));
+	assert_null(l);
+
+	/* An unknown schema version. */
+	assert_int_equal(sqlite3_open(tc.db, &db), SQLITE_OK);
+	sqlite3_exec(db, "UPDATE meta SET value = 'unittests' WHERE key = "
+		     "'network'; UPDATE meta SET value = '99' WHERE key = "
+		     "'schema_version'", NULL, NULL, NULL);
+	sqlite3_close(db);
+	assert_int_equal(hn_ledger_open(&o, &l, &err), HN_EUNSUPPORTED);
+	assert_non_null(strstr(err.msg, "schema version 99"));
+
+	/* Not sqlite at all: refused and left alone. */
+	snprintf(path, sizeof(path), "%s/junk.db", tc.dir);
+	f = fopen(path, "w");
+	fputs("this is not a database, keep me\n", f);
+	fclose(f);
+	o.db_path = path;
+	o.create = true;
+	assert_int_equal(hn_ledger_open(&o, &l, &err), HN_EINVAL);
+	assert_non_null(strstr(err.msg, "not an sqlite database"));
+	f = fopen(path, "r");
+	{
+		char line[64] = "";
+
+		assert_non_null(fgets(line, sizeof(line), f));
+		assert_string_equal(line, "this is not a database, keep me\n");
+	}
+	fclose(f);
+	unlink(path);
+
+	/* A foreign sqlite database (no meta). */
+	snprintf(path, sizeof(path), "%s/other.db", tc.dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_exec(db, "CREATE TABLE x (a)", NULL, NULL, NULL);
+	sqlite3_close(db);
+	assert_int_equal(hn_ledger_open(&o, &l, &err), HN_EINVAL);
+	assert_non_null(strstr(err.msg, "not a hathor-node database"));
+	unlink(path);
+
+	/* Missing file without create. */
+	snprintf(path, sizeof(path), "%s/missing.db", tc.dir);
+	o.create = false;
+	assert_int_equal(hn_ledger_open(&o, &l, &err), HN_ENOENT);
+	assert_int_equal(access(path, F_OK), -1);
+
+	/* Restore the right meta and clean up. */
+	assert_int_equal(sqlite3_open(tc.db, &db), SQLITE_OK);
+	sqlite3_exec(db, "UPDATE meta SET value = '1' WHERE key = "
+		     "'schema_version'", NULL, NULL, NULL);
+	sqlite3_close(db);
+	tc_reopen(&tc);
+	tc_check(&tc);
+	tc_close(&tc, false);
+}
+
+static void test_blocks_and_indexes(void **state)
+{
+	struct tchain tc;
+	struct hn_store *st;
+	uint8_t all[20][32], top[32], h[32];
+	uint32_t t0;
+	struct hn_hash_list l = { 0 };
+	bool has_next;
+	uint64_t nts, noff;
+
+	tc_open(&tc);
+	st = hn_ledger_store(tc.l);
+	t0 = tc.net->genesis_block.timestamp + 30;
+	tc_chain(&tc, tc_gblock(&tc), t0, 20, 2.0, 0, top, all);
+	assert_int_equal(tc_best_height(&tc), 20);
+	tc_best(&tc, h);
+	assert_memory_equal(h, top, 32);
+	for (unsigned i = 0; i < 20; i++) {
+		assert_int_equal(hn_store_height_get(st, i + 1, h), 0);
+		assert_memory_equal(h, all[i], 32);
+		assert_false(tc_voided(&tc, all[i]));
+	}
+	assert_int_equal(hn_store_height_get(st, 21, h), HN_ENOENT);
+	/* Block 1 is the first block of both genesis txs. */
+	assert_true(tc_has_first_block(&tc, tc_gtx1(&tc), all[0]));
+	assert_true(tc_has_first_block(&tc, tc_gtx2(&tc), all[0]));
+	assert_false(tc_in_mempool(&tc, tc_gtx1(&tc)));
+	{
+		struct hn_hash_list tips = { 0 };
+
+		assert_int_equal(hn_store_mempool_tips(st, &tips), 0);
+		assert_int_equal(tips.n, 0);
+	}
+
+	/* Timestamp order: genesis block, tx1, tx2, blocks. */
+	assert_int_equal(hn_store_range(st, 0, 0, 5, &l, &has_next, &nts,
+					&noff), 0);
+	assert_int_equal(l.n, 5);
+	assert_memory_equal(l.h[0], tc_gblock(&tc), 32);
+	assert_memory_equal(l.h[1], tc_gtx1(&tc), 32);
+	assert_memory_equal(l.h[3], all[0], 32);
+	assert_true(has_next);
+	assert_int_equal(nts, t0 + 30);
+	assert_int_equal(noff, 1);
+	hn_hash_list_release(&l);
+	/* Resume from the returned index. */
+	assert_int_equal(hn_store_range(st, nts, noff, 100, &l, &has_next,
+					&nts, &noff), 0);
+	assert_int_equal(l.n, 18);
+	assert_memory_equal(l.h[0], all[2], 32);
+	assert_false(has_next);
+	hn_hash_list_release(&l);
+
+	/* Block tips: only the top; merkle over all tips at the end. */
+	{
+		struct hn_tip_interval *t = NULL;
+		size_t n = 0;
+
+		assert_int_equal(hn_store_tips(st, HN_TIPS_BLOCK, UINT64_MAX,
+					       &t, &n), 0);
+		assert_int_equal(n, 1);
+		assert_memory_equal(t[0].hash, top, 32);
+		assert_int_equal(t[0].end, UINT64_MAX);
+		free(t);
+		/* At block 5's time, block 5 was the block tip. */
+		assert_int_equal(hn_store_tips(st, HN_TIPS_BLOCK, t0 + 4 * 30,
+					       &t, &n), 0);
+		assert_int_equal(n, 1);
+		assert_memory_equal(t[0].hash, all[4], 32);
+		assert_int_equal(t[0].begin, t0 + 4 * 30);
+		assert_int_equal(t[0].end, t0 + 5 * 30);
+		free(t);
+		/* Tx tips: the genesis txs, never closed (no tx child). */
+		assert_int_equal(hn_store_tips(st, HN_TIPS_TX, UINT64_MAX, &t,
+					       &n), 0);
+		assert_int_equal(n, 2);
+		free(t);
+	}
+	/* Newest blocks first. */
+	{
+		bool more;
+
+		assert_int_equal(hn_ledger_newest(tc.l, true, 0, NULL, 3, &l,
+						  &more), 0);
+		assert_int_equal(l.n, 3);
+		assert_memory_equal(l.h[0], top, 32);
+		assert_memory_equal(l.h[2], all[17], 32);
+		assert_true(more);
+		hn_hash_list_release(&l);
+		assert_int_equal(hn_ledger_newest(tc.l, true, t0 + 30,
+						  all[1], 10, &l, &more), 0);
+		assert_int_equal(l.n, 2);      /* all[0] and genesis */
+		assert_false(more);
+		hn_hash_list_release(&l);
+	}
+	tc_check(&tc);
+
+	/* Restart keeps everything. */
+	tc_reopen(&tc);
+	assert_int_equal(tc_best_height(&tc), 20);
+	tc_best(&tc, h);
+	assert_memory_equal(h, top, 32);
+	tc_check(&tc);
+	/* And the chain grows on. */
+	tc_add_block(&tc, top, NULL, t0 + 20 * 30, 2.0, 0, 0, h);
+	assert_int_equal(tc_best_height(&tc), 21);
+	tc_close(&tc, false);
+}
+
+static void test_rejections(void **state)
+{
+	struct tchain tc;
+	struct hn_ledger_result r;
+	uint8_t *b, h[32], unknown[32];
+	size_t n;
+	uint64_t nb0, nt0, nb, nt;
+	uint32_t t0;
+
+	tc_open(&tc);
+	t0 = tc.net->genesis_block.timestamp + 30;
+	hn_ledger_counts(tc.l, &nb0, &nt0);
+
+	/* Garbage bytes. */
+	assert_int_equal(hn_ledger_add_vertex(tc.l, (const uint8_t *)"\x00\x00",
+					      2, 0, &r), HN_EPARSE);
+	assert_true(strlen(r.msg) > 0);
+	/* Unknown parent. */
+	memset(unknown, 0x5a, 32);
+	tc_make_block(&tc, unknown, NULL, t0, 2.0, 0, &b, &n, h);
+	assert_int_equal(hn_ledger_add_vertex(tc.l, b, n, 0, &r), HN_ENOENT);
+	assert_non_null(strstr(r.msg, "unknown"));
+	free(b);
+	/* Bad PoW: break the nonce until the hash misses the target. */
+	{
+		struct hn_vertex *v;
+
+		tc_make_block(&tc, tc_gblock(&tc), NULL, t0, 2.0, 0, &b, &n, h);
+		assert_int_equal(hn_vertex_decode(b, n, &v, NULL, 0), 0);
+		free(b);
+		do {
+			v->nonce_lo++;
+			hn_vertex_update_hash(v);
+		} while (hn_vertex_pow_ok(v));
+		assert_int_equal(hn_vertex_encode(v, &b, &n), 0);
+		hn_vertex_free(v);
+		assert_int_equal(hn_ledger_add_vertex(tc.l, b, n, 0, &r),
+				 HN_ECONSENSUS);
+		free(b);
+	}
+	/* A timestamp too far in the future. */
+	tc_make_block(&tc, tc_gblock(&tc), NULL, (uint32_t)tc.now + 1000, 2.0,
+		      0, &b, &n, h);
+	assert_int_equal(hn_ledger_add_vertex(tc.l, b, n, 0, &r),
+			 HN_ECONSENSUS);
+	assert_non_null(strstr(r.msg, "future"));
+	free(b);
+	/* A block older than its parent. */
+	tc_make_block(&tc, tc_gblock(&tc), NULL,
+		      tc.net->genesis_block.timestamp, 2.0, 0, &b, &n, h);
+	assert_int_equal(hn_ledger_add_vertex(tc.l, b, n, 0, &r),
+			 HN_ECONSENSUS);
+	free(b);
+	/* A tx spending an output that does not exist. */
+	{
+		struct tc_in in = { tc_gblock(&tc), 3 };
+		uint64_t v = 100;
+
+		tc_make_tx(&tc, &in, 1, &v, 1, tc_gtx1(&tc), tc_gtx2(&tc),
+			   t0, 2.0, &b, &n, h);
+		assert_int_equal(hn_ledger_add_vertex(tc.l, b, n, 0, &r),
+				 HN_ECONSENSUS);
+		assert_non_null(strstr(r.msg, "no such output"));
+		free(b);
+	}
+	hn_ledger_counts(tc.l, &nb, &nt);
+	assert_int_equal(nb, nb0);
+	assert_int_equal(nt, nt0);
+	tc_check(&tc);
+
+	/* Same vertex twice: HN_EEXIST, nothing changes. */
+	tc_make_block(&tc, tc_gblock(&tc), NULL, t0, 2.0, 0, &b, &n, h);
+	assert_int_equal(hn_ledger_add_vertex(tc.l, b, n, 0, &r), 0);
+	assert_true(r.stored);
+	assert_int_equal(hn_ledger_add_vertex(tc.l, b, n, 0, &r), HN_EEXIST);
+	assert_false(r.stored);
+	free(b);
+	tc_close(&tc, false);
+}
+
+struct evlog {
+	int n;
+	int accepted, best, reorg, mp_add, mp_rm, voided, published;
+	uint64_t last_seq;
+	bool gap;
+};
+
+static void on_event(const struct hn_ledger_event *ev, void *arg)
+{
+	struct evlog *e = arg;
+
+	if (ev->seq != e->last_seq + 1)
+		e->gap = true;
+	e->last_seq = ev->seq;
+	e->n++;
+	switch (ev->type) {
+	case HN_LEV_VERTEX_ACCEPTED:
+		e->accepted++;
+		assert_non_null(ev->bytes);
+		assert_true(ev->len > 0);
+		break;
+	case HN_LEV_BEST_BLOCK:
+		e->best++;
+		break;
+	case HN_LEV_REORG:
+		e->reorg++;
+		break;
+	case HN_LEV_VOIDED:
+		e->voided++;
+		break;
+	case HN_LEV_UNVOIDED:
+		break;
+	case HN_LEV_MEMPOOL_ADD:
+		e->mp_add++;
+		break;
+	case HN_LEV_MEMPOOL_REMOVE:
+		e->mp_rm++;
+		break;
+	case HN_LEV_PUBLISHED:
+		e->published++;
+		assert_string_equal(ev->key, "network:peer_connected");
+		break;
+	}
+}
+
+static void test_events_and_batch(void **state)
+{
+	struct tchain tc;
+	struct evlog e = { 0 };
+	uint8_t top[32], h[32], *b;
+	uint32_t t0;
+	size_t n;
+
+	tc_open(&tc);
+	t0 = tc.net->genesis_block.timestamp + 30;
+	assert_int_equal(hn_ledger_subscribe(tc.l, on_event, &e), 0);
+	tc_chain(&tc, tc_gblock(&tc), t0, 3, 2.0, 0, top, NULL);
+	assert_int_equal(e.accepted, 3);
+	assert_int_equal(e.best, 3);
+	/* The first block confirms both genesis txs. */
+	assert_int_equal(e.mp_rm, 2);
+	assert_false(e.gap);
+
+	/* A batch delivers after its commit; a rejected vertex inside it
+	 * rolls back alone. */
+	assert_int_equal(hn_ledger_batch_begin(tc.l), 0);
+	tc_add_block(&tc, top, NULL, t0 + 90, 2.0, 0, 0, h);
+	assert_int_equal(e.accepted, 3);
+	tc_make_block(&tc, tc_gblock(&tc), NULL, t0 - 31, 2.0, 0, &b, &n, top);
+	assert_true(hn_ledger_add_vertex(tc.l, b, n, 0, NULL) < 0);
+	free(b);
+	tc_add_block(&tc, h, NULL, t0 + 120, 2.0, 0, 0, top);
+	assert_int_equal(e.accepted, 3);
+	assert_int_equal(hn_ledger_batch_end(tc.l), 0);
+	assert_int_equal(e.accepted, 5);
+	assert_int_equal(tc_best_height(&tc), 5);
+	assert_false(e.gap);
+
+	assert_int_equal(hn_nodesvc_publish(tc.l, "network:peer_connected",
+					    "{\"peer\":\"x\"}"), 0);
+	assert_int_equal(e.published, 1);
+	hn_ledger_unsubscribe(tc.l, on_event, &e);
+	tc_add_block(&tc, top, NULL, t0 + 150, 2.0, 0, 0, h);
+	assert_int_equal(e.accepted, 5);
+	/* Events still got numbers (accepted + best block), unseen here. */
+	assert_int_equal(hn_ledger_event_seq(tc.l), e.last_seq + 2);
+	tc_check(&tc);
+	tc_close(&tc, false);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_create_and_genesis),
+		cmocka_unit_test(test_refuse_foreign),
+		cmocka_unit_test(test_blocks_and_indexes),
+		cmocka_unit_test(test_rejections),
+		cmocka_unit_test(test_events_and_batch),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
