@@ -115,6 +115,7 @@ void hn_ledger_close(struct hn_ledger *l)
 	pending_clear(l, 0);
 	free(l->pending);
 	free(l->subs);
+	hn_ledger__verify_release(l);
 	hn_store_close(l->st);
 	free(l);
 }

@@ -10,8 +10,8 @@
  *    because of it (voided_by, first_block, height index, tips, mempool)
  *    commit in one sqlite transaction, or roll back together;
  *  - the best chain is the chain of the block with the highest score
- *    (accumulated work, hathor/consensus/block_consensus.py); a tie keeps
- *    the current best chain;
+ *    (accumulated work, hathor/consensus/block_consensus.py); on a tie the
+ *    block with the lower hash wins, as the reference's tie breaker;
  *  - events are delivered after the commit, in order, synchronously on the
  *    loop thread; a callback must not call hn_ledger_add_vertex().
  *  - hashes are 32 bytes in display order.
@@ -42,6 +42,11 @@ struct hn_ledger_opts {
 	double (*now)(void *arg);
 	void *now_arg;
 };
+
+/* The "ledger" daemon module (core/daemon.h): opens <data_dir>/ledger.db
+ * (created on first start) into d->ledger; list it first in daemon.c. */
+struct hn_daemon_module;
+extern const struct hn_daemon_module hn_ledger_module;
 
 /* Opens the ledger on @opts->db_path (see hn_store_open for what is
  * refused).  On success *@out owns it (hn_ledger_close()). */

@@ -138,24 +138,31 @@ int hn_nodesvc_on_new_block(struct hn_ledger *l, const uint8_t *block,
 
 int hn_nodesvc_on_new_vertices(struct hn_ledger *l, const struct hn_buf *v,
 			       size_t n, enum hn_nodesvc_origin origin,
-			       struct hn_ledger_result *res)
+			       struct hn_ledger_result *res, size_t *n_done)
 {
 	bool own_batch = !l->in_batch;
+	size_t done = 0;
 	int stored = 0, rc;
 
+	*n_done = 0;
 	if (own_batch && (rc = hn_ledger_batch_begin(l)) < 0)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
-		hn_nodesvc_on_new_vertex(l, v[i].data, v[i].len, origin,
-					 &res[i]);
+		rc = hn_nodesvc_on_new_vertex(l, v[i].data, v[i].len, origin,
+					      &res[i]);
+		done++;
 		if (res[i].stored)
 			stored++;
+		if (rc < 0)
+			break;
 	}
 	if (own_batch && (rc = hn_ledger_batch_end(l)) < 0) {
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < done; i++)
 			res[i].stored = false;
+		*n_done = done;
 		return rc;
 	}
+	*n_done = done;
 	return stored;
 }
 
@@ -214,6 +221,64 @@ int hn_nodesvc_get_block(struct hn_ledger *l, const uint8_t hash[32],
 		return HN_EINVAL;
 	}
 	return rc;
+}
+
+void hn_nodesvc_vinfo_release(struct hn_nodesvc_vinfo *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].bytes);
+		v[i].bytes = NULL;
+		v[i].len = 0;
+	}
+}
+
+int hn_nodesvc_get_vertices(struct hn_ledger *l, const uint8_t (*hashes)[32],
+			    size_t n, struct hn_nodesvc_vinfo *out)
+{
+	struct hn_store *st = hn_ledger_store(l);
+	int rc = 0;
+
+	if (n > HN_NODESVC_MAX_LIST)
+		return HN_EINVAL;
+	memset(out, 0, n * sizeof(*out));
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct hn_nodesvc_vinfo *o = &out[i];
+		struct hn_vmeta m;
+
+		memcpy(o->hash, hashes[i], 32);
+		rc = hn_store_get_meta(st, hashes[i], HN_VMETA_CORE, &m);
+		if (rc == HN_ENOENT) {
+			rc = 0;
+			continue;
+		}
+		if (rc < 0)
+			break;
+		o->is_block = m.is_block;
+		o->voided = m.n_voided_by > 0;
+		o->fully_valid = m.validation == HN_VALID_FULL;
+		o->height = m.is_block ? (int64_t)m.height : -1;
+		o->has_first_block = m.has_first_block;
+		o->first_block_height = -1;
+		if (m.has_first_block) {
+			struct hn_vmeta fb;
+
+			memcpy(o->first_block, m.first_block, 32);
+			if (hn_store_get_meta(st, m.first_block, HN_VMETA_CORE,
+					      &fb) == 0) {
+				o->first_block_height = (int64_t)fb.height;
+				hn_vmeta_release(&fb);
+			}
+		}
+		hn_vmeta_release(&m);
+		rc = hn_store_get_bytes(st, hashes[i], &o->bytes, &o->len);
+		if (rc == 0)
+			o->found = true;
+	}
+	if (rc < 0) {
+		hn_nodesvc_vinfo_release(out, n);
+		return HN_EIO;
+	}
+	return 0;
 }
 
 int hn_nodesvc_get_parent_block(struct hn_ledger *l, const uint8_t hash[32],

@@ -76,12 +76,15 @@ int hn_nodesvc_on_new_block(struct hn_ledger *l, const uint8_t *block,
 			    size_t n_deps, struct hn_ledger_result *res,
 			    struct hn_ledger_result *dep_res);
 
-/* Batch form: @n vertices of @origin in one commit, in order; each gets
- * its result in @res[i].  Returns the number stored (>= 0) or HN_EIO when
- * the commit failed (then nothing is stored). */
+/* Batch form: @n vertices of @origin in one commit, in order
+ * (dependencies first).  Stops after the first vertex rejected for a
+ * reason other than "already stored" (as the sync streams do); res[i] is
+ * filled for the *@n_done (<= n) vertices handled.  Returns the number
+ * newly stored (>= 0), or HN_EIO when the commit failed (then nothing is
+ * stored and every res[i].stored is false). */
 int hn_nodesvc_on_new_vertices(struct hn_ledger *l, const struct hn_buf *v,
 			       size_t n, enum hn_nodesvc_origin origin,
-			       struct hn_ledger_result *res);
+			       struct hn_ledger_result *res, size_t *n_done);
 
 /* verify_basic(vertex): decode + hn_verify_basic (parents not needed).
  * Returns 0, HN_EPARSE, or HN_ECONSENSUS with @verr (may be NULL) set. */
@@ -105,6 +108,25 @@ int hn_nodesvc_get_vertex(struct hn_ledger *l, const uint8_t hash[32],
 			  int fields, struct hn_nodesvc_vertex *out);
 int hn_nodesvc_get_block(struct hn_ledger *l, const uint8_t hash[32],
 			 int fields, struct hn_nodesvc_vertex *out);
+/* Batch lookup with the metadata sync needs (one entry per hash). */
+struct hn_nodesvc_vinfo {
+	bool found;             /* false: nothing else is set */
+	uint8_t hash[32];
+	uint8_t *bytes;         /* malloc'd wire bytes */
+	size_t len;
+	bool is_block;
+	bool voided;            /* voided_by not empty */
+	bool fully_valid;       /* always true for stored vertices */
+	int64_t height;         /* blocks: height; transactions: -1 */
+	bool has_first_block;   /* transactions: confirmed by a block */
+	uint8_t first_block[32];
+	int64_t first_block_height; /* -1 when none */
+};
+/* Fills out[0..n-1].  Returns 0 or HN_EIO / HN_EINVAL (n too large). */
+int hn_nodesvc_get_vertices(struct hn_ledger *l, const uint8_t (*hashes)[32],
+			    size_t n, struct hn_nodesvc_vinfo *out);
+void hn_nodesvc_vinfo_release(struct hn_nodesvc_vinfo *v, size_t n);
+
 /* get_parent_block(block): the parent block of block @hash. */
 int hn_nodesvc_get_parent_block(struct hn_ledger *l, const uint8_t hash[32],
 				int fields, struct hn_nodesvc_vertex *out);

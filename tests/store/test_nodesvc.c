@@ -246,12 +246,43 @@ static void test_intake(void **state)
 	/* Batch form. */
 	{
 		struct hn_buf vs[2] = { { b2, nb2 }, { t1, nt1 } };
-		struct hn_ledger_result r2[2];
+		struct hn_ledger_result r2[3];
+		size_t done;
+		uint8_t junk[3] = { 1, 2, 3 };
+		struct hn_buf bad[3] = { { t1, nt1 }, { junk, 3 }, { t2, nt2 } };
 
 		assert_int_equal(hn_nodesvc_on_new_vertices(l, vs, 2,
-			HN_ORIGIN_BLOCK, r2), 1);
+			HN_ORIGIN_BLOCK, r2, &done), 1);
+		assert_int_equal(done, 2);
 		assert_true(r2[0].stored);
 		assert_false(r2[1].stored);
+		/* Stops at the first invalid vertex. */
+		assert_int_equal(hn_nodesvc_on_new_vertices(l, bad, 3,
+			HN_ORIGIN_BLOCK, r2, &done), 0);
+		assert_int_equal(done, 2);
+		assert_int_equal(r2[1].code, HN_EPARSE);
+	}
+	/* Batch lookup with first block heights. */
+	{
+		uint8_t hs[3][32];
+		struct hn_nodesvc_vinfo vi[3];
+
+		memcpy(hs[0], ht1, 32);
+		memcpy(hs[1], hb2, 32);
+		memset(hs[2], 0x42, 32);
+		assert_int_equal(hn_nodesvc_get_vertices(l,
+			(const uint8_t (*)[32])hs, 3, vi), 0);
+		assert_true(vi[0].found && !vi[0].is_block);
+		assert_int_equal(vi[0].height, -1);
+		assert_true(vi[0].has_first_block);
+		assert_memory_equal(vi[0].first_block, hb, 32);
+		assert_int_equal(vi[0].first_block_height, 3);
+		assert_int_equal(vi[0].len, nt1);
+		assert_true(vi[1].found && vi[1].is_block);
+		assert_int_equal(vi[1].height, 4);
+		assert_int_equal(vi[1].first_block_height, -1);
+		assert_false(vi[2].found);
+		hn_nodesvc_vinfo_release(vi, 3);
 	}
 	assert_int_equal(tc_best_height(&tc), 4);
 	/* verify_basic */
