@@ -28,6 +28,9 @@ struct p2p_config {
 	unsigned max_enabled_sync; /* 0: 8 (MAX_ENABLED_SYNC) */
 	bool discover;          /* dial peers learnt from PEERS */
 	bool localhost_only;    /* dial only loopback addresses */
+	size_t out_high;        /* streams pause above this many pending
+				 * output bytes, resume below a quarter;
+				 * 0: 256 KiB */
 	size_t n_entrypoints;   /* our own "tcp://host:port" entrypoints */
 	const char *const *entrypoints;
 };

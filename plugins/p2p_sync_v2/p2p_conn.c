@@ -722,7 +722,7 @@ static void conn_io_cb(void *arg, int revents)
 			conn_flush(c);
 		/* Streams pause above P2P_OUT_HIGH; let them refill. */
 		if (!p2p_conn_dead(c) && c->sync &&
-		    p2p_conn_pending_out(c) < P2P_OUT_LOW)
+		    p2p_conn_pending_out(c) < P2P_OUT_LOW(c->p2p))
 			p2p_sync_on_drain(c->sync);
 		break;
 	case P2P_CONN_CLOSING:

@@ -51,10 +51,11 @@ struct gaicb;
 #define P2P_SYNC_ROTATE_INTERVAL 600.0
 #define P2P_MAX_UNVERIFIED_PEERS 100
 
-/* Output buffering: streams pause above HIGH and resume below LOW; a peer
- * that lets more than MAX pile up is not reading and gets dropped. */
+/* Output buffering: streams pause above HIGH (cfg.out_high) and resume
+ * below LOW (a quarter of it); a peer that lets more than MAX pile up is
+ * not reading and gets dropped. */
 #define P2P_OUT_HIGH (256 * 1024)
-#define P2P_OUT_LOW (64 * 1024)
+#define P2P_OUT_LOW(p) ((p)->cfg.out_high / 4)
 #define P2P_OUT_MAX (32 * 1024 * 1024)
 #define P2P_CLOSE_LINGER 2.0    /* s to flush before a graceful close */
 

@@ -104,6 +104,8 @@ int p2p_new(struct p2p_env *env, const struct p2p_config *cfg,
 		p->cfg.idle_timeout = P2P_PEER_IDLE_TIMEOUT;
 	if (!p->cfg.max_connections)
 		p->cfg.max_connections = P2P_PEER_MAX_CONNECTIONS;
+	if (!p->cfg.out_high)
+		p->cfg.out_high = P2P_OUT_HIGH;
 	if (!p->cfg.max_enabled_sync)
 		p->cfg.max_enabled_sync = P2P_MAX_ENABLED_SYNC;
 	snprintf(p->app, sizeof(p->app), "%s",

@@ -2713,7 +2713,7 @@ static void bs_produce(struct p2p_sync *s)
 				return;
 			}
 		}
-		if (p2p_conn_pending_out(c) > P2P_OUT_HIGH)
+		if (p2p_conn_pending_out(c) > c->p2p->cfg.out_high)
 			return;         /* resumed by p2p_sync_on_drain */
 		if (bs->cur.voided) {
 			bs_end(s, STREAM_BECAME_VOIDED);
@@ -3119,7 +3119,7 @@ static void ts_produce(struct p2p_sync *s)
 		struct sv *v;
 		int64_t fbh;
 
-		if (p2p_conn_pending_out(c) > P2P_OUT_HIGH)
+		if (p2p_conn_pending_out(c) > c->p2p->cfg.out_high)
 			return;
 		if (!ts->block_started) {
 			size_t i;

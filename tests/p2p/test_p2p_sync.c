@@ -24,6 +24,7 @@
 #include "hn/err.h"
 #include "hn/network.h"
 #include "hn/vertex.h"
+#include "chaingen.h"
 #include "memnode.h"
 #include "p2p.h"
 #include "testenv.h"
@@ -73,136 +74,6 @@ static void node_dial(struct node *n, const struct node *to)
 
 	snprintf(addr, sizeof(addr), "127.0.0.1:%u", to->port);
 	assert_int_equal(p2p_add_peer(n->p2p, addr), 0);
-}
-
-/* --- chain generation --- */
-
-static uint32_t ts_next;
-static uint32_t nonce_seq;
-
-static void put32(uint8_t **p, uint32_t v)
-{
-	(*p)[0] = v >> 24;
-	(*p)[1] = v >> 16;
-	(*p)[2] = v >> 8;
-	(*p)[3] = v;
-	*p += 4;
-}
-
-/* Weight 0.0 (every hash meets it), one 6400 output, 3 parents. */
-static size_t make_block(uint8_t *buf, const uint8_t parent[32],
-			 const uint8_t tx1[32], const uint8_t tx2[32],
-			 uint8_t tag, uint8_t hash[32])
-{
-	uint8_t *p = buf;
-	struct hn_vertex_graph g;
-
-	*p++ = 0;               /* signal bits */
-	*p++ = 0;               /* version: block */
-	*p++ = 1;               /* outputs */
-	put32(&p, 6400);
-	*p++ = 0;               /* token data */
-	*p++ = 0;
-	*p++ = 25;              /* script len */
-	memset(p, 0x76, 25);
-	p += 25;
-	memset(p, 0, 8);        /* weight 0.0 */
-	p += 8;
-	put32(&p, ts_next++);
-	*p++ = 3;
-	memcpy(p, parent, 32);
-	memcpy(p + 32, tx1, 32);
-	memcpy(p + 64, tx2, 32);
-	p += 96;
-	*p++ = 1;               /* data */
-	*p++ = tag;
-	memset(p, 0, 12);
-	p += 12;
-	put32(&p, nonce_seq++);
-	assert_int_equal(hn_vertex_graph_decode(buf, (size_t)(p - buf), &g,
-						NULL, 0), 0);
-	memcpy(hash, g.hash, 32);
-	return (size_t)(p - buf);
-}
-
-static size_t make_tx(uint8_t *buf, const uint8_t a[32], const uint8_t b[32],
-		      uint8_t hash[32])
-{
-	uint8_t *p = buf;
-	struct hn_vertex_graph g;
-
-	*p++ = 0;
-	*p++ = 1;               /* version: transaction */
-	*p++ = 0;               /* tokens */
-	*p++ = 0;               /* inputs */
-	*p++ = 0;               /* outputs */
-	memset(p, 0, 8);
-	p += 8;
-	put32(&p, ts_next++);
-	*p++ = 2;
-	memcpy(p, a, 32);
-	memcpy(p + 32, b, 32);
-	p += 64;
-	put32(&p, nonce_seq++);
-	assert_int_equal(hn_vertex_graph_decode(buf, (size_t)(p - buf), &g,
-						NULL, 0), 0);
-	memcpy(hash, g.hash, 32);
-	return (size_t)(p - buf);
-}
-
-struct chain {
-	uint8_t tip[32];        /* best block */
-	uint8_t tx_a[32], tx_b[32];     /* two latest transactions */
-};
-
-static void chain_init(struct chain *c)
-{
-	memcpy(c->tip, net->genesis_block.hash, 32);
-	memcpy(c->tx_a, net->genesis_tx1.hash, 32);
-	memcpy(c->tx_b, net->genesis_tx2.hash, 32);
-	ts_next = net->genesis_block.timestamp + 10;
-}
-
-static void add_tx(struct node *n, struct chain *c, uint8_t out[32])
-{
-	uint8_t buf[256], h[32];
-	size_t len = make_tx(buf, c->tx_a, c->tx_b, h);
-
-	assert_int_equal(memnode_add(&n->mn, buf, len), P2P_ADD_ACCEPTED);
-	memcpy(c->tx_b, c->tx_a, 32);
-	memcpy(c->tx_a, h, 32);
-	if (out)
-		memcpy(out, h, 32);
-}
-
-static void add_block(struct node *n, struct chain *c, uint8_t tag,
-		      uint8_t *bytes_out, size_t *len_out)
-{
-	uint8_t buf[256], h[32];
-	size_t len = make_block(buf, c->tip, c->tx_a, c->tx_b, tag, h);
-
-	assert_int_equal(memnode_add(&n->mn, buf, len), P2P_ADD_ACCEPTED);
-	memcpy(c->tip, h, 32);
-	if (bytes_out) {
-		memcpy(bytes_out, buf, len);
-		*len_out = len;
-	}
-}
-
-/* Builds @blocks blocks, each confirming @txs_per_block new txs, then
- * leaves @mempool txs unconfirmed. */
-static void build(struct node *n, struct chain *c, int blocks,
-		  int txs_per_block, int mempool)
-{
-	int i, k;
-
-	for (i = 0; i < blocks; i++) {
-		for (k = 0; k < txs_per_block; k++)
-			add_tx(n, c, NULL);
-		add_block(n, c, 0, NULL, NULL);
-	}
-	for (k = 0; k < mempool; k++)
-		add_tx(n, c, NULL);
 }
 
 static bool same_best(struct node *a, struct node *b)
@@ -269,8 +140,8 @@ static void test_sync_relay_reorg(void **state)
 
 	(void)state;
 	node_up(&a, "A", true);
-	chain_init(&c);
-	build(&a, &c, 2500, 1, 3);
+	chain_init(&c, net);
+	build(&a.mn, &c, 2500, 1, 3);
 	assert_int_equal(memnode_count(&a.mn), 3 + 2500 * 2 + 3);
 	node_up(&b, "B", false);
 	node_dial(&b, &a);
@@ -281,7 +152,7 @@ static void test_sync_relay_reorg(void **state)
 	assert_int_equal(memnode_mempool(&b.mn), 3);
 
 	/* Relay: a block made on A reaches B as DATA. */
-	add_block(&a, &c, 1, blk, &blen);
+	add_block(&a.mn, &c, 1, blk, &blen);
 	assert_int_equal(p2p_send_tx_to_peers(a.p2p, blk, blen), 0);
 	assert_true(run_until(best_cond, &ab, 10));
 	/* ... and a transaction. */
@@ -312,7 +183,7 @@ static void test_sync_relay_reorg(void **state)
 		/* Fork from the block at height h0 - 5. */
 		memcpy(f.tip, a.mn.chain[h0 - 5], 32);
 		for (i = 0; i < 7; i++)
-			add_block(&a, &f, 2, NULL, NULL);
+			add_block(&a.mn, &f, 2, NULL, NULL);
 		memnode_best(&a.mn, &h1, tip0);
 		assert_int_equal(h1, h0 + 2);
 		assert_memory_equal(tip0, f.tip, 32);
@@ -339,8 +210,8 @@ static void test_chain_of_three(void **state)
 
 	(void)state;
 	node_up(&a, "A", true);
-	chain_init(&c);
-	build(&a, &c, 300, 2, 2);
+	chain_init(&c, net);
+	build(&a.mn, &c, 300, 2, 2);
 	node_up(&b, "B", true);
 	node_up(&c3, "C", false);
 	node_dial(&b, &a);
