@@ -34,7 +34,7 @@
 static void conn_io_cb(void *arg, int revents);
 static void conn_update_io(struct p2p_conn *c);
 static void conn_flush(struct p2p_conn *c);
-static void conn_process(struct p2p_conn *c);
+static void conn_process(struct p2p_conn *c, bool drained);
 static void conn_finish_close(struct p2p_conn *c);
 static void do_read(struct p2p_conn *c);
 
@@ -90,7 +90,7 @@ static void kick_cb(void *arg)
 	if (p2p_conn_dead(c))
 		return;
 	p2p_conn_ref(c);
-	conn_process(c);
+	conn_process(c, false);
 	/* SSL may hold decrypted data the fd no longer signals. */
 	if (!p2p_conn_dead(c) && !c->hold && c->state >= P2P_CONN_HELLO)
 		do_read(c);
@@ -335,7 +335,9 @@ int p2p_conn_send(struct p2p_conn *c, enum p2p_cmd cmd, const char *payload,
 	c->obuf[c->olen++] = '\n';
 	c->tx_msgs++;
 	c->tx_bytes += need - 2;
-	if (c->state >= P2P_CONN_HELLO)
+	/* Lines are coalesced and written by the loop (one TLS record for
+	 * many lines); a large backlog is pushed out at once. */
+	if (c->state >= P2P_CONN_HELLO && c->olen - c->ooff >= WRITE_CHUNK)
 		conn_flush(c);
 	if (!p2p_conn_dead(c))
 		conn_update_io(c);
@@ -588,24 +590,41 @@ static void conn_flush(struct p2p_conn *c)
 }
 
 /* Handles buffered lines until none is left or a handler holds us. */
-static void conn_process(struct p2p_conn *c)
+/* @drained: the socket has nothing more to read right now, so a pending
+ * batch cannot grow and must run. */
+static void conn_process(struct p2p_conn *c, bool drained)
 {
 	while (!c->hold && (c->state == P2P_CONN_HELLO ||
 			    c->state == P2P_CONN_PEER_ID ||
 			    c->state == P2P_CONN_READY)) {
 		struct p2p_line_msg m;
-		const char *line;
-		size_t len;
-		int rc = p2p_linebuf_next(&c->in, &line, &len);
+		const char *line, *sp;
+		size_t len, clen;
+		int rc = p2p_linebuf_peek(&c->in, &line, &len);
 
-		if (rc == 0)
+		if (rc == 0) {
+			/* Nothing more buffered: run what was batched. */
+			if (drained && c->sync && p2p_sync_has_batch(c->sync)) {
+				p2p_sync_flush(c->sync);
+				continue;
+			}
 			return;
+		}
 		if (rc < 0) {
 			/* lineLengthExceeded: Twisted drops the connection. */
 			p2p_conn_close(c, false, "line length exceeded (max "
 				       "%d bytes)", P2P_MAX_LINE);
 			return;
 		}
+		sp = memchr(line, ' ', len);
+		clen = sp ? (size_t)(sp - line) : len;
+		if (c->sync && p2p_sync_has_batch(c->sync) &&
+		    !p2p_sync_batchable(c->sync, p2p_cmd_lookup(line, clen))) {
+			/* Keep the order: the batch goes first. */
+			p2p_sync_flush(c->sync);
+			continue;
+		}
+		p2p_linebuf_consume(&c->in, len);
 		c->rx_msgs++;
 		c->rx_bytes += len;
 		rc = p2p_line_parse(line, len, &m);
@@ -614,11 +633,8 @@ static void conn_process(struct p2p_conn *c)
 			return;
 		}
 		if (rc < 0) {
-			const char *sp = memchr(line, ' ', len);
-			int clen = (int)(sp ? (size_t)(sp - line) : len);
-
 			p2p_conn_close(c, false, "unknown command '%.*s'",
-				       clen > 40 ? 40 : clen, line);
+				       clen > 40 ? 40 : (int)clen, line);
 			return;
 		}
 		c->last_message = p2p_now(c->p2p);
@@ -645,8 +661,10 @@ static void do_read(struct p2p_conn *c)
 				n = rc;
 			} else {
 				err = SSL_get_error(c->ssl, rc);
-				if (err == SSL_ERROR_WANT_READ)
+				if (err == SSL_ERROR_WANT_READ) {
+					conn_process(c, true);
 					return;
+				}
 				if (err == SSL_ERROR_WANT_WRITE) {
 					c->ssl_want_write = true;
 					return;
@@ -669,8 +687,10 @@ static void do_read(struct p2p_conn *c)
 			}
 			if (n < 0) {
 				if (errno == EAGAIN || errno == EWOULDBLOCK ||
-				    errno == EINTR)
+				    errno == EINTR) {
+					conn_process(c, true);
 					return;
+				}
 				p2p_conn_close(c, true, "read failed: %s",
 					       strerror(errno));
 				return;
@@ -680,7 +700,7 @@ static void do_read(struct p2p_conn *c)
 			p2p_conn_close(c, true, "out of memory");
 			return;
 		}
-		conn_process(c);
+		conn_process(c, false);
 		total += (size_t)n;
 		if (total >= READ_BUDGET) {
 			/* Let other connections run; SSL may hold data the

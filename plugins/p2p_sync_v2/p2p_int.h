@@ -280,6 +280,12 @@ int p2p_sync_handle(struct p2p_sync *s, enum p2p_cmd cmd, const char *pl,
 		    size_t plen);
 /* Relays (DATA) if the peer asked for it and sync is enabled. */
 void p2p_sync_send_tx(struct p2p_sync *s, const uint8_t *bytes, size_t len);
+/* Batching of consecutive stream vertices (BLOCKS): the connection asks
+ * whether a batch is pending, whether @cmd may join it, and flushes it
+ * (which may hold the connection) before anything else is handled. */
+bool p2p_sync_has_batch(const struct p2p_sync *s);
+bool p2p_sync_batchable(const struct p2p_sync *s, enum p2p_cmd cmd);
+void p2p_sync_flush(struct p2p_sync *s);
 /* Output drained below P2P_OUT_LOW: streams may continue. */
 void p2p_sync_on_drain(struct p2p_sync *s);
 /* The periodic sync step (called every second by the connection). */

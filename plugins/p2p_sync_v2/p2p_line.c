@@ -62,6 +62,21 @@ int p2p_linebuf_feed(struct p2p_linebuf *lb, const void *data, size_t n)
 
 int p2p_linebuf_next(struct p2p_linebuf *lb, const char **line, size_t *len)
 {
+	int rc = p2p_linebuf_peek(lb, line, len);
+
+	if (rc == 1)
+		p2p_linebuf_consume(lb, *len);
+	return rc;
+}
+
+void p2p_linebuf_consume(struct p2p_linebuf *lb, size_t len)
+{
+	lb->start += len + 2;
+	lb->scan = 0;
+}
+
+int p2p_linebuf_peek(struct p2p_linebuf *lb, const char **line, size_t *len)
+{
 	const char *p = lb->buf + lb->start;
 	size_t pending = lb->len - lb->start;
 	size_t i = lb->scan ? lb->scan - 1 : 0;
@@ -92,7 +107,6 @@ int p2p_linebuf_next(struct p2p_linebuf *lb, const char **line, size_t *len)
 	}
 	*line = p;
 	*len = i;
-	lb->start += i + 2;
-	lb->scan = 0;
+	lb->scan = i + 1;       /* a repeated peek finds it at once */
 	return 1;
 }

@@ -39,6 +39,11 @@ int p2p_linebuf_feed(struct p2p_linebuf *lb, const void *data, size_t n);
  * the maximum: the caller must drop the connection. */
 int p2p_linebuf_next(struct p2p_linebuf *lb, const char **line, size_t *len);
 
+/* Like p2p_linebuf_next() without consuming the line. */
+int p2p_linebuf_peek(struct p2p_linebuf *lb, const char **line, size_t *len);
+/* Consumes the line p2p_linebuf_peek() returned (of @len bytes). */
+void p2p_linebuf_consume(struct p2p_linebuf *lb, size_t len);
+
 /* Bytes buffered but not yet returned. */
 size_t p2p_linebuf_pending(const struct p2p_linebuf *lb);
 

@@ -106,9 +106,17 @@ struct bclient {
 	uint8_t last[32];
 	struct qv **partial;    /* owned, in stream order */
 	size_t n_partial, cap_partial;
+	bool overflow;          /* fail once the pending batch ran */
 };
 
-/* Transaction streaming client (TransactionStreamingClient). */
+#define TX_BATCH_MAX 256
+#define TX_BATCH_BYTES (1024 * 1024)
+
+/* Transaction streaming client (TransactionStreamingClient).  The
+ * reference's per-transaction logic runs in memory over batches of
+ * TRANSACTION lines: existence of dependencies comes from one node call
+ * per batch (and one for all partial blocks at the start), and the blocks
+ * completed in a batch are added, with their transactions, in one call. */
 struct tclient {
 	bool active;
 	struct qv **blocks;     /* owned partial blocks */
@@ -120,7 +128,12 @@ struct tclient {
 	struct p2p_hmap db_index;       /* hash -> struct qv * in db */
 	struct qv **db;         /* owned, insertion order */
 	size_t n_db, cap_db;
-	void (*cont)(struct p2p_sync *s);       /* after update_deps */
+	struct p2p_hmap present;        /* stored, or queued for adding */
+	struct p2p_hmap queried;        /* asked the node about */
+	struct qv *batch[TX_BATCH_MAX]; /* TRANSACTION lines not yet run */
+	size_t n_batch, batch_bytes;
+	bool busy;              /* a batch is being processed */
+	bool overflow;          /* fail once the pending batch ran */
 };
 
 /* A vertex copy held by the servers. */
@@ -190,6 +203,8 @@ struct p2p_sync {
 	struct hinfo *pbh;      /* PEER-BLOCK-HASHES reply, sorted desc */
 	size_t n_pbh;
 	struct bclient bc;
+	struct qv *bbatch[128]; /* BLOCKS waiting to be handled together */
+	size_t n_bbatch, bbatch_bytes;
 	struct tclient tc;
 	bool tc_exists;         /* a tx client was ever created */
 	bool bc_exists;         /* a block client was ever created */
@@ -213,6 +228,7 @@ struct p2p_sync {
 };
 
 static void tick_done(struct p2p_sync *s);
+static void bbatch_clear(struct p2p_sync *s);
 static void run_mempool(struct p2p_sync *s);
 static void mempool_loop(struct p2p_sync *s);
 static void bs_produce(struct p2p_sync *s);
@@ -420,6 +436,8 @@ struct p2p_sync *p2p_sync_new(struct p2p_conn *c)
 	p2p_hmap_init(&s->tc.waiting_for);
 	p2p_hmap_init(&s->tc.existing);
 	p2p_hmap_init(&s->tc.db_index);
+	p2p_hmap_init(&s->tc.present);
+	p2p_hmap_init(&s->tc.queried);
 	p2p_hmap_init(&s->missing_tips);
 	p2p_hmap_init(&s->tx_cache);
 	p2p_hmap_init(&s->ts.seen);
@@ -462,9 +480,14 @@ static void tc_reset(struct tclient *tc)
 	tc->cap_db = 0;
 	p2p_hmap_clear(&tc->waiting_for);
 	p2p_hmap_clear(&tc->existing);
+	p2p_hmap_clear(&tc->present);
+	p2p_hmap_clear(&tc->queried);
+	for (i = 0; i < tc->n_batch; i++)
+		qv_free(tc->batch[i]);
+	tc->n_batch = tc->batch_bytes = 0;
 	tc->active = false;
+	tc->overflow = false;
 	tc->received = 0;
-	/* tc->cont belongs to a pending update_deps: deps_cb consumes it. */
 }
 
 static void stack_clear(struct p2p_sync *s)
@@ -528,6 +551,7 @@ void p2p_sync_stop(struct p2p_sync *s)
 	s->running = false;
 	s->waiting = W_NONE;
 	bc_reset(&s->bc);
+	bbatch_clear(s);
 	tc_reset(&s->tc);
 	bs_reset(&s->bs);
 	ts_reset(&s->ts);
@@ -552,6 +576,8 @@ void p2p_sync_free(struct p2p_sync *s)
 	p2p_hmap_release(&s->tc.waiting_for);
 	p2p_hmap_release(&s->tc.existing);
 	p2p_hmap_release(&s->tc.db_index);
+	p2p_hmap_release(&s->tc.present);
+	p2p_hmap_release(&s->tc.queried);
 	p2p_hmap_release(&s->missing_tips);
 	p2p_hmap_release(&s->tx_cache);
 	p2p_hmap_release(&s->ts.seen);
@@ -948,6 +974,7 @@ static void start_blocks(struct p2p_sync *s)
 
 static void bc_fail(struct p2p_sync *s, const char *reason)
 {
+	bbatch_clear(s);
 	p2p_conn_logf(s->c, P2P_LOG_INFO, "block streaming failed: %s",
 		      reason);
 	bc_reset(&s->bc);
@@ -971,142 +998,252 @@ static void finish_blocks(struct p2p_sync *s)
 	tick_done(s);
 }
 
-struct blk_op {
+/*
+ * Consecutive BLOCKS lines are handled as one batch: one exists call for
+ * the blocks and their parents, the reference's per-block checks in order
+ * (known -> skip, parent = previous block, all dependencies present ->
+ * add, else partial), then one add_vertices call for the blocks to add.
+ */
+#define BLOCK_BATCH_MAX 128
+#define BLOCK_BATCH_BYTES (1024 * 1024)
+
+static bool bc_take(struct bclient *bc, struct qv *v)
+{
+	if (bc->n_partial == bc->cap_partial) {
+		size_t nc = bc->cap_partial ? bc->cap_partial * 2 : 64;
+		struct qv **np = realloc(bc->partial, nc * sizeof(*np));
+
+		if (!np)
+			return false;
+		bc->partial = np;
+		bc->cap_partial = nc;
+	}
+	bc->partial[bc->n_partial++] = v;
+	return true;
+}
+
+struct blk_batch_op {
 	struct p2p_sync *s;
-	struct qv *v;
+	struct qv **v;          /* owned until moved to partial */
+	size_t n;
+	const uint8_t **bytes;  /* the ones added, in order */
+	size_t *lens;
+	size_t n_add;
 };
+
+/* After a batch: a stream that overflowed fails now. */
+static void blk_batch_done(struct p2p_sync *s)
+{
+	if (s->bc.active && s->bc.overflow && !p2p_conn_dead(s->c))
+		bc_fail(s, "too many vertices received");
+}
+
+static void blk_batch_free(struct blk_batch_op *op)
+{
+	size_t i;
+
+	for (i = 0; i < op->n; i++)
+		qv_free(op->v[i]);
+	free(op->v);
+	free(op->bytes);
+	free(op->lens);
+	free(op);
+}
 
 static void blk_added_cb(void *arg, int rc, size_t n,
 			 const enum p2p_add_result *res, const char *msg)
 {
-	struct blk_op *op = arg;
+	struct blk_batch_op *op = arg;
 	struct p2p_sync *s = op->s;
 	struct p2p_conn *c = s->c;
-	char hex[65];
+	size_t i;
 
 	if (p2p_conn_dead(c) || !s->bc.active)
 		goto out;
-	p2p_hex32(op->v->hash, hex);
 	if (rc < 0) {
 		node_failed(s, "on_new_vertex", rc);
 		bc_fail(s, "node unavailable");
 		goto out;
 	}
-	if (n < 1 || res[0] == P2P_ADD_INVALID) {
-		p2p_conn_logf(c, P2P_LOG_INFO, "invalid block %s: %s", hex,
-			      msg ? msg : "rejected");
-		bc_fail(s, "invalid vertex");
-		goto out;
-	}
-	memcpy(s->bc.last, op->v->hash, 32);
-	s->bc.have_last = true;
-	s->bc.repeated = 0;
-	if (res[0] == P2P_ADD_MISSING_DEPS) {
-		/* Raced with a reorg or another peer: keep it partial. */
-		if (s->bc.n_partial == s->bc.cap_partial) {
-			size_t nc = s->bc.cap_partial ? s->bc.cap_partial * 2 :
-				    64;
-			struct qv **np = realloc(s->bc.partial,
-						 nc * sizeof(*np));
-
-			if (!np) {
-				bc_fail(s, "out of memory");
-				goto out;
-			}
-			s->bc.partial = np;
-			s->bc.cap_partial = nc;
+	for (i = 0; i < n; i++) {
+		if (res[i] == P2P_ADD_INVALID) {
+			p2p_conn_logf(c, P2P_LOG_INFO, "invalid block in "
+				      "stream: %s", msg ? msg : "rejected");
+			bc_fail(s, "invalid vertex");
+			goto out;
 		}
-		s->bc.partial[s->bc.n_partial++] = op->v;
-		op->v = NULL;
+		if (res[i] == P2P_ADD_MISSING_DEPS) {
+			/* Raced with a reorg or another peer. */
+			bc_fail(s, "block with missing dependencies");
+			goto out;
+		}
 	}
+	if (n < op->n_add)
+		bc_fail(s, "node added fewer blocks than asked");
 out:
-	qv_free(op->v);
-	free(op);
+	blk_batch_done(s);
+	blk_batch_free(op);
 	p2p_conn_release(c);
 }
 
 static void blk_exists_cb(void *arg, int rc, size_t n, const bool *flags)
 {
-	struct blk_op *op = arg;
+	struct blk_batch_op *op = arg;
 	struct p2p_sync *s = op->s;
 	struct p2p_conn *c = s->c;
 	struct p2p_env *env = env_of(s);
 	struct bclient *bc = &s->bc;
-	struct qv *v = op->v;
-	bool can_full = true;
-	size_t i;
+	struct p2p_hmap adding;
+	size_t *offs = calloc(op->n + 1, sizeof(*offs));
+	size_t i, j, need = 0;
 
+	p2p_hmap_init(&adding);
+	for (i = 0; i < op->n; i++) {
+		offs[i] = need;
+		need += 1 + op->v[i]->n_parents;
+	}
 	if (p2p_conn_dead(c) || !bc->active)
 		goto done;
-	if (rc < 0 || n != 1 + (size_t)v->n_parents) {
+	if (rc < 0 || n != need || !offs) {
 		node_failed(s, "vertex_exists", rc < 0 ? rc : HN_EPROTO);
 		bc_fail(s, "node unavailable");
 		goto done;
 	}
-	if (flags[0]) {
-		/* A block we already have: skip it. */
-		bc->repeated++;
-		memcpy(bc->last, v->hash, 32);
-		bc->have_last = true;
-		if (bc->repeated > MAX_REPEATED_BLOCKS) {
-			p2p_conn_logf(c, P2P_LOG_INFO, "too many repeated "
-				      "block received");
-			bc_fail(s, "too many repeated vertices");
-		}
+	op->bytes = calloc(op->n, sizeof(*op->bytes));
+	op->lens = calloc(op->n, sizeof(*op->lens));
+	if (!op->bytes || !op->lens) {
+		bc_fail(s, "out of memory");
 		goto done;
 	}
-	/* Linearity: each block's parent is the previous block. */
-	if (bc->have_last && (v->n_parents == 0 ||
-			      memcmp(v->parents[0], bc->last, 32) != 0)) {
-		bc_fail(s, "block not connected to previous block");
-		goto done;
-	}
-	for (i = 1; i < n; i++)
-		if (!flags[i])
-			can_full = false;
-	if (can_full && bc->n_partial == 0) {
-		const uint8_t *bytes = v->bytes;
-		size_t len = v->len;
+	for (i = 0; i < op->n; i++) {
+		struct qv *v = op->v[i];
+		size_t off = offs[i];
+		bool can_full = true;
 
-		rc = env->node->add_vertices(env->ctx, P2P_ADD_SYNC, 1, &bytes,
-					     &len, blk_added_cb, op);
-		if (rc < 0) {
-			node_failed(s, "on_new_vertex", rc);
-			bc_fail(s, "node unavailable");
+		if (flags[off] || p2p_hmap_has(&adding, v->hash)) {
+			/* A block we already have: skip it. */
+			bc->repeated++;
+			memcpy(bc->last, v->hash, 32);
+			bc->have_last = true;
+			if (bc->repeated > MAX_REPEATED_BLOCKS) {
+				p2p_conn_logf(c, P2P_LOG_INFO, "too many "
+					      "repeated block received");
+				bc_fail(s, "too many repeated vertices");
+				goto done;
+			}
+			continue;
+		}
+		/* Linearity: each block's parent is the previous block. */
+		if (bc->have_last && (v->n_parents == 0 ||
+				      memcmp(v->parents[0], bc->last, 32))) {
+			bc_fail(s, "block not connected to previous block");
 			goto done;
 		}
-		return;         /* blk_added_cb releases */
-	}
-	if (bc->n_partial == bc->cap_partial) {
-		size_t nc = bc->cap_partial ? bc->cap_partial * 2 : 64;
-		struct qv **np = realloc(bc->partial, nc * sizeof(*np));
-
-		if (!np) {
+		for (j = 0; j < v->n_parents; j++)
+			if (!flags[off + 1 + j] &&
+			    !p2p_hmap_has(&adding, v->parents[j]))
+				can_full = false;
+		memcpy(bc->last, v->hash, 32);
+		bc->have_last = true;
+		bc->repeated = 0;
+		if (can_full && bc->n_partial == 0) {
+			if (p2p_hmap_put(&adding, v->hash, NULL) < 0) {
+				bc_fail(s, "out of memory");
+				goto done;
+			}
+			op->bytes[op->n_add] = v->bytes;
+			op->lens[op->n_add] = v->len;
+			op->n_add++;
+			continue;
+		}
+		if (!bc_take(bc, v)) {
 			bc_fail(s, "out of memory");
 			goto done;
 		}
-		bc->partial = np;
-		bc->cap_partial = nc;
+		op->v[i] = NULL;
 	}
-	bc->partial[bc->n_partial++] = v;
-	op->v = NULL;
-	memcpy(bc->last, v->hash, 32);
-	bc->have_last = true;
-	bc->repeated = 0;
+	if (op->n_add) {
+		rc = env->node->add_vertices(env->ctx, P2P_ADD_SYNC, op->n_add,
+					     op->bytes, op->lens,
+					     blk_added_cb, op);
+		p2p_hmap_release(&adding);
+		free(offs);
+		if (rc == 0)
+			return;         /* blk_added_cb releases */
+		node_failed(s, "on_new_vertex", rc);
+		bc_fail(s, "node unavailable");
+		blk_batch_free(op);
+		p2p_conn_release(c);
+		return;
+	}
 done:
-	qv_free(op->v);
-	free(op);
+	p2p_hmap_release(&adding);
+	free(offs);
+	blk_batch_done(s);
+	blk_batch_free(op);
 	p2p_conn_release(c);
+}
+
+static void bbatch_clear(struct p2p_sync *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_bbatch; i++)
+		qv_free(s->bbatch[i]);
+	s->n_bbatch = 0;
+	s->bbatch_bytes = 0;
+}
+
+static void flush_blocks(struct p2p_sync *s)
+{
+	struct p2p_env *env = env_of(s);
+	struct blk_batch_op *op = calloc(1, sizeof(*op));
+	uint8_t (*hashes)[32] = NULL;
+	size_t i, k = 0, need = 0;
+	int rc;
+
+	for (i = 0; i < s->n_bbatch; i++)
+		need += 1 + s->bbatch[i]->n_parents;
+	if (op)
+		op->v = calloc(s->n_bbatch, sizeof(*op->v));
+	hashes = calloc(need ? need : 1, 32);
+	if (!op || !op->v || !hashes) {
+		if (op)
+			free(op->v);
+		free(op);
+		free(hashes);
+		bbatch_clear(s);
+		bc_fail(s, "out of memory");
+		return;
+	}
+	op->s = s;
+	op->n = s->n_bbatch;
+	for (i = 0; i < op->n; i++) {
+		struct qv *v = s->bbatch[i];
+
+		op->v[i] = v;
+		memcpy(hashes[k++], v->hash, 32);
+		memcpy(hashes[k], v->parents, 32 * v->n_parents);
+		k += v->n_parents;
+	}
+	s->n_bbatch = 0;
+	s->bbatch_bytes = 0;
+	p2p_conn_hold(s->c);
+	rc = env->node->exists(env->ctx, (const uint8_t (*)[32])hashes, need,
+			       blk_exists_cb, op);
+	free(hashes);
+	if (rc < 0) {
+		blk_batch_free(op);
+		p2p_conn_release(s->c);
+		node_failed(s, "vertex_exists", rc);
+		bc_fail(s, "node unavailable");
+	}
 }
 
 static int handle_blocks(struct p2p_sync *s, const char *pl, size_t plen)
 {
-	struct p2p_env *env = env_of(s);
 	struct bclient *bc = &s->bc;
-	struct blk_op *op;
 	struct qv *v = NULL;
-	uint8_t (*hashes)[32];
-	size_t i;
 	int rc;
 
 	if (s->state != S_SYNCING_BLOCKS) {
@@ -1132,34 +1269,59 @@ static int handle_blocks(struct p2p_sync *s, const char *pl, size_t plen)
 	if (++bc->received > bc->max_quantity) {
 		qv_free(v);
 		p2p_conn_logf(s->c, P2P_LOG_WARN, "too many blocks received");
-		bc_fail(s, "too many vertices received");
+		if (s->n_bbatch) {
+			/* The blocks before this one count: run them, then
+			 * fail (blk_batch_done). */
+			bc->overflow = true;
+			flush_blocks(s);
+		} else {
+			bc_fail(s, "too many vertices received");
+		}
 		return 0;
 	}
-	op = calloc(1, sizeof(*op));
-	hashes = calloc(1 + v->n_parents, 32);
-	if (!op || !hashes) {
-		free(op);
-		free(hashes);
-		qv_free(v);
-		return HN_ENOMEM;
-	}
-	op->s = s;
-	op->v = v;
-	memcpy(hashes[0], v->hash, 32);
-	for (i = 0; i < v->n_parents; i++)
-		memcpy(hashes[1 + i], v->parents[i], 32);
-	p2p_conn_hold(s->c);
-	rc = env->node->exists(env->ctx, (const uint8_t (*)[32])hashes,
-			       1 + v->n_parents, blk_exists_cb, op);
-	free(hashes);
-	if (rc < 0) {
-		qv_free(op->v);
-		free(op);
-		p2p_conn_release(s->c);
-		node_failed(s, "vertex_exists", rc);
-		bc_fail(s, "node unavailable");
-	}
+	if (s->n_bbatch == BLOCK_BATCH_MAX)
+		flush_blocks(s);        /* cannot happen: flushed at max */
+	s->bbatch[s->n_bbatch++] = v;
+	s->bbatch_bytes += v->len;
+	if (s->n_bbatch == BLOCK_BATCH_MAX ||
+	    s->bbatch_bytes >= BLOCK_BATCH_BYTES)
+		flush_blocks(s);
 	return 0;
+}
+
+bool p2p_sync_has_batch(const struct p2p_sync *s)
+{
+	return s->n_bbatch > 0 || s->tc.n_batch > 0;
+}
+
+bool p2p_sync_batchable(const struct p2p_sync *s, enum p2p_cmd cmd)
+{
+	return (cmd == P2P_CMD_BLOCKS && s->n_bbatch && s->bc.active) ||
+	       (cmd == P2P_CMD_TRANSACTION && s->tc.n_batch && s->tc.active);
+}
+
+static void flush_txs(struct p2p_sync *s);
+
+void p2p_sync_flush(struct p2p_sync *s)
+{
+	if (s->n_bbatch) {
+		if (!s->bc.active || p2p_conn_dead(s->c))
+			bbatch_clear(s);
+		else
+			flush_blocks(s);
+		return;
+	}
+	if (s->tc.n_batch) {
+		if (!s->tc.active || p2p_conn_dead(s->c)) {
+			size_t i;
+
+			for (i = 0; i < s->tc.n_batch; i++)
+				qv_free(s->tc.batch[i]);
+			s->tc.n_batch = s->tc.batch_bytes = 0;
+		} else {
+			flush_txs(s);
+		}
+	}
 }
 
 static bool parse_end_code(const char *pl, size_t plen, int *code)
@@ -1217,91 +1379,35 @@ static void tc_fail(struct p2p_sync *s, const char *reason)
 	tick_done(s);
 }
 
-struct deps_op {
-	struct p2p_sync *s;
-	size_t n;
-	uint8_t (*hashes)[32];
-};
-
-static void deps_cb(void *arg, int rc, size_t n, const bool *flags)
+static bool tc_has(const struct tclient *tc, const uint8_t h[32])
 {
-	struct deps_op *op = arg;
-	struct p2p_sync *s = op->s;
-	struct p2p_conn *c = s->c;
-	struct tclient *tc = &s->tc;
-	void (*cont)(struct p2p_sync *) = tc->cont;
-	size_t i;
-
-	tc->cont = NULL;
-	if (!p2p_conn_dead(c) && tc->active) {
-		if (rc < 0 || n != op->n) {
-			node_failed(s, "vertex_exists",
-				    rc < 0 ? rc : HN_EPROTO);
-			tc_fail(s, "node unavailable");
-		}
-		for (i = 0; tc->active && i < n; i++) {
-			if (flags[i])
-				rc = p2p_hmap_put(&tc->existing,
-						  op->hashes[i], NULL);
-			else
-				rc = p2p_hmap_put(&tc->waiting_for,
-						  op->hashes[i], NULL);
-			if (rc < 0)
-				tc_fail(s, "out of memory");
-		}
-	}
-	/* Continuations check whether the stream is still alive; those that
-	 * run under a hold release it. */
-	if (cont)
-		cont(s);
-	free(op->hashes);
-	free(op);
-	p2p_conn_unref(c);
+	return p2p_hmap_has(&tc->present, h) || p2p_hmap_has(&tc->db_index, h);
 }
 
-/* _update_dependencies(v), then @cont (unless the stream failed). */
-static void update_deps(struct p2p_sync *s, const struct qv *v,
-			void (*cont)(struct p2p_sync *s))
+/* _update_dependencies(v), with existence known in memory. */
+static int update_deps(struct tclient *tc, const struct qv *v)
 {
-	struct p2p_env *env = env_of(s);
-	struct tclient *tc = &s->tc;
-	struct deps_op *op = calloc(1, sizeof(*op));
 	size_t i;
 	int rc;
 
-	if (!op || !(op->hashes = calloc(v->n_deps ? v->n_deps : 1, 32))) {
-		free(op);
-		tc_fail(s, "out of memory");
-		cont(s);
-		return;
-	}
-	op->s = s;
 	for (i = 0; i < v->n_deps; i++) {
-		if (p2p_hmap_has(&tc->db_index, v->deps[i])) {
-			p2p_hmap_put(&tc->existing, v->deps[i], NULL);
-			continue;
-		}
-		memcpy(op->hashes[op->n++], v->deps[i], 32);
+		if (tc_has(tc, v->deps[i]))
+			rc = p2p_hmap_put(&tc->existing, v->deps[i], NULL);
+		else
+			rc = p2p_hmap_put(&tc->waiting_for, v->deps[i], NULL);
+		if (rc < 0)
+			return rc;
 	}
-	if (op->n == 0) {
-		free(op->hashes);
-		free(op);
-		cont(s);
-		return;
-	}
-	tc->cont = cont;
-	p2p_conn_ref(s->c);
-	rc = env->node->exists(env->ctx, (const uint8_t (*)[32])op->hashes,
-			       op->n, deps_cb, op);
-	if (rc < 0) {
-		tc->cont = NULL;
-		free(op->hashes);
-		free(op);
-		p2p_conn_unref(s->c);
-		node_failed(s, "vertex_exists", rc);
-		tc_fail(s, "node unavailable");
-		cont(s);
-	}
+	return 0;
+}
+
+/* _prepare_block */
+static int prepare_block(struct tclient *tc)
+{
+	p2p_hmap_clear(&tc->waiting_for);
+	p2p_hmap_clear(&tc->existing);
+	tc_db_clear(tc);
+	return update_deps(tc, tc->blocks[tc->idx]);
 }
 
 static void send_bfs(struct p2p_sync *s, bool resume)
@@ -1337,20 +1443,123 @@ static void send_bfs(struct p2p_sync *s, bool resume)
 	p2p_buf_release(&b);
 }
 
-/* The first request starts from the blocks (start_from = []). */
-static void send_get_transactions_bfs(struct p2p_sync *s)
+struct query_op {
+	struct p2p_sync *s;
+	size_t n;
+	uint8_t (*hashes)[32];
+	bool start;             /* the query before the first request */
+};
+
+static void run_tx_batch(struct p2p_sync *s);
+
+static void query_cb(void *arg, int rc, size_t n, const bool *flags)
 {
-	send_bfs(s, false);
+	struct query_op *op = arg;
+	struct p2p_sync *s = op->s;
+	struct p2p_conn *c = s->c;
+	struct tclient *tc = &s->tc;
+	bool start = op->start;
+	size_t i;
+
+	if (p2p_conn_dead(c) || !tc->active) {
+		if (!op->start)
+			p2p_conn_release(c);
+		goto out;
+	}
+	if (rc < 0 || n != op->n) {
+		node_failed(s, "vertex_exists", rc < 0 ? rc : HN_EPROTO);
+		tc_fail(s, "node unavailable");
+		if (!op->start)
+			p2p_conn_release(c);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		p2p_hmap_put(&tc->queried, op->hashes[i], NULL);
+		if (flags[i])
+			p2p_hmap_put(&tc->present, op->hashes[i], NULL);
+	}
+	if (op->start) {
+		if (prepare_block(tc) < 0)
+			tc_fail(s, "out of memory");
+		else
+			send_bfs(s, false);
+	} else {
+		run_tx_batch(s);        /* releases */
+	}
+out:
+	free(op->hashes);
+	free(op);
+	if (start)
+		p2p_conn_unref(c);
 }
 
-static void prepare_block(struct p2p_sync *s, void (*cont)(struct p2p_sync *))
+/* Asks the node about every dependency of @v[0..n) not known yet. */
+static int query_deps(struct p2p_sync *s, struct qv **v, size_t n,
+		      bool start)
 {
+	struct p2p_env *env = env_of(s);
 	struct tclient *tc = &s->tc;
+	struct query_op *op = calloc(1, sizeof(*op));
+	struct p2p_hmap seen;
+	size_t i, j, cap = 0;
+	int rc = 0;
 
-	p2p_hmap_clear(&tc->waiting_for);
-	p2p_hmap_clear(&tc->existing);
-	tc_db_clear(tc);
-	update_deps(s, tc->blocks[tc->idx], cont);
+	if (!op)
+		return HN_ENOMEM;
+	p2p_hmap_init(&seen);
+	op->s = s;
+	op->start = start;
+	for (i = 0; i < n && rc == 0; i++) {
+		for (j = 0; j < v[i]->n_deps; j++) {
+			const uint8_t *d = v[i]->deps[j];
+
+			if (tc_has(tc, d) || p2p_hmap_has(&tc->queried, d) ||
+			    p2p_hmap_has(&seen, d))
+				continue;
+			if (op->n == cap) {
+				size_t nc = cap ? cap * 2 : 64;
+				uint8_t (*nh)[32] = realloc(op->hashes,
+							    nc * 32);
+
+				if (!nh) {
+					rc = HN_ENOMEM;
+					break;
+				}
+				op->hashes = nh;
+				cap = nc;
+			}
+			memcpy(op->hashes[op->n++], d, 32);
+			p2p_hmap_put(&seen, d, NULL);
+		}
+	}
+	p2p_hmap_release(&seen);
+	if (rc < 0) {
+		free(op->hashes);
+		free(op);
+		return rc;
+	}
+	if (start)
+		p2p_conn_ref(s->c);
+	else
+		p2p_conn_hold(s->c);
+	if (op->n == 0) {
+		/* Nothing to ask: answer at once. */
+		query_cb(op, 0, 0, NULL);
+		return 0;
+	}
+	rc = env->node->exists(env->ctx, (const uint8_t (*)[32])op->hashes,
+			       op->n, query_cb, op);
+	if (rc < 0) {
+		free(op->hashes);
+		free(op);
+		if (start)
+			p2p_conn_unref(s->c);
+		else
+			p2p_conn_release(s->c);
+		node_failed(s, "vertex_exists", rc);
+		return rc;
+	}
+	return 0;
 }
 
 static void start_txs(struct p2p_sync *s)
@@ -1367,81 +1576,8 @@ static void start_txs(struct p2p_sync *s)
 	s->tc_exists = true;
 	s->state = S_SYNCING_TRANSACTIONS;
 	s->waiting = W_TXS;
-	prepare_block(s, send_get_transactions_bfs);
-}
-
-static void tx_done(struct p2p_sync *s)
-{
-	p2p_conn_release(s->c);
-}
-
-static void execute_block(struct p2p_sync *s);
-
-static void after_prepare(struct p2p_sync *s)
-{
-	if (p2p_conn_dead(s->c) || !s->tc.active)
-		tx_done(s);
-	else if (s->tc.waiting_for.n == 0)
-		execute_block(s);
-	else
-		tx_done(s);
-}
-
-struct exec_op {
-	struct p2p_sync *s;
-	size_t n;
-	const uint8_t **bytes;
-	size_t *lens;
-};
-
-static void exec_cb(void *arg, int rc, size_t n,
-		    const enum p2p_add_result *res, const char *msg)
-{
-	struct exec_op *op = arg;
-	struct p2p_sync *s = op->s;
-	struct p2p_conn *c = s->c;
-	struct tclient *tc = &s->tc;
-	size_t i;
-
-	if (p2p_conn_dead(c) || !tc->active) {
-		p2p_conn_release(c);
-		goto out;
-	}
-	if (rc < 0) {
-		node_failed(s, "on_new_vertex", rc);
+	if (query_deps(s, tc->blocks, tc->n_blocks, true) < 0)
 		tc_fail(s, "node unavailable");
-		p2p_conn_release(c);
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		if (res[i] == P2P_ADD_INVALID) {
-			p2p_conn_logf(c, P2P_LOG_INFO, "invalid vertex in "
-				      "block stream: %s", msg ? msg : "");
-			p2p_conn_error_close(c, "invalid vertex received");
-			p2p_conn_release(c);
-			goto out;
-		}
-		if (res[i] == P2P_ADD_MISSING_DEPS) {
-			tc_fail(s, "vertex with missing dependencies");
-			p2p_conn_release(c);
-			goto out;
-		}
-	}
-	if (n < op->n) {
-		tc_fail(s, "node added fewer vertices than asked");
-		p2p_conn_release(c);
-		goto out;
-	}
-	tc->idx++;
-	if (tc->idx >= tc->n_blocks) {
-		tx_done(s);
-		goto out;
-	}
-	prepare_block(s, after_prepare);
-out:
-	free(op->bytes);
-	free(op->lens);
-	free(op);
 }
 
 static int cmp_ts(const void *a, const void *b)
@@ -1453,83 +1589,257 @@ static int cmp_ts(const void *a, const void *b)
 	       x->timestamp > y->timestamp ? 1 : 0;
 }
 
-/* on_block_complete(blk, txs sorted by timestamp). */
-static void execute_block(struct p2p_sync *s)
+struct adds {
+	struct qv **v;          /* owned, in adding order */
+	size_t n, cap;
+};
+
+static int adds_push(struct adds *a, struct qv *v)
 {
-	struct p2p_env *env = env_of(s);
-	struct tclient *tc = &s->tc;
-	struct exec_op *op = calloc(1, sizeof(*op));
-	struct qv **sorted;
+	if (a->n == a->cap) {
+		size_t nc = a->cap ? a->cap * 2 : 64;
+		struct qv **nv = realloc(a->v, nc * sizeof(*nv));
+
+		if (!nv)
+			return HN_ENOMEM;
+		a->v = nv;
+		a->cap = nc;
+	}
+	a->v[a->n++] = v;
+	return 0;
+}
+
+/* on_block_complete(blk, txs sorted by timestamp): queue them for adding
+ * (stably sorted, as Python's sort) and move to the next block. */
+static int complete_block(struct tclient *tc, struct adds *adds)
+{
 	struct qv *blk = tc->blocks[tc->idx];
 	size_t i, n = tc->n_db;
 	int rc;
 
-	sorted = calloc(n ? n : 1, sizeof(*sorted));
-	if (op) {
-		op->bytes = calloc(n + 1, sizeof(*op->bytes));
-		op->lens = calloc(n + 1, sizeof(*op->lens));
-	}
-	if (!op || !sorted || !op->bytes || !op->lens) {
-		if (op) {
-			free(op->bytes);
-			free(op->lens);
-		}
-		free(op);
-		free(sorted);
-		tc_fail(s, "out of memory");
-		tx_done(s);
-		return;
-	}
-	memcpy(sorted, tc->db, n * sizeof(*sorted));
-	/* Python's sort is stable: equal timestamps keep arrival order,
-	 * and so does a merge of the insertion-ordered db by qsort only if
-	 * the keys differ; break ties by insertion index. */
 	for (i = 1; i < n; i++) {
-		struct qv *x = sorted[i];
+		struct qv *x = tc->db[i];
 		size_t j = i;
 
-		while (j > 0 && cmp_ts(&sorted[j - 1], &x) > 0) {
-			sorted[j] = sorted[j - 1];
+		while (j > 0 && cmp_ts(&tc->db[j - 1], &x) > 0) {
+			tc->db[j] = tc->db[j - 1];
 			j--;
 		}
-		sorted[j] = x;
+		tc->db[j] = x;
+	}
+	for (i = 0; i < n; i++) {
+		if ((rc = adds_push(adds, tc->db[i])) < 0)
+			return rc;
+		p2p_hmap_put(&tc->present, tc->db[i]->hash, NULL);
+		tc->db[i] = NULL;
+	}
+	tc->n_db = 0;
+	p2p_hmap_clear(&tc->db_index);
+	if ((rc = adds_push(adds, blk)) < 0)
+		return rc;
+	p2p_hmap_put(&tc->present, blk->hash, NULL);
+	tc->blocks[tc->idx] = NULL;
+	tc->idx++;
+	return 0;
+}
+
+/* The reference's handling of one TRANSACTION.  Returns 0, or a failure
+ * reason for the stream. */
+static const char *process_tx(struct p2p_sync *s, struct qv *v,
+			      struct adds *adds)
+{
+	struct tclient *tc = &s->tc;
+	bool found;
+
+	p2p_hmap_del(&tc->waiting_for, v->hash, &found);
+	if (!found) {
+		if (p2p_hmap_has(&tc->db_index, v->hash) ||
+		    p2p_hmap_has(&tc->existing, v->hash)) {
+			/* Duplicate (resume) or already known. */
+			const char *r = update_deps(tc, v) < 0 ?
+					"out of memory" : NULL;
+
+			qv_free(v);
+			return r;
+		}
+		{
+			char hex[65];
+
+			p2p_hex32(v->hash, hex);
+			p2p_conn_logf(s->c, P2P_LOG_INFO, "unexpected vertex "
+				      "received: %s", hex);
+		}
+		qv_free(v);
+		return "unexpected vertex";
+	}
+	if (update_deps(tc, v) < 0) {
+		qv_free(v);
+		return "out of memory";
+	}
+	if (tc->n_db == tc->cap_db) {
+		size_t nc = tc->cap_db ? tc->cap_db * 2 : 64;
+		struct qv **nd = realloc(tc->db, nc * sizeof(*nd));
+
+		if (!nd) {
+			qv_free(v);
+			return "out of memory";
+		}
+		tc->db = nd;
+		tc->cap_db = nc;
+	}
+	tc->db[tc->n_db++] = v;
+	p2p_hmap_put(&tc->db_index, v->hash, v);
+	while (tc->waiting_for.n == 0 && tc->idx < tc->n_blocks) {
+		if (complete_block(tc, adds) < 0)
+			return "out of memory";
+		if (tc->idx < tc->n_blocks && prepare_block(tc) < 0)
+			return "out of memory";
+	}
+	return NULL;
+}
+
+struct exec_op {
+	struct p2p_sync *s;
+	struct adds adds;
+	const uint8_t **bytes;
+	size_t *lens;
+	const char *fail;       /* stream failure found after these adds */
+};
+
+static void exec_op_free(struct exec_op *op)
+{
+	size_t i;
+
+	for (i = 0; i < op->adds.n; i++)
+		qv_free(op->adds.v[i]);
+	free(op->adds.v);
+	free(op->bytes);
+	free(op->lens);
+	free(op);
+}
+
+static void exec_cb(void *arg, int rc, size_t n,
+		    const enum p2p_add_result *res, const char *msg)
+{
+	struct exec_op *op = arg;
+	struct p2p_sync *s = op->s;
+	struct p2p_conn *c = s->c;
+	size_t i;
+
+	if (p2p_conn_dead(c) || !s->tc.active)
+		goto out;
+	if (rc < 0) {
+		node_failed(s, "on_new_vertex", rc);
+		tc_fail(s, "node unavailable");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (res[i] == P2P_ADD_INVALID) {
+			p2p_conn_logf(c, P2P_LOG_INFO, "invalid vertex in "
+				      "transaction stream: %s", msg ? msg : "");
+			p2p_conn_error_close(c, "invalid vertex received");
+			goto out;
+		}
+		if (res[i] == P2P_ADD_MISSING_DEPS) {
+			tc_fail(s, "vertex with missing dependencies");
+			goto out;
+		}
+	}
+	if (n < op->adds.n) {
+		tc_fail(s, "node added fewer vertices than asked");
+		goto out;
+	}
+	if (op->fail)
+		tc_fail(s, op->fail);
+	else if (s->tc.active && s->tc.overflow)
+		tc_fail(s, "too many vertices received");
+out:
+	exec_op_free(op);
+	s->tc.busy = false;
+	p2p_conn_release(c);
+}
+
+/* Runs the queued TRANSACTION lines (dependencies known by now), then adds
+ * what completed.  Called with the connection held; releases it. */
+static void run_tx_batch(struct p2p_sync *s)
+{
+	struct p2p_env *env = env_of(s);
+	struct tclient *tc = &s->tc;
+	struct exec_op *op = calloc(1, sizeof(*op));
+	size_t i, n = tc->n_batch;
+	int rc;
+
+	tc->n_batch = tc->batch_bytes = 0;
+	if (!op) {
+		for (i = 0; i < n; i++)
+			qv_free(tc->batch[i]);
+		tc_fail(s, "out of memory");
+		tc->busy = false;
+		p2p_conn_release(s->c);
+		return;
 	}
 	op->s = s;
 	for (i = 0; i < n; i++) {
-		op->bytes[i] = sorted[i]->bytes;
-		op->lens[i] = sorted[i]->len;
+		struct qv *v = tc->batch[i];
+
+		tc->batch[i] = NULL;
+		if (op->fail) {
+			qv_free(v);
+			continue;
+		}
+		op->fail = process_tx(s, v, &op->adds);
 	}
-	op->bytes[n] = blk->bytes;
-	op->lens[n] = blk->len;
-	op->n = n + 1;
-	free(sorted);
-	rc = env->node->add_vertices(env->ctx, P2P_ADD_SYNC, op->n, op->bytes,
-				     op->lens, exec_cb, op);
+	if (op->adds.n == 0) {
+		const char *fail = op->fail;
+
+		exec_op_free(op);
+		if (fail)
+			tc_fail(s, fail);
+		else if (tc->active && tc->overflow)
+			tc_fail(s, "too many vertices received");
+		tc->busy = false;
+		p2p_conn_release(s->c);
+		return;
+	}
+	op->bytes = calloc(op->adds.n, sizeof(*op->bytes));
+	op->lens = calloc(op->adds.n, sizeof(*op->lens));
+	if (!op->bytes || !op->lens) {
+		exec_op_free(op);
+		tc_fail(s, "out of memory");
+		tc->busy = false;
+		p2p_conn_release(s->c);
+		return;
+	}
+	for (i = 0; i < op->adds.n; i++) {
+		op->bytes[i] = op->adds.v[i]->bytes;
+		op->lens[i] = op->adds.v[i]->len;
+	}
+	rc = env->node->add_vertices(env->ctx, P2P_ADD_SYNC, op->adds.n,
+				     op->bytes, op->lens, exec_cb, op);
 	if (rc < 0) {
-		free(op->bytes);
-		free(op->lens);
-		free(op);
+		exec_op_free(op);
 		node_failed(s, "on_new_vertex", rc);
 		tc_fail(s, "node unavailable");
-		tx_done(s);
+		tc->busy = false;
+		p2p_conn_release(s->c);
 	}
 }
 
-static void after_tx_deps(struct p2p_sync *s)
+static void flush_txs(struct p2p_sync *s)
 {
-	if (p2p_conn_dead(s->c) || !s->tc.active)
-		tx_done(s);
-	else if (s->tc.waiting_for.n == 0)
-		execute_block(s);
-	else
-		tx_done(s);
+	struct tclient *tc = &s->tc;
+
+	tc->busy = true;
+	if (query_deps(s, tc->batch, tc->n_batch, false) < 0) {
+		tc->busy = false;
+		tc_fail(s, "node unavailable");
+	}
 }
 
 static int handle_transaction(struct p2p_sync *s, const char *pl, size_t plen)
 {
 	struct tclient *tc = &s->tc;
 	struct qv *v = NULL;
-	bool found;
 	int rc;
 
 	if (!s->tc_exists)
@@ -1553,49 +1863,18 @@ static int handle_transaction(struct p2p_sync *s, const char *pl, size_t plen)
 		qv_free(v);
 		p2p_conn_logf(s->c, P2P_LOG_WARN, "too many transactions "
 			      "received");
-		tc_fail(s, "too many vertices received");
+		if (tc->n_batch) {
+			tc->overflow = true;    /* run the batch, then fail */
+			flush_txs(s);
+		} else {
+			tc_fail(s, "too many vertices received");
+		}
 		return 0;
 	}
-	p2p_conn_hold(s->c);
-	p2p_hmap_del(&tc->waiting_for, v->hash, &found);
-	if (!found) {
-		if (p2p_hmap_has(&tc->db_index, v->hash) ||
-		    p2p_hmap_has(&tc->existing, v->hash)) {
-			/* Duplicate (resume) or already known. */
-			update_deps(s, v, tx_done);
-			qv_free(v);
-			return 0;
-		}
-		{
-			char hex[65];
-
-			p2p_hex32(v->hash, hex);
-			p2p_conn_logf(s->c, P2P_LOG_INFO, "unexpected vertex "
-				      "received: %s", hex);
-		}
-		qv_free(v);
-		tc_fail(s, "unexpected vertex");
-		tx_done(s);
-		return 0;
-	}
-	if (tc->n_db == tc->cap_db) {
-		size_t nc = tc->cap_db ? tc->cap_db * 2 : 64;
-		struct qv **nd = realloc(tc->db, nc * sizeof(*nd));
-
-		if (!nd) {
-			qv_free(v);
-			tc_fail(s, "out of memory");
-			tx_done(s);
-			return 0;
-		}
-		tc->db = nd;
-		tc->cap_db = nc;
-	}
-	/* update_dependencies runs before db[tx] is set in the reference;
-	 * a vertex never depends on itself, so the order is immaterial. */
-	tc->db[tc->n_db++] = v;
-	p2p_hmap_put(&tc->db_index, v->hash, v);
-	update_deps(s, v, after_tx_deps);
+	tc->batch[tc->n_batch++] = v;
+	tc->batch_bytes += v->len;
+	if (tc->n_batch == TX_BATCH_MAX || tc->batch_bytes >= TX_BATCH_BYTES)
+		flush_txs(s);
 	return 0;
 }
 

@@ -147,8 +147,8 @@ static void test_sync_relay_reorg(void **state)
 	node_dial(&b, &a);
 	t0 = ev_time();
 	assert_true(run_until(synced_cond, &ab, 45));
-	fprintf(stderr, "synced %zu vertices in %.2f s\n",
-		memnode_count(&b.mn), ev_time() - t0);
+	fprintf(stderr, "synced %zu vertices in %.2f s with %lu node calls\n",
+		memnode_count(&b.mn), ev_time() - t0, b.mn.n_calls);
 	assert_int_equal(memnode_mempool(&b.mn), 3);
 
 	/* Relay: a block made on A reaches B as DATA. */
