@@ -205,6 +205,7 @@ struct hn_store {
 	const struct hn_network *net;
 	bool readonly;
 	unsigned depth;                 /* transaction nesting */
+	long fail_after;                /* tests: fail the n-th write (0: off) */
 	sqlite3_stmt *stmt[S_COUNT];
 };
 
@@ -306,7 +307,17 @@ static int store_fail(struct hn_store *st, const char *what)
 /* Runs a statement expected to return no row (or ignore rows). */
 static int step_done(struct hn_store *st, sqlite3_stmt *s, const char *what)
 {
-	int rc = sqlite3_step(s);
+	int rc;
+
+	if (st->fail_after > 0 &&
+	    (!sqlite3_stmt_readonly(s) || s == st->stmt[S_COMMIT]) &&
+	    --st->fail_after == 0) {
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+		hn_warn(COMP, "%s: injected failure", what);
+		return HN_EIO;
+	}
+	rc = sqlite3_step(s);
 
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
@@ -395,6 +406,11 @@ int hn_store_rollback(struct hn_store *st)
 	}
 	st->depth--;
 	return rc;
+}
+
+void hn_store_inject_failure(struct hn_store *st, long nth_write)
+{
+	st->fail_after = nth_write;
 }
 
 unsigned hn_store_depth(const struct hn_store *st)

@@ -155,6 +155,9 @@ int hn_store_begin(struct hn_store *st);
 int hn_store_commit(struct hn_store *st);
 int hn_store_rollback(struct hn_store *st);
 unsigned hn_store_depth(const struct hn_store *st); /* 0: no transaction */
+/* Tests only: the @nth_write-th write statement from now fails with
+ * HN_EIO (0: off), to prove every failure path rolls back. */
+void hn_store_inject_failure(struct hn_store *st, long nth_write);
 
 /* Last sqlite error message of @st (borrowed until the next call). */
 const char *hn_store_errmsg(const struct hn_store *st);

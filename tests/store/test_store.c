@@ -408,6 +408,66 @@ static void test_events_and_batch(void **state)
 	tc_close(&tc, false);
 }
 
+/* Every write of an accept can fail: the store must roll back to exactly
+ * the state before, and the ledger must keep working. */
+static void test_failure_rollback(void **state)
+{
+	struct tchain tc;
+	struct hn_store *st;
+	uint8_t a[4][32], top[32], *b, h[32], before[32], after[32];
+	size_t n;
+	uint64_t nb0, nt0, nb, nt;
+	uint32_t t0;
+	int failures = 0;
+
+	tc_open(&tc);
+	st = hn_ledger_store(tc.l);
+	t0 = tc.net->genesis_block.timestamp + 30;
+	/* Main chain: 4 blocks of work 8 (score 4 + 8 + 32 = 44 with the
+	 * genesis txs); a side chain from a[0] with blocks of work 5 loses
+	 * at 4 blocks (40) and wins at 5 (45): the longest write sequence,
+	 * a reorg of 3 blocks. */
+	tc_chain(&tc, tc_gblock(&tc), t0, 4, 3.0, 1, top, a);
+	memcpy(h, a[0], 32);
+	for (int i = 0; i < 4; i++)
+		tc_add_block(&tc, h, NULL, t0 + 31 + 30 * i, 2.3, 2, 0, h);
+	tc_best(&tc, before);
+	assert_memory_equal(before, a[3], 32);
+	tc_make_block(&tc, h, NULL, t0 + 31 + 30 * 4, 2.3, 2, &b, &n, top);
+	hn_ledger_counts(tc.l, &nb0, &nt0);
+	tc_best(&tc, before);
+	for (long k = 1; k < 1000; k++) {
+		struct hn_ledger_result r;
+		int rc;
+
+		hn_store_inject_failure(st, k);
+		rc = hn_ledger_add_vertex(tc.l, b, n, 0, &r);
+		hn_store_inject_failure(st, 0);
+		if (rc == 0)
+			break;          /* k is past the last write */
+		assert_int_equal(rc, HN_EIO);
+		failures++;
+		hn_ledger_counts(tc.l, &nb, &nt);
+		assert_int_equal(nb, nb0);
+		assert_int_equal(nt, nt0);
+		tc_best(&tc, after);
+		assert_memory_equal(after, before, 32);
+		assert_false(tc_exists(&tc, top));
+		assert_int_equal(hn_store_depth(st), 0);
+		tc_check(&tc);
+	}
+	printf("%d injected failures rolled back\n", failures);
+	assert_true(failures > 20);
+	tc_best(&tc, after);
+	assert_memory_equal(after, top, 32);
+	assert_int_equal(tc_best_height(&tc), 6);
+	for (int i = 1; i < 4; i++)
+		assert_true(tc_voided(&tc, a[i]));
+	tc_check(&tc);
+	free(b);
+	tc_close(&tc, false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -416,6 +476,7 @@ int main(void)
 		cmocka_unit_test(test_blocks_and_indexes),
 		cmocka_unit_test(test_rejections),
 		cmocka_unit_test(test_events_and_batch),
+		cmocka_unit_test(test_failure_rollback),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
