@@ -220,6 +220,22 @@ int hn_ledger_counts(struct hn_ledger *l, uint64_t *n_blocks,
  * the store); for the DAA in HTTP's get_block_template and tools. */
 const struct hn_verify_ctx *hn_ledger_verify_ctx(struct hn_ledger *l);
 
+/* Metadata of a vertex (fetched with HN_VMETA_ALL) as the reference's
+ * TransactionMetadata.to_json_extended(): hash, spent_outputs,
+ * received_by, conflict_with, voided_by, twins, accumulated_weight(_raw),
+ * score(_raw), min_height, height, feature_activation_bit_counts,
+ * first_block, validation, nc_*, children (first 100),
+ * has_more_children, first_block_height.  *@out is a new json-c object the
+ * caller puts.  Not computed here (always empty): twins, received_by,
+ * feature_activation_bit_counts.  Returns 0 or HN_ENOMEM. */
+struct json_object;
+int hn_ledger_meta_to_json(struct hn_ledger *l, const struct hn_vmeta *m,
+			   struct json_object **out);
+/* work_to_weight (log2 of the work; 0 for work <= 1). */
+double hn_work_to_weight(hn_u128 work);
+/* Decimal string of @v (at most 39 digits + NUL); returns its length. */
+int hn_u128_to_dec(hn_u128 v, char out[40]);
+
 /* Full consistency check (integrity_check + index invariants). */
 int hn_ledger_check(struct hn_ledger *l, struct hn_error *err);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <json-c/json.h>
 
 #include "chain.h"
 #include "hn/err.h"
@@ -321,6 +322,47 @@ static void test_conflict_heavier_wins(void **state)
 	assert_int_equal(m.n_children, 1);
 	hn_vmeta_release(&m);
 	tc_check(&tc);
+
+	/* Metadata JSON as the reference's to_json_extended. */
+	{
+		struct json_object *j, *x, *y;
+		struct hn_ledger_vertex lv;
+
+		assert_int_equal(hn_ledger_get(tc.l, tc_gblock(&tc),
+					       HN_VMETA_ALL, &lv), 0);
+		assert_int_equal(hn_ledger_meta_to_json(tc.l, &lv.meta, &j), 0);
+		/* spent_outputs: [[0, [a, b]]] (both spenders, by time) */
+		assert_true(json_object_object_get_ex(j, "spent_outputs", &x));
+		assert_int_equal(json_object_array_length(x), 1);
+		y = json_object_array_get_idx(json_object_array_get_idx(x, 0), 1);
+		assert_int_equal(json_object_array_length(y), 2);
+		assert_string_equal(json_object_get_string(
+			json_object_array_get_idx(y, 0)), tc_hex(a));
+		assert_true(json_object_object_get_ex(j, "height", &x));
+		assert_int_equal(json_object_get_int(x), 0);
+		assert_true(json_object_object_get_ex(j, "score", &x));
+		assert_true(json_object_get_double(x) == 2.0); /* log2(4) */
+		assert_true(json_object_object_get_ex(j, "validation", &x));
+		assert_string_equal(json_object_get_string(x), "full");
+		json_object_put(j);
+		hn_ledger_vertex_release(&lv);
+		assert_int_equal(hn_ledger_get(tc.l, a, HN_VMETA_ALL, &lv), 0);
+		assert_int_equal(hn_ledger_meta_to_json(tc.l, &lv.meta, &j), 0);
+		assert_true(json_object_object_get_ex(j, "voided_by", &x));
+		assert_int_equal(json_object_array_length(x), 1);
+		assert_string_equal(json_object_get_string(
+			json_object_array_get_idx(x, 0)), tc_hex(a));
+		assert_true(json_object_object_get_ex(j, "conflict_with", &x));
+		assert_string_equal(json_object_get_string(
+			json_object_array_get_idx(x, 0)), tc_hex(b));
+		assert_true(json_object_object_get_ex(j, "children", &x));
+		assert_string_equal(json_object_get_string(
+			json_object_array_get_idx(x, 0)), tc_hex(d));
+		assert_true(json_object_object_get_ex(j, "first_block", &x));
+		assert_null(x);
+		json_object_put(j);
+		hn_ledger_vertex_release(&lv);
+	}
 
 	/* A block confirming B: B gets first_block, the losers stay
 	 * voided and out of the mempool. */
