@@ -160,9 +160,7 @@ struct hn_cnode *hn_cons_get(struct hn_cons *c, const uint8_t hash[32])
 		return NULL;
 	}
 	memcpy(n->hash, hash, 32);
-	rc = hn_store_get_meta(c->st, hash, HN_VMETA_CORE, &n->m);
-	if (rc == 0)
-		rc = hn_store_get_vertex(c->st, hash, &n->v);
+	rc = hn_store_get_meta_vertex(c->st, hash, &n->m, &n->v);
 	if (rc < 0) {
 		hexs(hash, hex);
 		cfail(c, rc == HN_ENOENT ? HN_EIO : rc,
@@ -1585,6 +1583,23 @@ out:
 	return c->err;
 }
 
+/* Recomputes the mempool-tip flag of @n once per flush (transactions
+ * only: a block is never a mempool tip). */
+static int mempool_refresh(struct hn_cons *c, struct hn_cnode *n)
+{
+	int rc;
+
+	if (!n)
+		return c->err;
+	if (n->refreshed || n->removed || is_block(n))
+		return 0;
+	n->refreshed = true;
+	rc = hn_store_mempool_refresh(c->st, n->hash);
+	if (rc < 0)
+		return cfail(c, rc, "cannot update mempool");
+	return 0;
+}
+
 int hn_cons_flush(struct hn_cons *c)
 {
 	struct hn_store *st = c->st;
@@ -1621,19 +1636,16 @@ int hn_cons_flush(struct hn_cons *c)
 	for (size_t i = 0; i < c->n_aff; i++) {
 		struct hn_cnode *n = c->aff[i];
 
-		if (!n->removed) {
-			rc = hn_store_mempool_refresh(st, n->hash);
-			if (rc < 0)
-				return cfail(c, rc, "cannot update mempool");
-		}
+		if (mempool_refresh(c, n) < 0)
+			return c->err;
 		for (unsigned j = 0; j < n->v->n_parents; j++)
-			if ((rc = hn_store_mempool_refresh(st,
+			if (mempool_refresh(c, hn_cons_get(c,
 						n->v->parents[j])) < 0)
-				return cfail(c, rc, "cannot update mempool");
+				return c->err;
 		for (unsigned j = 0; j < n->v->n_inputs; j++)
-			if ((rc = hn_store_mempool_refresh(st,
+			if (mempool_refresh(c, hn_cons_get(c,
 						n->v->inputs[j].tx_id)) < 0)
-				return cfail(c, rc, "cannot update mempool");
+				return c->err;
 	}
 	if (c->reorg && remove_invalid_mempool(c) < 0)
 		return c->err;

@@ -32,6 +32,7 @@ struct hn_cnode {
 	bool was_mempool;               /* tx, not voided, no first_block */
 	bool is_new;                    /* the vertex of this run */
 	bool removed;                   /* deleted by this run */
+	bool refreshed;                 /* mempool flag recomputed in flush */
 };
 
 /* What a run changed, for events. */

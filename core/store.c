@@ -88,13 +88,13 @@ enum stmt_id {
 	S_GET_BYTES, S_UPDATE_META, S_INSERT_EDGE, S_INSERT_SPENT,
 	S_CHILDREN, S_SPENDERS, S_SPENT_ALL, S_HEIGHT_GET, S_HEIGHT_SET,
 	S_HEIGHT_TRUNC, S_HEIGHT_TOP, S_TIPS_INSERT, S_TIPS_GET,
-	S_TIPS_CHILD_MIN, S_TIPS_SET_END, S_TIPS_DELETE, S_TIPS_AT,
+	S_TIPS_CHILD_MIN, S_TIPS_SET_END, S_TIPS_LOWER_END, S_TIPS_DELETE, S_TIPS_AT,
 	S_TIPS_OPEN, S_MEMPOOL_SET, S_MEMPOOL_TIPS, S_MEMPOOL_ALL,
 	S_RANGE, S_NEWEST, S_NEWEST_FROM, S_TS_FIRST, S_TS_LATEST,
 	S_COUNTER_ADD, S_COUNTERS, S_TOKEN_INSERT, S_TOKEN_GET,
 	S_DEL_VERTEX, S_DEL_BYTES, S_DEL_EDGE_CHILD, S_DEL_EDGE_PARENT,
 	S_DEL_SPENT_BY, S_DEL_SPENT_OF, S_DEL_TIPS_ALL, S_DEL_TOKEN,
-	S_MEMPOOL_REFRESH,
+	S_MEMPOOL_REFRESH, S_META_BYTES,
 	S_COUNT
 };
 
@@ -105,6 +105,10 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_SAVEPOINT] = "SAVEPOINT hn",
 	[S_RELEASE] = "RELEASE hn",
 	[S_ROLLBACK_TO] = "ROLLBACK TO hn",
+	[S_META_BYTES] = "SELECT id, is_block, version, timestamp, weight,"
+		" validation, height, min_height, acc_work, score, first_block,"
+		" voided_by, conflict_with, received_at, (SELECT bytes FROM vbytes"
+		" WHERE vbytes.id = vertex.id) FROM vertex WHERE hash = ?1",
 	[S_ID_BY_HASH] = "SELECT id, timestamp, is_block FROM vertex"
 		" WHERE hash = ?1",
 	[S_META_BY_HASH] = "SELECT id, is_block, version, timestamp, weight,"
@@ -150,6 +154,8 @@ static const char *const stmt_sql[S_COUNT] = {
 		" AND t.vid = e.child WHERE e.parent = ?2",
 	[S_TIPS_SET_END] = "UPDATE tips SET end = ?3 WHERE kind = ?1"
 		" AND vid = ?2",
+	[S_TIPS_LOWER_END] = "UPDATE tips SET end = ?3 WHERE kind = ?1"
+		" AND vid = ?2 AND end > ?3",
 	[S_TIPS_DELETE] = "DELETE FROM tips WHERE kind = ?1 AND vid = ?2",
 	[S_TIPS_AT] = "SELECT t.begin, t.end, v.hash FROM tips t JOIN vertex v"
 		" ON v.id = t.vid WHERE t.kind = ?1 AND t.end > ?2"
@@ -199,17 +205,47 @@ static const char *const stmt_sql[S_COUNT] = {
 		" AND c.voided_by IS NULL)) WHERE hash = ?1",
 };
 
+/* Direct-mapped cache of hash -> (rowid, timestamp, kind).  Rowids can be
+ * reused after a rollback or a removal, so both clear it. */
+#define IDCACHE_SIZE 4096
+struct idc_entry {
+	uint8_t hash[32];
+	int64_t id;                     /* 0: empty */
+	int64_t ts;
+	bool is_block;
+};
+
 struct hn_store {
 	sqlite3 *db;
+	struct idc_entry *idc;          /* IDCACHE_SIZE entries */
 	char *path;                     /* malloc'd copy */
 	const struct hn_network *net;
 	bool readonly;
 	unsigned depth;                 /* transaction nesting */
 	long fail_after;                /* tests: fail the n-th write (0: off) */
+	bool best_valid;                /* best_hash/best_height cached */
+	uint8_t best_hash[32];
+	uint64_t best_height;
 	sqlite3_stmt *stmt[S_COUNT];
 };
 
 /* --- small helpers ------------------------------------------------------- */
+
+static struct idc_entry *idc_slot(struct hn_store *st, const uint8_t h[32])
+{
+	uint32_t x;
+
+	memcpy(&x, h + 28, 4);
+	return &st->idc[x & (IDCACHE_SIZE - 1)];
+}
+
+static void idc_clear(struct hn_store *st)
+{
+	st->best_valid = false;
+	if (st->idc)
+		memset(st->idc, 0, IDCACHE_SIZE * sizeof(*st->idc));
+}
+
 
 void hn_vmeta_release(struct hn_vmeta *m)
 {
@@ -382,6 +418,7 @@ int hn_store_commit(struct hn_store *st)
 		st->depth--;
 	} else if (st->depth == 1) {
 		/* A failed COMMIT leaves the transaction open: undo it. */
+		idc_clear(st);
 		if (!sqlite3_get_autocommit(st->db))
 			exec_stmt(st, S_ROLLBACK);
 		st->depth = 0;
@@ -395,6 +432,7 @@ int hn_store_rollback(struct hn_store *st)
 
 	if (!st->depth)
 		return HN_EINVAL;
+	idc_clear(st);
 	if (st->depth == 1) {
 		rc = 0;
 		if (!sqlite3_get_autocommit(st->db))
@@ -661,7 +699,11 @@ int hn_store_open(const struct hn_store_opts *opts, struct hn_store **out,
 		return rc;
 
 	st = calloc(1, sizeof(*st));
-	if (!st || !(st->path = strdup(opts->path))) {
+	if (st)
+		st->idc = calloc(IDCACHE_SIZE, sizeof(*st->idc));
+	if (!st || !st->idc || !(st->path = strdup(opts->path))) {
+		if (st)
+			free(st->idc);
 		free(st);
 		return hn_error_set(err, HN_ENOMEM, "out of memory");
 	}
@@ -756,6 +798,7 @@ void hn_store_close(struct hn_store *st)
 		sqlite3_finalize(st->stmt[i]);
 	if (st->db)
 		sqlite3_close_v2(st->db);
+	free(st->idc);
 	free(st->path);
 	free(st);
 }
@@ -767,16 +810,29 @@ static int lookup_id(struct hn_store *st, const uint8_t hash[32],
 		     int64_t *id, int64_t *ts, bool *is_block)
 {
 	sqlite3_stmt *s = st->stmt[S_ID_BY_HASH];
+	struct idc_entry *e = idc_slot(st, hash);
 	int rc;
 
+	if (e->id && !memcmp(e->hash, hash, 32)) {
+		*id = e->id;
+		if (ts)
+			*ts = e->ts;
+		if (is_block)
+			*is_block = e->is_block;
+		return 0;
+	}
 	bind_hash(s, 1, hash);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		*id = sqlite3_column_int64(s, 0);
+		memcpy(e->hash, hash, 32);
+		e->id = *id;
+		e->ts = sqlite3_column_int64(s, 1);
+		e->is_block = sqlite3_column_int(s, 2);
 		if (ts)
-			*ts = sqlite3_column_int64(s, 1);
+			*ts = e->ts;
 		if (is_block)
-			*is_block = sqlite3_column_int(s, 2);
+			*is_block = e->is_block;
 		rc = 0;
 	} else if (rc == SQLITE_DONE) {
 		rc = HN_ENOENT;
@@ -836,28 +892,18 @@ static int tips_add_id(struct hn_store *st, enum hn_tips_kind kind,
 
 	/* Our parents in this index stop being tips at our timestamp. */
 	for (unsigned i = 0; i < v->n_parents; i++) {
-		int64_t pid, pend;
+		int64_t pid;
 
 		rc = lookup_id(st, v->parents[i], &pid, NULL, NULL);
 		if (rc == HN_ENOENT)
 			continue;
 		if (rc < 0)
 			return rc;
-		s = st->stmt[S_TIPS_GET];
-		sqlite3_bind_int(s, 1, kind);
-		sqlite3_bind_int64(s, 2, pid);
-		rc = sqlite3_step(s);
-		pend = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-		stmt_done(s);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			return store_fail(st, "tips parent");
-		if (rc == SQLITE_DONE || (int64_t)v->timestamp >= pend)
-			continue;
-		s = st->stmt[S_TIPS_SET_END];
+		s = st->stmt[S_TIPS_LOWER_END];
 		sqlite3_bind_int(s, 1, kind);
 		sqlite3_bind_int64(s, 2, pid);
 		sqlite3_bind_int64(s, 3, v->timestamp);
-		if ((rc = step_done(st, s, "tips set end")) < 0)
+		if ((rc = step_done(st, s, "tips lower end")) < 0)
 			return rc;
 	}
 	return 0;
@@ -1034,6 +1080,7 @@ int hn_store_remove_vertex(struct hn_store *st, const struct hn_vertex *v)
 
 	if ((rc = lookup_id(st, v->hash, &id, NULL, NULL)) < 0)
 		return rc;
+	idc_clear(st);
 	for (int k = HN_TIPS_ALL; k <= HN_TIPS_TX; k++)
 		if ((rc = tips_remove_id(st, k, v, id)) < 0)
 			return rc;
@@ -1119,19 +1166,13 @@ static int load_list(struct hn_store *st, sqlite3_stmt *s,
 	return rc == SQLITE_DONE ? 0 : store_fail(st, what);
 }
 
-int hn_store_get_meta(struct hn_store *st, const uint8_t hash[32],
-		      int fields, struct hn_vmeta *m)
+/* Fills the scalar fields of @m from the current row of @s (columns of
+ * S_META_BY_HASH).  Returns 0 or a negative code. */
+static int meta_from_row(sqlite3_stmt *s, const uint8_t hash[32],
+			 struct hn_vmeta *m)
 {
-	sqlite3_stmt *s = st->stmt[S_META_BY_HASH];
 	int rc;
 
-	memset(m, 0, sizeof(*m));
-	bind_hash(s, 1, hash);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		stmt_done(s);
-		return rc == SQLITE_DONE ? HN_ENOENT : store_fail(st, "meta");
-	}
 	memcpy(m->hash, hash, 32);
 	m->id = sqlite3_column_int64(s, 0);
 	m->is_block = sqlite3_column_int(s, 1);
@@ -1157,6 +1198,58 @@ int hn_store_get_meta(struct hn_store *st, const uint8_t hash[32],
 				      sqlite3_column_bytes(s, 12),
 				      &m->n_conflict_with, &m->conflict_with);
 	m->received_at = sqlite3_column_double(s, 13);
+	return rc;
+}
+
+int hn_store_get_meta_vertex(struct hn_store *st, const uint8_t hash[32],
+			     struct hn_vmeta *m, struct hn_vertex **v)
+{
+	sqlite3_stmt *s = st->stmt[S_META_BYTES];
+	char msg[128];
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	*v = NULL;
+	bind_hash(s, 1, hash);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		stmt_done(s);
+		return rc == SQLITE_DONE ? HN_ENOENT : store_fail(st, "meta");
+	}
+	rc = meta_from_row(s, hash, m);
+	if (rc == 0) {
+		rc = hn_vertex_decode(sqlite3_column_blob(s, 14),
+				      (size_t)sqlite3_column_bytes(s, 14), v,
+				      msg, sizeof(msg));
+		if (rc < 0) {
+			char hex[65];
+
+			hn_hex_encode(hash, 32, hex);
+			hn_err(COMP, "stored vertex '%s' does not decode: %s",
+			       hex, msg);
+			rc = HN_EIO;
+		}
+	}
+	stmt_done(s);
+	if (rc < 0)
+		hn_vmeta_release(m);
+	return rc;
+}
+
+int hn_store_get_meta(struct hn_store *st, const uint8_t hash[32],
+		      int fields, struct hn_vmeta *m)
+{
+	sqlite3_stmt *s = st->stmt[S_META_BY_HASH];
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	bind_hash(s, 1, hash);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		stmt_done(s);
+		return rc == SQLITE_DONE ? HN_ENOENT : store_fail(st, "meta");
+	}
+	rc = meta_from_row(s, hash, m);
 	stmt_done(s);
 	if (rc == 0 && (fields & HN_VMETA_CHILDREN)) {
 		struct hn_hash_list l = { 0 };
@@ -1324,12 +1417,14 @@ int hn_store_height_set(struct hn_store *st, uint64_t height,
 	sqlite3_stmt *s;
 	int rc;
 
+	st->best_valid = false;
 	if (truncate_above) {
 		s = st->stmt[S_HEIGHT_TRUNC];
 		sqlite3_bind_int64(s, 1, (int64_t)height);
 		if ((rc = step_done(st, s, "height truncate")) < 0)
 			return rc;
 	}
+	st->best_valid = false;
 	s = st->stmt[S_HEIGHT_SET];
 	sqlite3_bind_int64(s, 1, (int64_t)height);
 	bind_hash(s, 2, hash);
@@ -1341,12 +1436,22 @@ int hn_store_height_set(struct hn_store *st, uint64_t height,
 int hn_store_best(struct hn_store *st, uint8_t hash[32], uint64_t *height)
 {
 	sqlite3_stmt *s = st->stmt[S_HEIGHT_TOP];
-	int rc = sqlite3_step(s);
+	int rc;
 
-	if (rc == SQLITE_ROW) {
+	if (st->best_valid) {
+		memcpy(hash, st->best_hash, 32);
 		if (height)
-			*height = (uint64_t)sqlite3_column_int64(s, 0);
-		memcpy(hash, sqlite3_column_blob(s, 1), 32);
+			*height = st->best_height;
+		return 0;
+	}
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		st->best_height = (uint64_t)sqlite3_column_int64(s, 0);
+		memcpy(st->best_hash, sqlite3_column_blob(s, 1), 32);
+		st->best_valid = true;
+		if (height)
+			*height = st->best_height;
+		memcpy(hash, st->best_hash, 32);
 		rc = 0;
 	} else {
 		rc = rc == SQLITE_DONE ? HN_ENOENT : store_fail(st, "best");

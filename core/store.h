@@ -188,6 +188,10 @@ int hn_store_exists(struct hn_store *st, const uint8_t hash[32]);
 /* Fills *@m (released by the caller) for @hash; HN_ENOENT if absent. */
 int hn_store_get_meta(struct hn_store *st, const uint8_t hash[32],
 		      int fields, struct hn_vmeta *m);
+/* Scalars of the metadata and the decoded vertex in one query (consensus
+ * loads both).  On failure nothing is left to free. */
+int hn_store_get_meta_vertex(struct hn_store *st, const uint8_t hash[32],
+			     struct hn_vmeta *m, struct hn_vertex **v);
 /* Wire bytes of @hash, malloc'd into *@bytes (caller frees). */
 int hn_store_get_bytes(struct hn_store *st, const uint8_t hash[32],
 		       uint8_t **bytes, size_t *len);
