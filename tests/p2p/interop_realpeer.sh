@@ -9,13 +9,16 @@
 # installed.  Runs the reference nodes in a private directory and ports, so
 # it never touches nodes someone else started.
 #
-# Usage: interop_realpeer.sh P2P_BINARY [extra args for it]
+# Usage: interop_realpeer.sh P2P_BINARY [--ledger] [extra args for it]
 #   P2P_BINARY is p2p_harness (engine + in-memory node service) or any
-#   binary with the same flags.
+#   binary with the same flags; --ledger gives it a private --data-dir so
+#   it runs over the real core ledger (full verification).
 set -euo pipefail
 
-BIN=${1:?usage: interop_realpeer.sh P2P_BINARY}
+BIN=${1:?usage: interop_realpeer.sh P2P_BINARY [--ledger] [args]}
 shift
+LEDGER=0
+if [[ ${1:-} == --ledger ]]; then LEDGER=1; shift; fi
 RP=${REALPEER_DIR:-/tmp/realpeer}
 RUN_PAIR=${RUN_PAIR:-$(cd "$(dirname "$0")/../../.." && pwd)/shared/realpeer/run_pair.sh}
 [[ -x $RUN_PAIR ]] || RUN_PAIR=/work/shared/realpeer/run_pair.sh
@@ -34,6 +37,7 @@ cleanup() {
 trap cleanup EXIT
 
 mkdir -p "$T/rp"
+if [[ $LEDGER == 1 ]]; then mkdir -p "$T/data"; set -- --data-dir "$T/data" "$@"; fi
 ln -s "$RP/src" "$T/rp/src"
 ln -s "$RP/tools" "$T/rp/tools"
 echo "source $RP/env.sh" >"$T/rp/env.sh"

@@ -7,7 +7,9 @@
  *   HOST:PORT]... [--no-tls] [--identity FILE] [--entrypoint tcp://H:P]
  *   [--load FILE] [--dump FILE] [--status-file FILE] [--until-best HEX]
  *   [--until-height N] [--until-mempool N] [--until-ready N]
- *   [--timeout S] [--run-for S]
+ *   [--timeout S] [--run-for S] [--data-dir DIR]
+ * --data-dir uses the real core ledger (sqlite, full verification) in DIR
+ * instead of the in-memory node service (only when built with the core).
  * Exit status: 0 when the --until conditions hold (or --run-for elapsed),
  * 1 on timeout, 2 on bad usage or setup failure.
  * The status file is rewritten every 0.5 s with one line:
@@ -26,6 +28,10 @@
 #include "hn/err.h"
 #include "hn/hex.h"
 #include "hn/network.h"
+#ifdef HN_HARNESS_LEDGER
+#include "ledger.h"
+#include "ledgernode.h"
+#endif
 #include "memnode.h"
 #include "p2p.h"
 #include "testenv.h"
@@ -45,7 +51,37 @@ static struct {
 	double run_until;
 	int exit_code;
 	uint16_t port;
+	struct hn_ledger *ledger;       /* --data-dir: the real core */
 } H = { .until_height = -1, .until_mempool = -1, .until_ready = -1 };
+
+static void node_best(uint64_t *h, uint8_t best[32])
+{
+#ifdef HN_HARNESS_LEDGER
+	if (H.ledger) {
+		ledgernode_best(H.ledger, h, best);
+		return;
+	}
+#endif
+	memnode_best(&H.mn, h, best);
+}
+
+static size_t node_count(void)
+{
+#ifdef HN_HARNESS_LEDGER
+	if (H.ledger)
+		return ledgernode_count(H.ledger);
+#endif
+	return memnode_count(&H.mn);
+}
+
+static size_t node_mempool(void)
+{
+#ifdef HN_HARNESS_LEDGER
+	if (H.ledger)
+		return ledgernode_mempool(H.ledger);
+#endif
+	return memnode_mempool(&H.mn);
+}
 
 static void usage(void)
 {
@@ -125,7 +161,7 @@ static void write_status(void)
 	FILE *f;
 	char tmp[4096];
 
-	memnode_best(&H.mn, &h, best);
+	node_best(&h, best);
 	hn_hex_encode(best, 32, hex);
 	if (!H.status_file)
 		return;
@@ -135,7 +171,7 @@ static void write_status(void)
 		return;
 	fprintf(f, "height=%llu best=%s vertices=%zu mempool=%zu ready=%u "
 		"synced=%d port=%u\n", (unsigned long long)h, hex,
-		memnode_count(&H.mn), memnode_mempool(&H.mn),
+		node_count(), node_mempool(),
 		p2p_n_ready(H.p2p), any_synced(), H.port);
 	fclose(f);
 	rename(tmp, H.status_file);
@@ -149,14 +185,12 @@ static bool conditions_met(void)
 	if (!H.have_until_best && H.until_height < 0 && H.until_mempool < 0 &&
 	    H.until_ready < 0)
 		return false;
-	memnode_best(&H.mn, &h, best);
-	if (H.have_until_best && !memnode_has(&H.mn, H.until_best))
-		return false;
+	node_best(&h, best);
 	if (H.have_until_best && memcmp(best, H.until_best, 32) != 0)
 		return false;
 	if (H.until_height >= 0 && (long)h < H.until_height)
 		return false;
-	if (H.until_mempool >= 0 && (long)memnode_mempool(&H.mn) <
+	if (H.until_mempool >= 0 && (long)node_mempool() <
 	    H.until_mempool)
 		return false;
 	if (H.until_ready >= 0 && (long)p2p_n_ready(H.p2p) < H.until_ready)
@@ -199,7 +233,7 @@ static void sig_cb(struct ev_loop *loop, ev_signal *w, int revents)
 int main(int argc, char **argv)
 {
 	const char *network = "unittests", *listen_addr = NULL;
-	const char *identity = NULL, *load = NULL;
+	const char *identity = NULL, *load = NULL, *data_dir = NULL;
 	const char *boot[16], *eps[8];
 	size_t n_boot = 0, n_eps = 0;
 	struct p2p_config cfg = { 0 };
@@ -236,6 +270,8 @@ int main(int argc, char **argv)
 			eps[n_eps++] = v;
 		else if (!strcmp(a, "--identity"))
 			identity = v;
+		else if (!strcmp(a, "--data-dir"))
+			data_dir = v;
 		else if (!strcmp(a, "--load"))
 			load = v;
 		else if (!strcmp(a, "--dump"))
@@ -276,7 +312,23 @@ int main(int argc, char **argv)
 			return 2;
 		fprintf(stderr, "p2p_harness: loaded %d vertices\n", rc);
 	}
-	testenv_init(&te, H.loop, &memnode_ops, &H.mn, "[harness]");
+	if (data_dir) {
+#ifdef HN_HARNESS_LEDGER
+		if (ledgernode_open(data_dir, cfg.net, &H.ledger, err,
+				    sizeof(err)) < 0) {
+			fprintf(stderr, "cannot open the ledger in '%s': %s\n",
+				data_dir, err);
+			return 2;
+		}
+		testenv_init(&te, H.loop, &ledgernode_ops, H.ledger,
+			     "[harness]");
+#else
+		fprintf(stderr, "--data-dir: built without the core\n");
+		return 2;
+#endif
+	} else {
+		testenv_init(&te, H.loop, &memnode_ops, &H.mn, "[harness]");
+	}
 	rc = p2p_new(&te.env, &cfg, &H.p2p, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "p2p_new: %s\n", err);
@@ -318,25 +370,28 @@ int main(int argc, char **argv)
 	ev_signal_start(H.loop, &sint);
 	ev_run(H.loop, 0);
 	write_status();
-	if (H.dump_file)
+	if (H.dump_file && !H.ledger)
 		dump();
 	{
 		uint64_t h;
 		uint8_t best[32];
 		char hex[65];
 
-		memnode_best(&H.mn, &h, best);
+		node_best(&h, best);
 		hn_hex_encode(best, 32, hex);
 		printf("RESULT %s height=%llu best=%s vertices=%zu mempool=%zu "
 		       "calls=%lu\n", H.exit_code ? "FAIL" : "OK",
-		       (unsigned long long)h, hex, memnode_count(&H.mn),
-		       memnode_mempool(&H.mn), H.mn.n_calls);
+		       (unsigned long long)h, hex, node_count(),
+		       node_mempool(), H.mn.n_calls);
 	}
 	ev_timer_stop(H.loop, &tick);
 	ev_signal_stop(H.loop, &sterm);
 	ev_signal_stop(H.loop, &sint);
 	p2p_free(H.p2p);
 	memnode_release(&H.mn);
+#ifdef HN_HARNESS_LEDGER
+	hn_ledger_close(H.ledger);
+#endif
 	if (te.n_io || te.n_timers)
 		fprintf(stderr, "p2p_harness: leaked %d io, %d timers\n",
 			te.n_io, te.n_timers);
