@@ -184,6 +184,7 @@ struct p2p {
 	SSL_CTX *ssl_ctx;
 	int listen_fd;
 	bool own_listen_fd;
+	uint16_t listen_port;   /* last port bound by p2p_listen */
 	struct p2p_io *listen_io;
 	struct p2p_conn *conns;
 	struct p2p_target *targets;

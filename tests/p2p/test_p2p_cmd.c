@@ -1,0 +1,252 @@
+/*
+ * test_p2p_cmd.c: the core -> P2P commands (p2p_cmd.c) on two real
+ * engines over loopback TLS: listen and peer discovery by command,
+ * get_connections summaries, has_synced_peer, send_tx_to_peers reaching
+ * the other node, disconnect_all_peers, reload, heartbeat, and the errors
+ * for bad params and unknown methods.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <ev.h>
+#include <json-c/json.h>
+
+#include "chaingen.h"
+#include "hn/b64.h"
+#include "hn/err.h"
+#include "hn/network.h"
+#include "memnode.h"
+#include "p2p.h"
+#include "p2p_cmd.h"
+#include "testenv.h"
+
+struct node {
+	struct memnode mn;
+	struct testenv te;
+	struct p2p *p2p;
+};
+
+static struct ev_loop *loop;
+static const struct hn_network *net;
+
+static void node_up(struct node *n, const char *name)
+{
+	struct p2p_config cfg = { 0 };
+	char err[256];
+
+	memnode_init(&n->mn, loop, net);
+	testenv_init(&n->te, loop, &memnode_ops, &n->mn, name);
+	if (n->te.level > P2P_LOG_WARN)
+		n->te.level = P2P_LOG_WARN;
+	cfg.net = net;
+	cfg.use_tls = true;
+	assert_int_equal(p2p_new(&n->te.env, &cfg, &n->p2p, err, sizeof(err)),
+			 0);
+}
+
+static void node_down(struct node *n)
+{
+	p2p_free(n->p2p);
+	memnode_release(&n->mn);
+	assert_int_equal(n->te.n_io, 0);
+	assert_int_equal(n->te.n_timers, 0);
+}
+
+/* Runs @method with @params_json; returns the result (caller puts) or
+ * NULL, with *@rc set. */
+static struct json_object *cmd(struct node *n, const char *method,
+			       const char *params_json, int *rc_out)
+{
+	struct json_object *params = params_json ?
+		json_tokener_parse(params_json) : NULL;
+	struct json_object *res = NULL;
+	char err[256] = "";
+	int rc = p2p_command(n->p2p, method, params, &res, err, sizeof(err));
+
+	if (rc_out)
+		*rc_out = rc;
+	else if (rc < 0)
+		fprintf(stderr, "%s: %s\n", method, err);
+	json_object_put(params);
+	return res;
+}
+
+static void cmd_ok(struct node *n, const char *method, const char *params)
+{
+	int rc;
+	struct json_object *r = cmd(n, method, params, &rc);
+
+	assert_int_equal(rc, 0);
+	assert_non_null(r);
+	json_object_put(r);
+}
+
+static bool run_until(bool (*cond)(void *), void *arg, double secs)
+{
+	double end = ev_time() + secs;
+
+	while (!cond(arg) && ev_time() < end)
+		ev_run(loop, EVRUN_ONCE);
+	return cond(arg);
+}
+
+static bool both_ready(void *arg)
+{
+	struct node **n = arg;
+
+	return p2p_n_ready(n[0]->p2p) == 1 && p2p_n_ready(n[1]->p2p) == 1;
+}
+
+static bool both_synced(void *arg)
+{
+	struct node **n = arg;
+
+	return p2p_has_synced_peer(n[0]->p2p) &&
+	       p2p_has_synced_peer(n[1]->p2p);
+}
+
+static bool none_ready(void *arg)
+{
+	struct node **n = arg;
+
+	return p2p_n_ready(n[0]->p2p) == 0 && p2p_n_ready(n[1]->p2p) == 0;
+}
+
+struct has_arg {
+	struct node *n;
+	uint8_t h[32];
+};
+
+static bool has_cond(void *arg)
+{
+	struct has_arg *h = arg;
+
+	return memnode_has(&h->n->mn, h->h);
+}
+
+static void test_commands(void **state)
+{
+	struct node a, b;
+	struct node *both[2] = { &a, &b };
+	struct json_object *r, *v, *conns;
+	struct chain c;
+	uint8_t buf[256];
+	char params[1024], *b64;
+	struct has_arg ha;
+	size_t len;
+	int rc;
+
+	(void)state;
+	node_up(&a, "[A]");
+	node_up(&b, "[B]");
+	/* Listen and dial by command, as the core would. */
+	r = cmd(&a, "add_listen_address_description",
+		"{\"address\":\"tcp:0:interface=127.0.0.1\"}", &rc);
+	assert_int_equal(rc, 0);
+	assert_true(json_object_object_get_ex(r, "port", &v));
+	snprintf(params, sizeof(params), "{\"bootstrap\":[\"127.0.0.1:%d\"]}",
+		 json_object_get_int(v));
+	json_object_put(r);
+	cmd_ok(&a, "start", NULL);
+	r = cmd(&a, "heartbeat", NULL, NULL);
+	assert_true(json_object_object_get_ex(r, "peer_id", &v));
+	assert_string_equal(json_object_get_string(v), p2p_my_peer_id(a.p2p));
+	json_object_put(r);
+	cmd_ok(&b, "add_peer_discovery", params);
+	cmd_ok(&b, "enable_sync_version", "{\"version\":\"v2\"}");
+	cmd_ok(&b, "start", NULL);
+	assert_true(run_until(both_ready, both, 10));
+	assert_true(run_until(both_synced, both, 10));
+	r = cmd(&b, "has_synced_peer", NULL, NULL);
+	assert_true(json_object_object_get_ex(r, "has_synced_peer", &v));
+	assert_true(json_object_get_boolean(v));
+	json_object_put(r);
+
+	/* get_connections: B sees A as a ready outbound peer. */
+	r = cmd(&b, "get_connections", NULL, NULL);
+	assert_true(json_object_object_get_ex(r, "connections", &conns));
+	assert_true(json_object_object_get_ex(conns, "connected_peers", &v));
+	assert_int_equal(json_object_array_length(v), 1);
+	{
+		struct json_object *peer = json_object_array_get_idx(v, 0), *x;
+
+		assert_true(json_object_object_get_ex(peer, "id", &x));
+		assert_string_equal(json_object_get_string(x),
+				    p2p_my_peer_id(a.p2p));
+		assert_true(json_object_object_get_ex(peer, "state", &x));
+		assert_string_equal(json_object_get_string(x), "READY");
+		assert_true(json_object_object_get_ex(peer, "plugins", &x));
+	}
+	json_object_put(r);
+
+	/* send_tx_to_peers: a vertex accepted by A's node reaches B. */
+	chain_init(&c, net);
+	len = make_tx(buf, c.tx_a, c.tx_b, ha.h);
+	assert_int_equal(memnode_add(&a.mn, buf, len), P2P_ADD_ACCEPTED);
+	b64 = hn_b64_encode(buf, len);
+	snprintf(params, sizeof(params), "{\"vertex\":\"%s\"}", b64);
+	free(b64);
+	cmd_ok(&a, "send_tx_to_peers", params);
+	ha.n = &b;
+	assert_true(run_until(has_cond, &ha, 10));
+
+	/* Errors. */
+	r = cmd(&a, "no_such_command", NULL, &rc);
+	assert_null(r);
+	assert_int_equal(rc, HN_ENOENT);
+	r = cmd(&a, "send_tx_to_peers", "{\"vertex\":\"AAAA\"}", &rc);
+	assert_null(r);
+	assert_int_equal(rc, HN_EINVAL);
+	r = cmd(&a, "send_tx_to_peers", "{}", &rc);
+	assert_int_equal(rc, HN_EINVAL);
+	r = cmd(&a, "enable_sync_version", "{\"version\":\"v1.1\"}", &rc);
+	assert_int_equal(rc, HN_EINVAL);
+	r = cmd(&a, "add_peer_discovery", "{\"bootstrap\":[\"nope\"]}", &rc);
+	assert_int_equal(rc, HN_EINVAL);
+	r = cmd(&a, "add_peer_discovery", "{\"dns\":\"x.example\"}", &rc);
+	assert_int_equal(rc, HN_EINVAL);
+	r = cmd(&a, "add_listen_address_description", "{\"address\":\"x\"}",
+		&rc);
+	assert_int_equal(rc, HN_EINVAL);
+	r = cmd(&a, "reload_entrypoints_and_connections",
+		"{\"entrypoints\":[\"udp://1.2.3.4:1\"]}", &rc);
+	assert_int_equal(rc, HN_EINVAL);
+	r = cmd(&a, "start", "[1]", &rc);
+	assert_int_equal(rc, HN_EINVAL);
+
+	/* reload: new entrypoints, all connections killed; B redials (the
+	 * reference's backoff starts at 5 s, so only the drop is checked). */
+	cmd_ok(&a, "reload_entrypoints_and_connections",
+	       "{\"entrypoints\":[\"tcp://127.0.0.1:40403\"]}");
+	r = cmd(&a, "get_connections", NULL, NULL);
+	assert_non_null(strstr(json_object_to_json_string(r),
+			       "tcp:\\/\\/127.0.0.1:40403"));
+	json_object_put(r);
+	assert_true(run_until(none_ready, both, 10));
+
+	cmd_ok(&b, "disconnect_all_peers", "{\"force\":true}");
+	cmd_ok(&b, "enable_localhost_only", NULL);
+	cmd_ok(&b, "stop", NULL);
+	cmd_ok(&a, "stop", NULL);
+	node_down(&b);
+	node_down(&a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_commands),
+	};
+
+	net = hn_network_by_name("unittests");
+	if (!net)
+		return 1;
+	loop = ev_loop_new(EVFLAG_AUTO);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
