@@ -196,6 +196,8 @@ struct hn_cnode *hn_cons_add_new(struct hn_cons *c, struct hn_vertex *v,
 	n->m.conflict_with = NULL;
 	n->m.children = NULL;
 	n->m.spent = NULL;
+	n->m.twins = NULL;
+	n->m.n_twins = 0;
 	n->m.n_voided_by = n->m.n_conflict_with = 0;
 	n->m.n_children = n->m.n_spent = 0;
 	n->is_new = true;
@@ -1162,6 +1164,90 @@ static void tx_mark_inputs_as_used(struct hn_cons *c, struct hn_cnode *tx)
 	}
 }
 
+static int cmp_input(const void *a, const void *b)
+{
+	const struct hn_tx_input *x = a, *y = b;
+	int c = memcmp(x->tx_id, y->tx_id, 32);
+	size_t n;
+
+	if (c)
+		return c;
+	if (x->index != y->index)
+		return x->index < y->index ? -1 : 1;
+	n = x->data_len < y->data_len ? x->data_len : y->data_len;
+	if (n && (c = memcmp(x->data, y->data, n)))
+		return c;
+	return (x->data_len > y->data_len) - (x->data_len < y->data_len);
+}
+
+static int cmp_output(const void *a, const void *b)
+{
+	const struct hn_tx_output *x = a, *y = b;
+	size_t n = x->script_len < y->script_len ? x->script_len :
+		y->script_len;
+	int c = n ? memcmp(x->script, y->script, n) : 0;
+
+	if (c)
+		return c;
+	if (x->script_len != y->script_len)
+		return x->script_len < y->script_len ? -1 : 1;
+	return (x->value > y->value) - (x->value < y->value);
+}
+
+/* Same inputs (tx_id, index, data) and outputs (script, value), in any
+ * order (check_twins). */
+static bool are_twins(const struct hn_vertex *a, const struct hn_vertex *b)
+{
+	struct hn_tx_input *ia, *ib;
+	struct hn_tx_output *oa, *ob;
+	bool eq = false;
+
+	if (a->n_inputs != b->n_inputs || a->n_outputs != b->n_outputs ||
+	    !memcmp(a->hash, b->hash, 32))
+		return false;
+	ia = calloc(a->n_inputs + 1u, sizeof(*ia));
+	ib = calloc(a->n_inputs + 1u, sizeof(*ib));
+	oa = calloc(a->n_outputs + 1u, sizeof(*oa));
+	ob = calloc(a->n_outputs + 1u, sizeof(*ob));
+	if (!ia || !ib || !oa || !ob)
+		goto out;
+	memcpy(ia, a->inputs, a->n_inputs * sizeof(*ia));
+	memcpy(ib, b->inputs, a->n_inputs * sizeof(*ib));
+	memcpy(oa, a->outputs, a->n_outputs * sizeof(*oa));
+	memcpy(ob, b->outputs, a->n_outputs * sizeof(*ob));
+	qsort(ia, a->n_inputs, sizeof(*ia), cmp_input);
+	qsort(ib, a->n_inputs, sizeof(*ib), cmp_input);
+	qsort(oa, a->n_outputs, sizeof(*oa), cmp_output);
+	qsort(ob, a->n_outputs, sizeof(*ob), cmp_output);
+	eq = true;
+	for (unsigned i = 0; eq && i < a->n_inputs; i++)
+		eq = !cmp_input(&ia[i], &ib[i]);
+	for (unsigned i = 0; eq && i < a->n_outputs; i++)
+		eq = !cmp_output(&oa[i], &ob[i]);
+out:
+	free(ia);
+	free(ib);
+	free(oa);
+	free(ob);
+	return eq;
+}
+
+/* set_conflict_twins: conflicts spending and paying exactly the same are
+ * twins of each other (metadata only). */
+static void tx_set_conflict_twins(struct hn_cons *c, struct hn_cnode *tx)
+{
+	for (size_t i = 0; i < tx->m.n_conflict_with && !c->err; i++) {
+		struct hn_cnode *o = hn_cons_get(c, tx->m.conflict_with[i]);
+
+		if (!o || !are_twins(tx->v, o->v))
+			continue;
+		set_add(c, &tx->m.twins, &tx->m.n_twins, o->hash);
+		set_add(c, &o->m.twins, &o->m.n_twins, tx->hash);
+		save(c, o);
+		save(c, tx);
+	}
+}
+
 /* TransactionConsensusAlgorithm.update_voided_info */
 static void tx_update_voided_info(struct hn_cons *c, struct hn_cnode *tx)
 {
@@ -1429,6 +1515,8 @@ int hn_cons_update(struct hn_cons *c, struct hn_cnode *n)
 		tx_mark_inputs_as_used(c, n);
 		if (!c->err)
 			tx_update_voided_info(c, n);
+		if (!c->err)
+			tx_set_conflict_twins(c, n);
 	}
 	if (!c->err) {
 		uint8_t after[32];

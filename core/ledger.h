@@ -226,7 +226,7 @@ const struct hn_verify_ctx *hn_ledger_verify_ctx(struct hn_ledger *l);
  * score(_raw), min_height, height, feature_activation_bit_counts,
  * first_block, validation, nc_*, children (first 100),
  * has_more_children, first_block_height.  *@out is a new json-c object the
- * caller puts.  Not computed here (always empty): twins, received_by,
+ * caller puts.  Not computed here (always empty): received_by,
  * feature_activation_bit_counts.  Returns 0 or HN_ENOMEM. */
 struct json_object;
 int hn_ledger_meta_to_json(struct hn_ledger *l, const struct hn_vmeta *m,

@@ -108,7 +108,7 @@ int hn_ledger_meta_to_json(struct hn_ledger *l, const struct hn_vmeta *m,
 						  m->n_conflict_with, SIZE_MAX));
 	rc |= add(o, "voided_by", hash_array(m->voided_by, m->n_voided_by,
 					      SIZE_MAX));
-	rc |= add(o, "twins", json_object_new_array());
+	rc |= add(o, "twins", hash_array(m->twins, m->n_twins, SIZE_MAX));
 	hn_u128_to_dec(m->acc_work, dec);
 	rc |= add(o, "accumulated_weight_raw", json_object_new_string(dec));
 	hn_u128_to_dec(m->score, dec);

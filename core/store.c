@@ -50,6 +50,7 @@ static const char schema_sql[] =
 	" first_block BLOB,"             /* NULL: not confirmed */
 	" voided_by BLOB,"               /* n x 32 bytes, NULL: not voided */
 	" conflict_with BLOB,"           /* n x 32 bytes or NULL */
+	" twins BLOB,"                   /* n x 32 bytes or NULL */
 	" mempool_tip INTEGER NOT NULL DEFAULT 0,"
 	" received_at REAL NOT NULL);"
 	"CREATE TABLE vbytes (id INTEGER PRIMARY KEY, bytes BLOB NOT NULL);"
@@ -107,13 +108,14 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_ROLLBACK_TO] = "ROLLBACK TO hn",
 	[S_META_BYTES] = "SELECT id, is_block, version, timestamp, weight,"
 		" validation, height, min_height, acc_work, score, first_block,"
-		" voided_by, conflict_with, received_at, (SELECT bytes FROM vbytes"
+		" voided_by, conflict_with, received_at, twins, (SELECT bytes"
+		" FROM vbytes"
 		" WHERE vbytes.id = vertex.id) FROM vertex WHERE hash = ?1",
 	[S_ID_BY_HASH] = "SELECT id, timestamp, is_block FROM vertex"
 		" WHERE hash = ?1",
 	[S_META_BY_HASH] = "SELECT id, is_block, version, timestamp, weight,"
 		" validation, height, min_height, acc_work, score, first_block,"
-		" voided_by, conflict_with, received_at FROM vertex"
+		" voided_by, conflict_with, received_at, twins FROM vertex"
 		" WHERE hash = ?1",
 	[S_INSERT_VERTEX] = "INSERT INTO vertex (hash, is_block, version,"
 		" timestamp, weight, validation, height, min_height, acc_work,"
@@ -125,7 +127,7 @@ static const char *const stmt_sql[S_COUNT] = {
 		" ON b.id = v.id WHERE v.hash = ?1",
 	[S_UPDATE_META] = "UPDATE vertex SET validation = ?2, height = ?3,"
 		" acc_work = ?4, score = ?5, first_block = ?6, voided_by = ?7,"
-		" conflict_with = ?8, min_height = ?9 WHERE hash = ?1",
+		" conflict_with = ?8, min_height = ?9, twins = ?10 WHERE hash = ?1",
 	[S_INSERT_EDGE] = "INSERT OR IGNORE INTO edge (parent, child)"
 		" VALUES (?1, ?2)",
 	[S_INSERT_SPENT] = "INSERT OR IGNORE INTO spent (tx, idx, spender)"
@@ -253,10 +255,13 @@ void hn_vmeta_release(struct hn_vmeta *m)
 		return;
 	free(m->voided_by);
 	free(m->conflict_with);
+	free(m->twins);
 	free(m->children);
 	free(m->spent);
 	m->voided_by = NULL;
 	m->conflict_with = NULL;
+	m->twins = NULL;
+	m->n_twins = 0;
 	m->children = NULL;
 	m->spent = NULL;
 	m->n_voided_by = m->n_conflict_with = m->n_children = m->n_spent = 0;
@@ -1134,6 +1139,7 @@ int hn_store_update_meta(struct hn_store *st, const struct hn_vmeta *m)
 	bind_hashes(s, 8, m->n_conflict_with,
 		    (const uint8_t (*)[32])m->conflict_with);
 	sqlite3_bind_int64(s, 9, (int64_t)m->min_height);
+	bind_hashes(s, 10, m->n_twins, (const uint8_t (*)[32])m->twins);
 	if ((rc = step_done(st, s, "update meta")) < 0)
 		return rc;
 	return sqlite3_changes(st->db) ? 0 : HN_ENOENT;
@@ -1198,6 +1204,10 @@ static int meta_from_row(sqlite3_stmt *s, const uint8_t hash[32],
 				      sqlite3_column_bytes(s, 12),
 				      &m->n_conflict_with, &m->conflict_with);
 	m->received_at = sqlite3_column_double(s, 13);
+	if (rc == 0)
+		rc = hashes_from_blob(sqlite3_column_blob(s, 14),
+				      sqlite3_column_bytes(s, 14),
+				      &m->n_twins, &m->twins);
 	return rc;
 }
 
@@ -1218,8 +1228,8 @@ int hn_store_get_meta_vertex(struct hn_store *st, const uint8_t hash[32],
 	}
 	rc = meta_from_row(s, hash, m);
 	if (rc == 0) {
-		rc = hn_vertex_decode(sqlite3_column_blob(s, 14),
-				      (size_t)sqlite3_column_bytes(s, 14), v,
+		rc = hn_vertex_decode(sqlite3_column_blob(s, 15),
+				      (size_t)sqlite3_column_bytes(s, 15), v,
 				      msg, sizeof(msg));
 		if (rc < 0) {
 			char hex[65];

@@ -92,6 +92,8 @@ struct hn_vmeta {
 	uint8_t (*voided_by)[32];
 	size_t n_conflict_with; /* txs spending one of the same outputs */
 	uint8_t (*conflict_with)[32];
+	size_t n_twins;         /* conflicts with the same inputs/outputs */
+	uint8_t (*twins)[32];
 	size_t n_children;      /* vertices having this one as parent */
 	uint8_t (*children)[32];
 	size_t n_spent;         /* spent_outputs, ordered by index, tx */

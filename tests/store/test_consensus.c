@@ -414,6 +414,41 @@ static void test_block_confirming_voided_tx_resolves(void **state)
 	tc_close(&tc, false);
 }
 
+static void test_twins(void **state)
+{
+	struct tchain tc;
+	uint8_t top[32], a[32], b[32], c[32];
+	struct tc_in in;
+	uint64_t v = GEN_VALUE, vv[2] = { GEN_VALUE - 1, 1 };
+	struct hn_vmeta m;
+	struct hn_store *st;
+
+	tc_open(&tc);
+	st = hn_ledger_store(tc.l);
+	tc_chain(&tc, tc_gblock(&tc), t0(&tc), 11, 2.0, 1, top, NULL);
+	in.tx = tc_gblock(&tc);
+	in.index = 0;
+	tc_add_tx(&tc, &in, 1, &v, 1, tc_gtx1(&tc), tc_gtx2(&tc),
+		  t0(&tc) + 400, 2.0, 0, a);
+	/* Same input and output, another timestamp: a twin. */
+	tc_add_tx(&tc, &in, 1, &v, 1, tc_gtx1(&tc), tc_gtx2(&tc),
+		  t0(&tc) + 401, 2.0, 0, b);
+	/* Same input, other outputs: a conflict but not a twin. */
+	tc_add_tx(&tc, &in, 1, vv, 2, tc_gtx1(&tc), tc_gtx2(&tc),
+		  t0(&tc) + 402, 2.0, 0, c);
+	assert_int_equal(hn_store_get_meta(st, a, HN_VMETA_CORE, &m), 0);
+	assert_int_equal(m.n_twins, 1);
+	assert_memory_equal(m.twins[0], b, 32);
+	assert_int_equal(m.n_conflict_with, 2);
+	hn_vmeta_release(&m);
+	assert_int_equal(hn_store_get_meta(st, c, HN_VMETA_CORE, &m), 0);
+	assert_int_equal(m.n_twins, 0);
+	assert_int_equal(m.n_conflict_with, 2);
+	hn_vmeta_release(&m);
+	tc_check(&tc);
+	tc_close(&tc, false);
+}
+
 static void test_deep_reorg(void **state)
 {
 	struct tchain tc;
@@ -443,6 +478,7 @@ int main(void)
 		cmocka_unit_test(test_conflict_tie_then_child),
 		cmocka_unit_test(test_conflict_heavier_wins),
 		cmocka_unit_test(test_block_confirming_voided_tx_resolves),
+		cmocka_unit_test(test_twins),
 		cmocka_unit_test(test_deep_reorg),
 	};
 
