@@ -97,6 +97,14 @@ int p2p_new(struct p2p_env *env, const struct p2p_config *cfg,
 		snprintf(err, errlen, "p2p: no network");
 		return HN_EINVAL;
 	}
+	if (!cfg->use_tls && cfg->net && (!strcmp(cfg->net->name, "mainnet") ||
+					  cfg->net->enable_peer_whitelist)) {
+		free(p);
+		snprintf(err, errlen, "p2p: TLS cannot be turned off on %s "
+			 "(--p2p-no-tls is for test networks only)",
+			 cfg->net->name);
+		return HN_EINVAL;
+	}
 	p->env = env;
 	p->cfg = *cfg;
 	p->listen_fd = -1;
