@@ -238,10 +238,35 @@ static void test_commands(void **state)
 	node_down(&a);
 }
 
+/* --p2p-no-tls is for test networks: refused on mainnet. */
+static void test_no_tls_mainnet(void **state)
+{
+	const struct hn_network *main_net = hn_network_by_name("mainnet");
+	struct p2p_config cfg = { 0 };
+	struct testenv te;
+	struct memnode mn;
+	struct p2p *p = NULL;
+	char err[256] = "";
+
+	(void)state;
+	if (!main_net)
+		skip();
+	memnode_init(&mn, loop, main_net);
+	testenv_init(&te, loop, &memnode_ops, &mn, "[mainnet]");
+	cfg.net = main_net;
+	cfg.use_tls = false;
+	assert_int_equal(p2p_new(&te.env, &cfg, &p, err, sizeof(err)),
+			 HN_EINVAL);
+	assert_null(p);
+	assert_non_null(strstr(err, "TLS cannot be turned off on mainnet"));
+	memnode_release(&mn);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_commands),
+		cmocka_unit_test(test_no_tls_mainnet),
 	};
 
 	net = hn_network_by_name("unittests");
