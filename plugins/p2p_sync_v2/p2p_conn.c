@@ -62,12 +62,12 @@ static const char *state_name(enum p2p_conn_state s)
 void p2p_conn_logf(struct p2p_conn *c, enum p2p_log_level lvl,
 		   const char *fmt, ...)
 {
-	struct p2p *p = c->p2p;
+	struct p2p_env *env = c->env;
 	char msg[1024];
 	va_list ap;
 	int n;
 
-	if (p->env->log_enabled && !p->env->log_enabled(p->env->ctx, lvl))
+	if (env->log_enabled && !env->log_enabled(env->ctx, lvl))
 		return;
 	if (c->have_peer)
 		n = snprintf(msg, sizeof(msg), "peer %.7s %s: ", c->peer_id_hex,
@@ -79,7 +79,7 @@ void p2p_conn_logf(struct p2p_conn *c, enum p2p_log_level lvl,
 	va_start(ap, fmt);
 	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
 	va_end(ap);
-	p->env->log(p->env->ctx, lvl, msg);
+	env->log(env->ctx, lvl, msg);
 }
 
 static void kick_cb(void *arg)
@@ -129,7 +129,7 @@ static void linger_cb(void *arg)
 
 static void reset_idle(struct p2p_conn *c)
 {
-	struct p2p_env *env = c->p2p->env;
+	struct p2p_env *env = c->env;
 	double t = c->p2p->cfg.idle_timeout;
 
 	if (t > 0)
@@ -191,6 +191,7 @@ struct p2p_conn *p2p_conn_new(struct p2p *p, int fd, bool inbound,
 	if (!c)
 		return NULL;
 	c->p2p = p;
+	c->env = p->env;
 	c->refs = 1;            /* the manager list */
 	c->fd = fd;
 	c->inbound = inbound;
@@ -247,7 +248,7 @@ void p2p_conn_ref(struct p2p_conn *c)
 
 static void conn_free(struct p2p_conn *c)
 {
-	struct p2p_env *env = c->p2p->env;
+	struct p2p_env *env = c->env;
 
 	p2p_sync_free(c->sync);
 	p2p_proto_release(c);
@@ -388,7 +389,7 @@ void p2p_conn_hold(struct p2p_conn *c)
 
 void p2p_conn_release(struct p2p_conn *c)
 {
-	struct p2p_env *env = c->p2p->env;
+	struct p2p_env *env = c->env;
 
 	if (c->hold > 0)
 		c->hold--;
@@ -447,7 +448,7 @@ bool p2p_bucket_hit(struct p2p_bucket *b, double now, unsigned weight)
 /* Which events the fd needs now. */
 static void conn_update_io(struct p2p_conn *c)
 {
-	struct p2p_env *env = c->p2p->env;
+	struct p2p_env *env = c->env;
 	int ev = 0;
 
 	switch (c->state) {
@@ -706,7 +707,7 @@ static void do_read(struct p2p_conn *c)
 			/* Let other connections run; SSL may hold data the
 			 * fd does not show, so come back by timer. */
 			if (!c->kick_pending && !p2p_conn_dead(c)) {
-				struct p2p_env *env = c->p2p->env;
+				struct p2p_env *env = c->env;
 
 				c->kick_pending = true;
 				env->timer_set(env->ctx, c->kick, 0, 0);
@@ -760,7 +761,7 @@ static void conn_io_cb(void *arg, int revents)
 
 void p2p_conn_close(struct p2p_conn *c, bool force, const char *fmt, ...)
 {
-	struct p2p_env *env = c->p2p->env;
+	struct p2p_env *env = c->env;
 	va_list ap;
 
 	if (c->state == P2P_CONN_CLOSED)

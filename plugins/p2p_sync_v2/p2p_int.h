@@ -115,7 +115,8 @@ struct p2p_known {
 };
 
 struct p2p_conn {
-	struct p2p *p2p;
+	struct p2p *p2p;        /* do not use once dead: may be freed */
+	struct p2p_env *env;    /* outlives the connection */
 	struct p2p_conn *next, *prev;   /* manager list */
 	unsigned refs;
 	enum p2p_conn_state state;

@@ -240,7 +240,7 @@ static void send_peer_id(struct p2p_conn *c)
 
 void p2p_proto_start(struct p2p_conn *c)
 {
-	struct p2p_env *env = c->p2p->env;
+	struct p2p_env *env = c->env;
 
 	send_hello(c);
 	if (!p2p_conn_dead(c))
@@ -811,7 +811,7 @@ static bool py_int(const char *pl, size_t plen, long long *out)
 static int handle_get_best_blockchain(struct p2p_conn *c, const char *pl,
 				      size_t plen)
 {
-	struct p2p_env *env = c->p2p->env;
+	struct p2p_env *env = c->env;
 	long long n;
 	int rc;
 

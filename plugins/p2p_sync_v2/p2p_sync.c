@@ -236,7 +236,7 @@ static void ts_produce(struct p2p_sync *s);
 
 static struct p2p_env *env_of(struct p2p_sync *s)
 {
-	return s->c->p2p->env;
+	return s->c->env;
 }
 
 static bool streaming(const struct p2p_sync *s)

@@ -298,10 +298,15 @@ void memnode_release(struct memnode *m)
 
 	if (m->timer_init)
 		ev_timer_stop(m->loop, &m->timer);
+	/* Calls in flight still complete (the engine's callbacks then only
+	 * drop their references), as a node service must do on shutdown. */
 	while (m->jobs) {
 		struct job *j = m->jobs;
 
 		m->jobs = j->next;
+		if (!m->jobs)
+			m->jobs_tail = NULL;
+		j->run(j);
 		job_free(j);
 	}
 	while ((s = p2p_hmap_next(&m->map, &pos))) {

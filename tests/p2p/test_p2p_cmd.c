@@ -13,6 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <cmocka.h>
 #include <ev.h>
 #include <json-c/json.h>
@@ -238,6 +242,83 @@ static void test_commands(void **state)
 	node_down(&a);
 }
 
+static bool c_has_two(void *arg)
+{
+	struct p2p *p = arg;
+
+	return p2p_n_ready(p) == 2;
+}
+
+/* PEERS: C only knows A; A tells it about B (which announced an
+ * entrypoint), and C, with discovery on, connects to B as well. */
+static void test_discovery(void **state)
+{
+	struct node a, b, c;
+	struct p2p_config cfg = { 0 };
+	struct node *ab[2] = { &a, &b };
+	char err[256], ep[64], addr[64];
+	const char *eps[1] = { ep };
+	uint16_t pa, pb;
+
+	(void)state;
+	node_up(&a, "[A]");
+	assert_int_equal(p2p_listen(a.p2p, "127.0.0.1", 0, &pa), 0);
+	assert_int_equal(p2p_start(a.p2p), 0);
+	/* B announces where it listens. */
+	{
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in sa = { .sin_family = AF_INET };
+		socklen_t sl = sizeof(sa);
+
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)),
+				 0);
+		assert_int_equal(listen(fd, 16), 0);
+		getsockname(fd, (struct sockaddr *)&sa, &sl);
+		pb = ntohs(sa.sin_port);
+		snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%u", pb);
+		memnode_init(&b.mn, loop, net);
+		testenv_init(&b.te, loop, &memnode_ops, &b.mn, "[B]");
+		b.te.level = P2P_LOG_WARN;
+		cfg.net = net;
+		cfg.use_tls = true;
+		cfg.entrypoints = eps;
+		cfg.n_entrypoints = 1;
+		assert_int_equal(p2p_new(&b.te.env, &cfg, &b.p2p, err,
+					 sizeof(err)), 0);
+		assert_int_equal(p2p_listen_fd(b.p2p, fd, true), 0);
+	}
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", pa);
+	assert_int_equal(p2p_add_peer(b.p2p, addr), 0);
+	assert_int_equal(p2p_start(b.p2p), 0);
+	assert_true(run_until(both_ready, ab, 10));
+	/* C: discovery on, only A configured. */
+	memnode_init(&c.mn, loop, net);
+	testenv_init(&c.te, loop, &memnode_ops, &c.mn, "[C]");
+	c.te.level = P2P_LOG_WARN;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.net = net;
+	cfg.use_tls = true;
+	cfg.discover = true;
+	assert_int_equal(p2p_new(&c.te.env, &cfg, &c.p2p, err, sizeof(err)),
+			 0);
+	assert_int_equal(p2p_add_peer(c.p2p, addr), 0);
+	assert_int_equal(p2p_start(c.p2p), 0);
+	assert_true(run_until(c_has_two, c.p2p, 15));
+	{
+		struct json_object *r = cmd(&c, "get_connections", NULL, NULL);
+
+		assert_non_null(strstr(json_object_to_json_string_ext(r,
+				JSON_C_TO_STRING_PLAIN |
+				JSON_C_TO_STRING_NOSLASHESCAPE),
+				p2p_my_peer_id(b.p2p)));
+		json_object_put(r);
+	}
+	node_down(&c);
+	node_down(&b);
+	node_down(&a);
+}
+
 /* --p2p-no-tls is for test networks: refused on mainnet. */
 static void test_no_tls_mainnet(void **state)
 {
@@ -267,6 +348,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_commands),
 		cmocka_unit_test(test_no_tls_mainnet),
+		cmocka_unit_test(test_discovery),
 	};
 
 	net = hn_network_by_name("unittests");
