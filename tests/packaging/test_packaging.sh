@@ -1,0 +1,154 @@
+#!/bin/bash
+# test_packaging.sh SRC WORKDIR VERSION: build packages from SRC in WORKDIR
+# with prefix /usr and check them (see CMakeLists.txt).
+set -euo pipefail
+SRC=$1 W=$2 VER=$3
+fail() { echo "FAIL: $*" >&2; exit 1; }
+need() { command -v "$1" >/dev/null || { echo "SKIP: no $1" >&2; exit 77; }; }
+need cpack
+need dpkg-deb
+
+rm -rf "$W/pkg" "$W/x"
+mkdir -p "$W/build" "$W/pkg" "$W/x"
+cmake -S "$SRC" -B "$W/build" -DCMAKE_BUILD_TYPE=Release \
+	-DCMAKE_INSTALL_PREFIX=/usr -DHN_TESTS=OFF -DHN_BENCH=OFF \
+	-DHN_WERROR=OFF >/dev/null
+cmake --build "$W/build" -j2 >/dev/null
+(cd "$W/build" && cpack -G DEB -B "$W/pkg" >/dev/null)
+
+DEB=$W/pkg/hathor-node_${VER}_amd64.deb
+DEV=$W/pkg/hathor-node-dev_${VER}_all.deb
+[ -f "$DEB" ] || fail "no $DEB (got: $(ls "$W/pkg"))"
+[ -f "$DEV" ] || fail "no $DEV"
+
+# --- file lists (dpkg-deb -c) -------------------------------------------
+dpkg-deb -c "$DEB" > "$W/deb.list"
+dpkg-deb -c "$DEV" > "$W/dev.list"
+# "mode path" of every non-directory entry.
+files() { awk '$1 !~ /^d/ { sub(/^\./, "", $6); print $1, $6 }' "$1" | sort; }
+files "$W/deb.list" > "$W/deb.files"
+files "$W/dev.list" > "$W/dev.files"
+cat "$W/deb.files"
+expect() { # list mode path
+	grep -qx -- "$2 $3" "$1" || fail "$(basename "$1"): missing '$2 $3'"
+}
+expect "$W/deb.files" -rwxr-xr-x /usr/bin/hathor-node
+expect "$W/deb.files" -rwxr-xr-x /usr/bin/hathor-admin
+expect "$W/deb.files" -rw-r----- /etc/hathor/hathor.conf
+expect "$W/deb.files" -rw-r--r-- /lib/systemd/system/hathor-node.service
+expect "$W/deb.files" -rw-r--r-- /usr/lib/sysusers.d/hathor.conf
+expect "$W/deb.files" -rw-r--r-- /usr/share/bash-completion/completions/hathor-admin
+expect "$W/deb.files" -rw-r--r-- /usr/share/man/man8/hathor-node.8
+expect "$W/deb.files" -rw-r--r-- /usr/share/man/man8/hathor-admin.8
+expect "$W/deb.files" -rw-r--r-- /usr/share/man/man5/hathor.conf.5
+if [ -f "$SRC/host_p2p/CMakeLists.txt" ]; then
+	grep -q " /usr/\(bin\|lib/x86_64-linux-gnu/hathor\)/hathor-p2p-host$" \
+		"$W/deb.files" || fail "hathor-p2p-host not packaged"
+fi
+expect "$W/dev.files" -rw-r--r-- /usr/include/hathor/plugin.h
+# Nothing outside the FHS places we ship to; no /usr/etc (ECOSYSTEM.md 1).
+bad=$(awk '{print $2}' "$W/deb.files" "$W/dev.files" | grep -v -E \
+	'^(/usr/bin/|/usr/lib/x86_64-linux-gnu/|/usr/lib/sysusers.d/|/lib/systemd/system/|/usr/share/(man|bash-completion|doc)/|/usr/include/hathor/|/etc/hathor/)' \
+	|| true)
+[ -z "$bad" ] || fail "unexpected paths: $bad"
+grep -q "/usr/etc" "$W/deb.list" && fail "/usr/etc in package"
+# Headers only in -dev.
+grep -q "/usr/include" "$W/deb.files" && fail "headers in hathor-node"
+# Binaries stripped (CPACK_STRIP_FILES).
+dpkg-deb -x "$DEB" "$W/x"
+file "$W/x/usr/bin/hathor-admin" | grep -q "stripped" || fail "file(1) failed"
+file "$W/x/usr/bin/hathor-admin" | grep -q "not stripped" && fail "not stripped"
+
+# --- control (dpkg-deb -I) ----------------------------------------------
+field() { dpkg-deb -f "$1" "$2"; }
+[ "$(field "$DEB" Package)" = hathor-node ] || fail "Package"
+[ "$(field "$DEB" Version)" = "$VER" ] || fail "Version"
+[ "$(field "$DEB" Architecture)" = amd64 ] || fail "Architecture"
+field "$DEB" Depends | grep -q "libc6 (>=" || fail "shlibdeps: no libc6"
+field "$DEB" Depends | grep -q "adduser" || fail "no adduser dependency"
+[ "$(field "$DEV" Architecture)" = all ] || fail "dev Architecture"
+[ "$(dpkg-deb -f "$DEB" Description | wc -l)" -ge 2 ] ||
+	fail "extended description empty"
+dpkg-deb -I "$DEB" > "$W/deb.info"
+for f in conffiles postinst prerm postrm md5sums; do
+	grep -q " $f" "$W/deb.info" || fail "control member $f missing"
+done
+mkdir -p "$W/ctl" && dpkg-deb -e "$DEB" "$W/ctl"
+[ "$(cat "$W/ctl/conffiles")" = /etc/hathor/hathor.conf ] ||
+	fail "conffiles: $(cat "$W/ctl/conffiles")"
+for s in postinst prerm postrm; do
+	[ -x "$W/ctl/$s" ] || fail "$s not executable"
+	sh -n "$W/ctl/$s" || fail "$s: syntax"
+done
+grep -q "systemd-sysusers" "$W/ctl/postinst" || fail "postinst: no sysusers"
+grep -q "adduser --system" "$W/ctl/postinst" || fail "postinst: no adduser"
+grep -q "^u hathor " "$W/x/usr/lib/sysusers.d/hathor.conf" ||
+	fail "sysusers line"
+
+# --- the unit -----------------------------------------------------------
+U=$W/x/lib/systemd/system/hathor-node.service
+for k in User=hathor StateDirectory=hathor RuntimeDirectory=hathor \
+	ProtectSystem=strict NoNewPrivileges=yes PrivateTmp=yes \
+	SystemCallFilter=@system-service \
+	"ExecReload=/usr/bin/hathor-admin -s /run/hathor/admin.ipc -t 120 plugin reload p2p"; do
+	grep -qx -- "$k" "$U" || fail "unit: no '$k'"
+done
+if command -v systemd-analyze >/dev/null; then
+	# verify wants the binaries and man pages to exist: point it at the
+	# extracted package.
+	mkdir -p "$W/unit"
+	sed "s#/usr/bin/#$W/x/usr/bin/#g" "$U" > "$W/unit/hathor-node.service"
+	MANPATH=$W/x/usr/share/man systemd-analyze verify \
+		"$W/unit/hathor-node.service" || fail "systemd-analyze verify"
+	systemd-analyze security --offline=yes --threshold=20 \
+		"$W/unit/hathor-node.service" > "$W/security.txt" ||
+		fail "exposure above 2.0: $(tail -1 "$W/security.txt")"
+	tail -1 "$W/security.txt"
+fi
+
+# --- man pages, completion, CLI ------------------------------------------
+for m in "$W"/x/usr/share/man/man*/*; do
+	w=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$m" 2>&1 >/dev/null)
+	[ -z "$w" ] || fail "$m: $w"
+done
+bash -n "$W/x/usr/share/bash-completion/completions/hathor-admin"
+# The completion offers verbs and plugin sub-verbs (a minimal
+# _init_completion stands in for the bash-completion package).
+out=$(bash -c '
+	_init_completion() { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD; }
+	_filedir() { :; }
+	source "$1"
+	COMP_WORDS=(hathor-admin --json plugin re); COMP_CWORD=3
+	_hathor_admin; echo "${COMPREPLY[*]}"
+	COMP_WORDS=(hathor-admin st); COMP_CWORD=1
+	_hathor_admin; echo "${COMPREPLY[*]}"
+	COMP_WORDS=(hathor-admin -t 5 log-level d); COMP_CWORD=4
+	_hathor_admin; echo "${COMPREPLY[*]}"' _ \
+	"$W/x/usr/share/bash-completion/completions/hathor-admin")
+[ "$out" = "$(printf 'reload\nstatus\ndebug')" ] || fail "completion: $out"
+[ "$("$W/x/usr/bin/hathor-admin" --version)" = "hathor-admin $VER" ] ||
+	fail "packaged hathor-admin --version"
+"$W/x/usr/bin/hathor-node" --version | grep -q "$VER" ||
+	fail "packaged hathor-node --version"
+
+# --- RPM ----------------------------------------------------------------
+if command -v rpmbuild >/dev/null && command -v rpm >/dev/null; then
+	(cd "$W/build" && cpack -G RPM -B "$W/pkg" >/dev/null)
+	RPM=$(ls "$W"/pkg/hathor-node-"$VER"-*.x86_64.rpm)
+	rpm -qp -l "$RPM" > "$W/rpm.list"
+	for f in /usr/bin/hathor-node /usr/bin/hathor-admin \
+		/etc/hathor/hathor.conf /lib/systemd/system/hathor-node.service \
+		/usr/lib/sysusers.d/hathor.conf; do
+		grep -qx "$f" "$W/rpm.list" || fail "rpm: missing $f"
+	done
+	# Owns no shared system directories.
+	for d in /lib /etc /usr/share/man /lib/systemd/system; do
+		grep -qx "$d" "$W/rpm.list" && fail "rpm owns $d"
+	done
+	[ "$(rpm -qp --configfiles "$RPM")" = /etc/hathor/hathor.conf ] ||
+		fail "rpm configfiles"
+	rpm -qp --scripts "$RPM" | grep -q systemd-sysusers ||
+		fail "rpm %post"
+	ls "$W"/pkg/hathor-node-devel-"$VER"-*.noarch.rpm >/dev/null
+fi
+echo "OK: $(basename "$DEB") $(basename "$DEV")"
