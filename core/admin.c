@@ -787,9 +787,9 @@ static int admin_open(struct hn_daemon *d, struct hn_error *err)
 				    "or admin socket configured");
 	}
 	if (strlen(a->path) > ADMIN_SUN_PATH_MAX) {
-		rc = hn_error_set(err, HN_EINVAL, "admin: socket path '%s' is "
-				  "longer than %d bytes", a->path,
-				  ADMIN_SUN_PATH_MAX);
+		rc = hn_error_set(err, HN_EINVAL, "admin: socket path longer "
+				  "than %d bytes: '%.80s...'",
+				  ADMIN_SUN_PATH_MAX, a->path);
 		admin_free(a);
 		return rc;
 	}

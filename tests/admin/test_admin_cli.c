@@ -9,6 +9,7 @@
  * usage: test_admin_cli HATHOR_ADMIN_BIN PLUGIN_SO
  */
 #include <fcntl.h>
+#include <grp.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <spawn.h>
@@ -124,6 +125,51 @@ static int run_envp(char **envp, const char *const *args)
 	for (n = 1; argv[n]; n++)
 		print_message(" %s", argv[n]);
 	print_message("  -> %d\n%s%s", WEXITSTATUS(T.status), T.out, T.err);
+	assert_true(WIFEXITED(T.status));
+	return WEXITSTATUS(T.status);
+}
+
+/* Like run_envp() but as @uid/@gid (fork, drop privileges, exec; only
+ * async-signal-safe calls in the child since nng threads exist). */
+static int run_as(uid_t uid, gid_t gid, const char *const *args)
+{
+	char *argv[32];
+	ev_child cw;
+	ev_timer guard;
+	pid_t pid;
+	int n = 0, fd;
+
+	argv[n++] = (char *)admin_bin;
+	for (; *args; args++)
+		argv[n++] = (char *)*args;
+	argv[n] = NULL;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if ((fd = open(T.out_path, O_WRONLY | O_CREAT | O_TRUNC,
+			       0666)) >= 0)
+			dup2(fd, 1);
+		if ((fd = open(T.err_path, O_WRONLY | O_CREAT | O_TRUNC,
+			       0666)) >= 0)
+			dup2(fd, 2);
+		if (setgroups(0, NULL) < 0 || setgid(gid) < 0 ||
+		    setuid(uid) < 0)
+			_exit(99);
+		execv(admin_bin, argv);
+		_exit(98);
+	}
+	T.child_done = false;
+	ev_child_init(&cw, child_cb, pid, 0);
+	ev_child_start(T.loop, &cw);
+	ev_timer_init(&guard, guard_cb, 30., 0.);
+	ev_timer_start(T.loop, &guard);
+	ev_run(T.loop, 0);
+	ev_timer_stop(T.loop, &guard);
+	assert_true(T.child_done);
+	slurp(T.out_path, T.out, sizeof(T.out));
+	slurp(T.err_path, T.err, sizeof(T.err));
+	print_message("$ (uid %d gid %d) hathor-admin ... -> %d\n%s%s",
+		      (int)uid, (int)gid, WEXITSTATUS(T.status), T.out, T.err);
 	assert_true(WIFEXITED(T.status));
 	return WEXITSTATUS(T.status);
 }
@@ -612,6 +658,72 @@ static void t_malformed(void **state)
 	assert_non_null(strstr(r.reply, "\"ok\":true"));
 }
 
+/* The socket's mode is what keeps other users out: another uid without
+ * the group is refused (exit 3), a member of the socket's group gets in
+ * (the packaged RuntimeDirectoryMode=0750 + socket 0660 setup). */
+static void t_permissions(void **state)
+{
+	const uid_t nobody = 65534;
+	const gid_t other_gid = 65534;
+	struct stat st;
+
+	if (getuid() != 0) {
+		print_message("not root: cannot switch users, skipped\n");
+		skip();
+	}
+	assert_int_equal(lstat(T.sock, &st), 0);
+	assert_int_equal(chmod(T.dir, 0750), 0);
+	/* Output files must be writable by the child. */
+	unlink(T.out_path);
+	unlink(T.err_path);
+	assert_int_equal(run_as(nobody, other_gid, (const char *const[]){
+		"-s", T.sock, "status", NULL }), 3);
+	assert_errline("status", "ermission denied");
+	assert_int_equal(run_as(nobody, st.st_gid, (const char *const[]){
+		"-s", T.sock, "--json", "status", NULL }), 0);
+	assert_non_null(strstr(T.out, "\"network\":\"unittests\""));
+	assert_int_equal(chmod(T.dir, 0700), 0);
+	unlink(T.out_path);
+	unlink(T.err_path);
+}
+
+/* --admin-group: the socket is given to that group (mode unchanged); an
+ * unknown group or a path too long for sun_path refuse to start. */
+static void t_admin_group_and_path(void **state)
+{
+	struct hn_config cfg = { .network = "unittests" };
+	struct hn_daemon d = { .loop = T.loop, .cfg = &cfg };
+	struct hn_error err = { 0 };
+	char path[700], longp[300];
+	struct group *gr = getgrnam("daemon");
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/g.ipc", T.dir);
+	cfg.admin_socket = path;
+	if (gr) {
+		cfg.admin_group = (char *)"daemon";
+		assert_int_equal(hn_admin_module.open(&d, &err), 0);
+		assert_int_equal(lstat(path, &st), 0);
+		assert_int_equal(st.st_gid, gr->gr_gid);
+		assert_int_equal(st.st_mode & 07777, 0660);
+		hn_admin_module.close(&d);
+		assert_int_equal(lstat(path, &st), -1);
+	}
+	cfg.admin_group = (char *)"no-such-group-hn";
+	assert_true(hn_admin_module.open(&d, &err) < 0);
+	assert_non_null(strstr(err.msg, "unknown admin group"));
+	assert_null(d.admin);
+	cfg.admin_group = NULL;
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[sizeof(longp) - 1] = '\0';
+	longp[0] = '/';
+	cfg.admin_socket = longp;
+	assert_int_equal(hn_admin_module.open(&d, &err), HN_EINVAL);
+	assert_non_null(strstr(err.msg, "longer than"));
+	cfg.admin_socket = NULL;        /* no runtime dir either */
+	assert_int_equal(hn_admin_module.open(&d, &err), HN_EINVAL);
+}
+
 static void t_close_removes_socket(void **state)
 {
 	struct stat st;
@@ -649,6 +761,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(t_usage),
 		cmocka_unit_test(t_unreachable),
 		cmocka_unit_test(t_malformed),
+		cmocka_unit_test(t_permissions),
+		cmocka_unit_test(t_admin_group_and_path),
 		cmocka_unit_test(t_close_removes_socket),
 	};
 
