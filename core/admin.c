@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,7 @@ struct hn_admin {
 	bool stopping;                  /* stop(): no new requests */
 	struct hn_admin_hooks hooks;    /* copy of the registered hooks */
 	unsigned long n_requests;       /* served so far (status) */
+	uint64_t peer_uid, peer_pid;    /* of the request being served */
 };
 
 static struct hn_admin_hooks g_hooks;   /* registered, all NULL: none */
@@ -659,7 +661,15 @@ static struct json_object *admin_dispatch(struct hn_admin *a,
 				  verbs[k].max_args, n_args);
 		goto out;
 	}
-	hn_debug(ADMIN_COMP, "request '%s'", verb);
+	/* What changes the node is logged with who asked (SO_PEERCRED). */
+	if ((strncmp(verb, "plugin ", 7) == 0 &&
+	     strcmp(verb, "plugin list") != 0) ||
+	    (strcmp(verb, "log-level") == 0 && n_args))
+		hn_info(ADMIN_COMP, "'%s%s%s' from uid %lld pid %lld", verb,
+			n_args ? " " : "", n_args ? args[0] : "",
+			(long long)a->peer_uid, (long long)a->peer_pid);
+	else
+		hn_debug(ADMIN_COMP, "request '%s'", verb);
 	if (strcmp(verb, "status") == 0)
 		reply = reply_ok(v_status(a));
 	else if (strcmp(verb, "version") == 0)
@@ -698,6 +708,11 @@ static void recv_cb(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		}
 		a->n_requests++;
+		a->peer_uid = a->peer_pid = UINT64_MAX;    /* -1: unknown */
+		nng_pipe_get_uint64(nng_msg_get_pipe(m), NNG_OPT_IPC_PEER_UID,
+				    &a->peer_uid);
+		nng_pipe_get_uint64(nng_msg_get_pipe(m), NNG_OPT_IPC_PEER_PID,
+				    &a->peer_pid);
 		reply = admin_dispatch(a, nng_msg_body(m), nng_msg_len(m),
 				       &held);
 		nng_msg_free(m);

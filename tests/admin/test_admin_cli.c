@@ -503,8 +503,25 @@ static void t_hooks(void **state)
 	assert_non_null(strstr(json_object_to_json_string(o), "READY"));
 	json_object_put(o);
 
-	/* Asynchronous completion on a later loop iteration. */
-	assert_int_equal(RUN("plugin", "reload", "p2p"), 0);
+	/* Asynchronous completion on a later loop iteration; logged with
+	 * the client's credentials. */
+	{
+		char logp[700], logbuf[4096], want[128];
+		int fd;
+
+		snprintf(logp, sizeof(logp), "%s/log", T.dir);
+		fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		assert_true(fd >= 0);
+		assert_int_equal(hn_log_setup(NULL, NULL, fd), 0);
+		assert_int_equal(RUN("plugin", "reload", "p2p"), 0);
+		assert_int_equal(hn_log_setup(NULL, NULL, 2), 0);
+		close(fd);
+		slurp(logp, logbuf, sizeof(logbuf));
+		unlink(logp);
+		snprintf(want, sizeof(want), "'plugin reload p2p' from uid %d "
+			 "pid ", (int)getuid());
+		assert_non_null(strstr(logbuf, want));
+	}
 	assert_string_equal(T.out, "ok: p2p reloaded in 412 ms\n");
 	assert_int_equal(RUN("-q", "plugin", "reload", "p2p"), 0);
 	assert_string_equal(T.out, "");
