@@ -183,6 +183,9 @@ static void print_status(struct json_object *r)
 	else
 		printf("best block   unknown (%s)\n",
 		       jstr(r, "best_block_error") ?: "no ledger");
+	if (jstr(r, "blocks"))
+		printf("vertices     %s blocks, %s transactions\n",
+		       jstr(r, "blocks"), jstr(r, "transactions") ?: "?");
 	if (jstr(r, "data_dir"))
 		printf("data dir     %s\n", jstr(r, "data_dir"));
 }

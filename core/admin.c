@@ -53,6 +53,7 @@
  * opens this module; with a weak reference the admin links without it and
  * status reports "ledger not open" when d->ledger is NULL anyway. */
 #pragma weak hn_ledger_best_block
+#pragma weak hn_ledger_counts
 
 #define ADMIN_COMP "admin"
 #define ADMIN_RECV_BUDGET 16    /* requests per wakeup */
@@ -386,6 +387,7 @@ static struct json_object *v_status(struct hn_admin *a)
 	struct json_object *r = json_object_new_object();
 	struct json_object *bb;
 	struct hn_block_info bi;
+	uint64_t n_blocks, n_txs;
 	char hex[65];
 	const char *net = d->net ? d->net->name :
 		(cfg && cfg->network ? cfg->network : "unknown");
@@ -430,6 +432,13 @@ static struct json_object *v_status(struct hn_admin *a)
 	json_object_object_add(bb, "timestamp",
 			       json_object_new_int64(bi.timestamp));
 	json_object_object_add(r, "best_block", bb);
+	if (hn_ledger_counts && hn_ledger_counts(d->ledger, &n_blocks,
+						 &n_txs) == 0) {
+		json_object_object_add(r, "blocks",
+				       json_object_new_int64((int64_t)n_blocks));
+		json_object_object_add(r, "transactions",
+				       json_object_new_int64((int64_t)n_txs));
+	}
 	return r;
 }
 
