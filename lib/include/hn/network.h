@@ -150,6 +150,14 @@ struct hn_network {
 	size_t n_bootstrap_dns;
 	const char *const *bootstrap_dns;
 	uint16_t default_p2p_port;      /* 40403 */
+
+	/* Consensus exceptions: SOFT_VOIDED_TX_IDS (always voided, with
+	 * everything that spends or confirms them) and SKIP_VERIFICATION
+	 * (accepted without verification).  Display order. */
+	size_t n_soft_voided_tx_ids;
+	const uint8_t (*soft_voided_tx_ids)[32];
+	size_t n_skip_verification;
+	const uint8_t (*skip_verification)[32];
 };
 
 /* Looks up a network by name ("mainnet", "testnet-india" (alias
@@ -164,5 +172,11 @@ const char *const *hn_network_names(void);
 
 /* True if @hash is one of the three genesis hashes of @net. */
 bool hn_network_is_genesis(const struct hn_network *net, const uint8_t hash[32]);
+
+/* True if @hash is in SOFT_VOIDED_TX_IDS / SKIP_VERIFICATION of @net. */
+bool hn_network_is_soft_voided(const struct hn_network *net,
+			       const uint8_t hash[32]);
+bool hn_network_skips_verification(const struct hn_network *net,
+				   const uint8_t hash[32]);
 
 #endif /* HN_NETWORK_H */
