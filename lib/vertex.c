@@ -16,6 +16,8 @@
 #include "hn/err.h"
 #include "hn/hash.h"
 
+#include <json-c/json.h>
+
 /* ------------------------------------------------------------------ */
 /* Reader */
 
@@ -1602,5 +1604,363 @@ int hn_vertex_graph_decode(const uint8_t *buf, size_t len,
 		memcpy(out->parents, v->parents, (size_t)v->n_parents * 32);
 	out->n_inputs = v->n_inputs;
 	hn_vertex_free(v);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* JSON (the reference's /v1a/transaction "tx" object) */
+
+static const char b58_alphabet[] =
+	"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+
+/* Base58 (bitcoin alphabet) of @n <= 32 bytes into @out (>= 2n + 1). */
+static void b58_encode(const uint8_t *in, size_t n, char *out)
+{
+	uint8_t digits[64] = { 0 };
+	size_t nd = 0, zeros = 0, k = 0;
+
+	while (zeros < n && in[zeros] == 0)
+		zeros++;
+	for (size_t i = zeros; i < n; i++) {
+		unsigned carry = in[i];
+
+		for (size_t j = 0; j < nd; j++) {
+			carry += (unsigned)digits[j] << 8;
+			digits[j] = (uint8_t)(carry % 58);
+			carry /= 58;
+		}
+		while (carry) {
+			digits[nd++] = (uint8_t)(carry % 58);
+			carry /= 58;
+		}
+	}
+	for (size_t i = 0; i < zeros; i++)
+		out[k++] = '1';
+	while (nd)
+		out[k++] = b58_alphabet[digits[--nd]];
+	out[k] = '\0';
+}
+
+static char *hex_alloc(const uint8_t *p, size_t n)
+{
+	static const char d[] = "0123456789abcdef";
+	char *s = malloc(2 * n + 1);
+
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		s[2 * i] = d[p[i] >> 4];
+		s[2 * i + 1] = d[p[i] & 15];
+	}
+	s[2 * n] = '\0';
+	return s;
+}
+
+static char *b64_alloc(const uint8_t *p, size_t n)
+{
+	static const char t[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *s = malloc(4 * ((n + 2) / 3) + 1), *o = s;
+
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+
+		if (i + 1 < n)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		*o++ = t[v >> 18 & 63];
+		*o++ = t[v >> 12 & 63];
+		*o++ = i + 1 < n ? t[v >> 6 & 63] : '=';
+		*o++ = i + 2 < n ? t[v & 63] : '=';
+	}
+	*o = '\0';
+	return s;
+}
+
+/* json_object_object_add that tolerates a NULL value (out of memory) by
+ * remembering the failure. */
+static void jadd(struct json_object *o, const char *k, struct json_object *v,
+		 bool *oom)
+{
+	if (!v) {
+		*oom = true;
+		return;
+	}
+	if (json_object_object_add(o, k, v)) {
+		json_object_put(v);
+		*oom = true;
+	}
+}
+
+/* JSON null member (json-c represents null as a NULL object). */
+static void jnull(struct json_object *o, const char *k, bool *oom)
+{
+	if (json_object_object_add(o, k, NULL))
+		*oom = true;
+}
+
+static void jpush(struct json_object *a, struct json_object *v, bool *oom)
+{
+	if (!v) {
+		*oom = true;
+		return;
+	}
+	if (json_object_array_add(a, v)) {
+		json_object_put(v);
+		*oom = true;
+	}
+}
+
+/* A string taking ownership of malloc'd @s. */
+static struct json_object *jstr_take(char *s)
+{
+	struct json_object *o;
+
+	if (!s)
+		return NULL;
+	o = json_object_new_string(s);
+	free(s);
+	return o;
+}
+
+static struct json_object *jhex(const uint8_t *p, size_t n)
+{
+	return jstr_take(hex_alloc(p, n));
+}
+
+/* A double printed like Python's repr (shortest round-trip form). */
+static struct json_object *jdouble(double d)
+{
+	char buf[40];
+
+	if (!isfinite(d))
+		return json_object_new_double(d);
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	if (!strpbrk(buf, ".eEn"))
+		strcat(buf, ".0");
+	return json_object_new_double_s(d, buf);
+}
+
+/* Decimal of a 128-bit unsigned. */
+static void u128_dec(hn_u128 v, char out[40])
+{
+	char tmp[40];
+	size_t n = 0, k = 0;
+
+	do {
+		tmp[n++] = (char)('0' + (int)(v % 10));
+		v /= 10;
+	} while (v);
+	while (n)
+		out[k++] = tmp[--n];
+	out[k] = '\0';
+}
+
+/* Token uid (hex) for @index in @v, NULL JSON for out of range. */
+static struct json_object *jtoken_uid(const struct hn_vertex *v,
+				      unsigned index, bool *oom)
+{
+	if (index == 0)
+		return json_object_new_string("00");
+	if (index > v->n_tokens || !v->tokens)
+		return NULL; /* json null: the index names no token */
+	{
+		struct json_object *o = jhex(v->tokens[index - 1], 32);
+
+		if (!o)
+			*oom = true;
+		return o;
+	}
+}
+
+int hn_vertex_to_json(const struct hn_vertex *v, struct json_object **out)
+{
+	struct json_object *o = json_object_new_object(), *a;
+	bool oom = false;
+	char dec[40];
+	uint8_t *raw = NULL;
+	size_t raw_len = 0;
+	int rc;
+
+	if (!o)
+		return HN_ENOMEM;
+	jadd(o, "hash", jhex(v->hash, 32), &oom);
+	if (v->version != HN_VTX_MERGE_MINED_BLOCK) {
+		u128_dec(((hn_u128)v->nonce_hi << 64) | v->nonce_lo, dec);
+		jadd(o, "nonce", json_object_new_string(dec), &oom);
+	}
+	jadd(o, "timestamp", json_object_new_int64(v->timestamp), &oom);
+	jadd(o, "version", json_object_new_int(v->version), &oom);
+	jadd(o, "weight", jdouble(v->weight), &oom);
+	jadd(o, "signal_bits", json_object_new_int(v->signal_bits), &oom);
+
+	if ((a = json_object_new_array())) {
+		for (size_t i = 0; v->parents && i < v->n_parents; i++)
+			jpush(a, jhex(v->parents[i], 32), &oom);
+	}
+	jadd(o, "parents", a, &oom);
+
+	if ((a = json_object_new_array())) {
+		for (size_t i = 0; v->inputs && i < v->n_inputs; i++) {
+			const struct hn_tx_input *in = &v->inputs[i];
+			struct json_object *e = json_object_new_object();
+
+			if (e) {
+				jadd(e, "tx_id", jhex(in->tx_id, 32), &oom);
+				jadd(e, "index", json_object_new_int(in->index),
+				     &oom);
+				jadd(e, "data",
+				     jstr_take(b64_alloc(in->data, in->data_len)),
+				     &oom);
+			}
+			jpush(a, e, &oom);
+		}
+	}
+	jadd(o, "inputs", a, &oom);
+
+	if ((a = json_object_new_array())) {
+		for (size_t i = 0; v->outputs && i < v->n_outputs; i++) {
+			const struct hn_tx_output *ot = &v->outputs[i];
+			struct json_object *e = json_object_new_object();
+
+			if (e) {
+				jadd(e, "value", json_object_new_uint64(ot->value),
+				     &oom);
+				jadd(e, "token_data",
+				     json_object_new_int(ot->token_data), &oom);
+				jadd(e, "script",
+				     jstr_take(b64_alloc(ot->script,
+							 ot->script_len)),
+				     &oom);
+			}
+			jpush(a, e, &oom);
+		}
+	}
+	jadd(o, "outputs", a, &oom);
+
+	if ((a = json_object_new_array())) {
+		if (v->version == HN_VTX_TOKEN_CREATION) {
+			/* update_serialized_tokens_array: [own hash] */
+			jpush(a, jhex(v->hash, 32), &oom);
+		} else if (v->version == HN_VTX_TX) {
+			for (size_t i = 0; v->tokens && i < v->n_tokens; i++)
+				jpush(a, jhex(v->tokens[i], 32), &oom);
+		}
+	}
+	jadd(o, "tokens", a, &oom);
+	jadd(o, "token_amount_version", json_object_new_int(1), &oom);
+
+	rc = hn_vertex_encode(v, &raw, &raw_len);
+	if (rc == HN_ENOMEM) {
+		json_object_put(o);
+		return HN_ENOMEM;
+	}
+	if (rc == 0) {
+		jadd(o, "raw", jhex(raw, raw_len), &oom);
+		free(raw);
+	} else {
+		jnull(o, "raw", &oom);
+	}
+	if (hn_vertex_is_block(v))
+		jadd(o, "data", jstr_take(b64_alloc(v->data, v->data_len)),
+		     &oom);
+	if (v->version == HN_VTX_MERGE_MINED_BLOCK) {
+		struct wr w = { 0 };
+
+		/* bytes(aux_pow) as hex, null when absent */
+		if (v->aux_pow && wr_aux_pow(&w, v->aux_pow) == 0) {
+			uint8_t *b = malloc(w.len);
+
+			if (b) {
+				size_t n = w.len;
+
+				w.buf = b;
+				w.len = 0;
+				wr_aux_pow(&w, v->aux_pow);
+				jadd(o, "aux_pow", jhex(b, n), &oom);
+				free(b);
+			} else {
+				oom = true;
+			}
+		} else {
+			jnull(o, "aux_pow", &oom);
+		}
+	}
+	if (v->version == HN_VTX_POA_BLOCK) {
+		jadd(o, "signer_id", jhex(v->signer_id, HN_POA_SIGNER_ID_LEN),
+		     &oom);
+		jadd(o, "signature", jhex(v->signature, v->signature_len),
+		     &oom);
+	}
+	if (v->version == HN_VTX_TOKEN_CREATION) {
+		jadd(o, "token_name",
+		     json_object_new_string_len(v->token_name,
+						v->token_name_len), &oom);
+		jadd(o, "token_symbol",
+		     json_object_new_string_len(v->token_symbol,
+						v->token_symbol_len), &oom);
+	}
+	for (size_t i = 0; i < v->n_headers && i < HN_MAX_HEADERS; i++) {
+		const struct hn_vertex_header *h = &v->headers[i];
+
+		switch (h->id) {
+		case HN_HEADER_NANO: {
+			const struct hn_nano_header *n = &h->u.nano;
+			char addr[64];
+
+			jadd(o, "nc_id", jhex(n->nc_id, 32), &oom);
+			jadd(o, "nc_seqnum", json_object_new_uint64(n->seqnum),
+			     &oom);
+			jadd(o, "nc_method",
+			     json_object_new_string_len(n->method,
+							n->method_len), &oom);
+			jadd(o, "nc_args", jhex(n->args, n->args_len), &oom);
+			b58_encode(n->address, HN_NANO_ADDRESS_LEN, addr);
+			jadd(o, "nc_address", json_object_new_string(addr),
+			     &oom);
+			break;
+		}
+		case HN_HEADER_FEE: {
+			const struct hn_fee_header *f = &h->u.fee;
+
+			if (!(a = json_object_new_array())) {
+				oom = true;
+				break;
+			}
+			for (size_t j = 0; f->fees && j < f->n_fees; j++) {
+				struct json_object *e = json_object_new_object();
+
+				if (e) {
+					struct json_object *uid = jtoken_uid(
+						v, f->fees[j].token_index, &oom);
+
+					if (uid)
+						jadd(e, "token_uid", uid, &oom);
+					else
+						jnull(e, "token_uid", &oom);
+					jadd(e, "amount",
+					     json_object_new_uint64(
+						     f->fees[j].amount),
+					     &oom);
+				}
+				jpush(a, e, &oom);
+			}
+			jadd(o, "fees", a, &oom);
+			break;
+		}
+		}
+	}
+	if (oom) {
+		json_object_put(o);
+		return HN_ENOMEM;
+	}
+	*out = o;
 	return 0;
 }
