@@ -88,6 +88,60 @@ grep -q "adduser --system" "$W/ctl/postinst" || fail "postinst: no adduser"
 grep -q "^u hathor " "$W/x/usr/lib/sysusers.d/hathor.conf" ||
 	fail "sysusers line"
 
+# postinst logic, with every command it runs replaced by a stub that logs
+# its arguments (nothing on this machine is changed).
+S=$W/stubs
+mkdir -p "$S"
+for c in adduser addgroup systemd-sysusers install chown chmod systemctl; do
+	printf '#!/bin/sh\necho "%s $*" >> "%s"\n' "$c" "$W/calls" > "$S/$c"
+done
+# adduser --group makes user and group; getent knows them afterwards.
+echo ": > '$W/user-exists'" >> "$S/adduser"
+rm -f "$W/user-exists"
+printf '#!/bin/sh\n[ -e "%s" ]\n' "$W/user-exists" > "$S/getent"
+chmod +x "$S"/*
+run_postinst() { rm -f "$W/calls"; : > "$W/calls"; PATH=$S /bin/sh "$W/ctl/postinst" configure; }
+run_postinst || fail "postinst configure failed"
+cat "$W/calls"
+if [ -d /run/systemd/system ]; then
+	grep -qx "systemd-sysusers /usr/lib/sysusers.d/hathor.conf" "$W/calls" ||
+		fail "postinst: no systemd-sysusers call"
+else
+	grep -qx "adduser --system --group --home /var/lib/hathor --no-create-home --shell /usr/sbin/nologin --gecos Hathor Network node hathor" \
+		"$W/calls" || fail "postinst: adduser call"
+fi
+grep -qx "install -d -o hathor -g hathor -m 0750 /var/lib/hathor" "$W/calls" ||
+	fail "postinst: state dir"
+grep -qx "chown root:hathor /etc/hathor /etc/hathor/hathor.conf" "$W/calls" ||
+	fail "postinst: config owner"
+grep -qx "chmod 0640 /etc/hathor/hathor.conf" "$W/calls" ||
+	fail "postinst: config mode"
+grep -q "^addgroup" "$W/calls" && fail "postinst: addgroup after adduser"
+# Again with the user present: no second adduser (idempotent).
+run_postinst || fail "postinst (again) failed"
+grep -q "^adduser\|^addgroup" "$W/calls" && fail "postinst re-creates the user"
+# Other actions do nothing.
+rm -f "$W/calls"; : > "$W/calls"
+PATH=$S /bin/sh "$W/ctl/postinst" abort-upgrade || fail "postinst abort-upgrade"
+[ ! -s "$W/calls" ] || fail "postinst abort-upgrade ran: $(cat "$W/calls")"
+
+# Unpack into a private dpkg root (no maintainer scripts run): dpkg's
+# own view of the files and the registered conffile.
+if [ "$(id -u)" = 0 ]; then
+	R=$W/root
+	rm -rf "$R"
+	mkdir -p "$R/var/lib/dpkg/info" "$R/var/lib/dpkg/updates"
+	: > "$R/var/lib/dpkg/status"
+	dpkg --root="$R" --unpack "$DEB" "$DEV" > "$W/dpkg.log" 2>&1 ||
+		fail "dpkg --unpack: $(cat "$W/dpkg.log")"
+	dpkg --root="$R" -L hathor-node | grep -qx /usr/bin/hathor-admin ||
+		fail "dpkg -L"
+	dpkg-query --root="$R" -W -f='${Conffiles}\n' hathor-node |
+		grep -q "^ /etc/hathor/hathor.conf \(newconffile\|[0-9a-f]\{32\}\)" ||
+		fail "conffile not registered"
+	[ -x "$R/usr/bin/hathor-node" ] || fail "not unpacked"
+fi
+
 # --- the unit -----------------------------------------------------------
 U=$W/x/lib/systemd/system/hathor-node.service
 for k in User=hathor StateDirectory=hathor RuntimeDirectory=hathor \
