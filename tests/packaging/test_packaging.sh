@@ -217,6 +217,22 @@ if command -v rpmbuild >/dev/null && command -v rpm >/dev/null; then
 		fail "rpm configfiles"
 	rpm -qp --scripts "$RPM" | grep -q systemd-sysusers ||
 		fail "rpm %post"
-	ls "$W"/pkg/hathor-node-devel-"$VER"-*.noarch.rpm >/dev/null
+	DEVRPM=$(ls "$W"/pkg/hathor-node-devel-"$VER"-*.noarch.rpm)
+	# Install into a private rpm root (no scripts, no dependency check),
+	# then erase: rpm's own file and config lists.
+	RR=$W/rpmroot
+	rm -rf "$RR"
+	mkdir -p "$RR"
+	rpm --root "$RR" --initdb
+	rpm --root "$RR" -i --nodeps --noscripts "$RPM" "$DEVRPM" \
+		> "$W/rpm.log" 2>&1 || fail "rpm -i: $(cat "$W/rpm.log")"
+	[ -x "$RR/usr/bin/hathor-admin" ] || fail "rpm: not installed"
+	[ "$(rpm --root "$RR" -qc hathor-node)" = /etc/hathor/hathor.conf ] ||
+		fail "rpm -qc"
+	rpm --root "$RR" -V --nodeps hathor-node > "$W/rpm.verify" 2>&1 ||
+		fail "rpm -V: $(cat "$W/rpm.verify")"
+	rpm --root "$RR" -e --nodeps --noscripts hathor-node hathor-node-devel ||
+		fail "rpm -e"
+	[ ! -e "$RR/usr/bin/hathor-admin" ] || fail "rpm -e left files"
 fi
 echo "OK: $(basename "$DEB") $(basename "$DEV")"
