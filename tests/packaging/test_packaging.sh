@@ -45,8 +45,9 @@ expect "$W/deb.files" -rw-r--r-- /usr/share/doc/hathor-node/changelog.gz
 expect "$W/deb.files" -rw-r--r-- /usr/share/doc/hathor-node/copyright
 expect "$W/dev.files" -rw-r--r-- /usr/share/doc/hathor-node-dev/copyright
 if [ -f "$SRC/host_p2p/CMakeLists.txt" ]; then
-	grep -q " /usr/\(bin\|lib/x86_64-linux-gnu/hathor\)/hathor-p2p-host$" \
-		"$W/deb.files" || fail "hathor-p2p-host not packaged"
+	# Where the unit's HATHOR_P2P_HOST_BIN points.
+	grep -q " /usr/lib/x86_64-linux-gnu/hathor/hathor-p2p-host$" \
+		"$W/deb.files" || fail "hathor-p2p-host not packaged where the unit expects it"
 fi
 expect "$W/dev.files" -rw-r--r-- /usr/include/hathor/plugin.h
 # Nothing outside the FHS places we ship to; no /usr/etc (ECOSYSTEM.md 1).
@@ -147,6 +148,8 @@ U=$W/x/lib/systemd/system/hathor-node.service
 for k in User=hathor StateDirectory=hathor RuntimeDirectory=hathor \
 	ProtectSystem=strict NoNewPrivileges=yes PrivateTmp=yes \
 	SystemCallFilter=@system-service \
+	Environment=HATHOR_P2P_HOST_BIN=/usr/lib/x86_64-linux-gnu/hathor/hathor-p2p-host \
+	Environment=HATHOR_PLUGIN_DIR=/usr/lib/x86_64-linux-gnu/hathor/plugins \
 	"ExecReload=/usr/bin/hathor-admin -s /run/hathor/admin.ipc -t 120 plugin reload p2p"; do
 	grep -qx -- "$k" "$U" || fail "unit: no '$k'"
 done
