@@ -1,0 +1,67 @@
+/*
+ * ipc_int.h: shared between core/ipc*.c only.
+ */
+#ifndef HN_CORE_IPC_INT_H
+#define HN_CORE_IPC_INT_H
+
+#include <limits.h>
+
+#include <ev.h>
+#include <nng/nng.h>
+
+#include "ipc.h"
+
+struct hn_ledger_event;
+
+struct ipc_ring_ent {
+	uint64_t seq;
+	struct json_object *ev;         /* owned */
+};
+
+struct hn_ipc {
+	struct ev_loop *loop;
+	struct hn_ledger *ledger;
+	size_t max_msg;
+	char dir[PATH_MAX];
+	char node_path[PATH_MAX];
+	char events_path[PATH_MAX];
+	char p2p_path[PATH_MAX];
+
+	struct hn_rpc_server *node;     /* node.ipc */
+	struct hn_rpc_client *p2p;      /* p2p.<gen>.ipc, or NULL */
+	unsigned p2p_gen;
+
+	/* events.ipc */
+	nng_socket pub;
+	bool pub_open;
+	uint64_t epoch;
+	uint64_t seq;                   /* last seq handed out */
+	struct ipc_ring_ent *ring;      /* circular, @ring_n slots */
+	size_t ring_n, ring_used, ring_head; /* head: oldest */
+	struct json_object *pending;    /* array not yet published */
+	size_t pending_bytes;
+	ev_prepare flush_w;
+	ev_timer hb_w;
+	bool subscribed;
+
+	hn_ipc_bad_cb on_bad;
+	void *on_bad_arg;
+	struct hn_ipc_stats st;
+};
+
+/* ipc_node.c */
+extern const struct hn_rpc_method hn__ipc_node_methods[];
+extern const size_t hn__ipc_node_n_methods;
+
+/* ipc_events.c */
+int hn__ipc_events_open(struct hn_ipc *ipc, size_t ring, double heartbeat,
+			struct hn_error *err);
+void hn__ipc_events_close(struct hn_ipc *ipc);
+void hn__ipc_events_since(void *arg, struct hn_rpc_call *c,
+			  struct json_object *params);
+/* JSON of a ledger event (seq set by the caller). */
+struct json_object *hn__ipc_event_json(const struct hn_ledger_event *ev,
+				       uint64_t seq);
+const char *hn__ipc_epoch_hex(const struct hn_ipc *ipc, char buf[17]);
+
+#endif /* HN_CORE_IPC_INT_H */
