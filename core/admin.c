@@ -2,18 +2,21 @@
  * admin.c: the admin socket (module "admin"); wire format and hook
  * contract in admin.h.
  *
- * One cooked REP socket.  Its NNG_OPT_RECVFD is watched with a
+ * One raw REP socket.  Its NNG_OPT_RECVFD is watched with a
  * level-triggered ev_io; each wakeup takes requests with a non-blocking
- * nng_recvmsg until EAGAIN or a budget.  A cooked REP socket replies to the
- * last request it received, so requests are strictly serial: while a reply
- * is owed (a hook holds the call, or a non-blocking send said EAGAIN) the
- * receive watcher is stopped and nng queues further requests.
+ * nng_recvmsg until EAGAIN or a budget.  Raw mode keeps the request's
+ * routing header in the received message, so a reply can go out at any
+ * time and in any order: the request message itself (body cleared, header
+ * kept) carries the reply.  So a slow hook (a plugin reload) holds only its
+ * own call; status and the other verbs keep being answered meanwhile.
+ * Replies use a non-blocking send; on EAGAIN they wait in a small FIFO for
+ * NNG_OPT_SENDFD.
  *
  * Invariants:
- *  - a->current is the one call whose reply the socket owes, or NULL;
  *  - every call handed to a provider is on a->held until
- *    hn_admin_call_done() or a cancel; a call answered by the timeout
- *    stays there (answered = true) until the provider completes it;
+ *    hn_admin_call_done() or a cancel; c->req is the message that will
+ *    carry its reply, NULL once answered (by the timeout, say);
+ *  - at most one plugin reload/load/unload is held (a->plugin_op);
  *  - g_admin is the open admin object of the process, or NULL.
  */
 #include "admin.h"
@@ -60,12 +63,17 @@
 #define ADMIN_MAX_ARGS 8
 #define ADMIN_JSON_DEPTH 16
 #define ADMIN_SUN_PATH_MAX 107
+#define ADMIN_MAX_HELD 16       /* calls held by providers at once */
+#define ADMIN_MAX_PENDING 64    /* replies waiting for SENDFD */
+#define ADMIN_SENDBUF 16        /* raw REP: replies nng may queue */
 
 struct hn_admin_call {
 	struct hn_admin *a;             /* owner */
 	char verb[32];                  /* for logs and replies */
-	bool answered;                  /* reply already sent (timeout) */
+	nng_msg *req;                   /* carries the reply; NULL: answered */
+	bool plugin_op;                 /* reload/load/unload */
 	struct json_object *base;       /* plugin list: the core's part */
+	ev_timer timer;                 /* a->call_timeout */
 	struct hn_admin_call *next;     /* a->held list */
 };
 
@@ -77,10 +85,12 @@ struct hn_admin {
 	char *url;                      /* "ipc://" + path */
 	ev_io recv_w;                   /* on NNG_OPT_RECVFD */
 	ev_io send_w;                   /* on NNG_OPT_SENDFD, while pending */
-	ev_timer call_timer;            /* deadline of a->current */
-	nng_msg *pending;               /* reply waiting for SENDFD */
-	struct hn_admin_call *current;  /* call the socket owes a reply */
+	nng_msg *pending[ADMIN_MAX_PENDING]; /* FIFO of unsent replies */
+	size_t pend_head, n_pend;
 	struct hn_admin_call *held;     /* calls held by the provider */
+	unsigned n_held;                /* length of held */
+	bool plugin_op;                 /* a plugin operation is held */
+	double call_timeout;            /* seconds, HN_ADMIN_CALL_TIMEOUT */
 	struct hn_plugin_rt *rt;        /* core's plugins, borrowed */
 	bool stopping;                  /* stop(): no new requests */
 	struct hn_admin_hooks hooks;    /* copy of the registered hooks */
@@ -90,8 +100,6 @@ struct hn_admin {
 
 static struct hn_admin_hooks g_hooks;   /* registered, all NULL: none */
 static struct hn_admin *g_admin;        /* the open admin, or NULL */
-
-static void admin_resume(struct hn_admin *a);
 
 /* --- replies ----------------------------------------------------------- */
 
@@ -139,35 +147,54 @@ static const char *code_of(int rc)
 	}
 }
 
-/* Sends @reply (taken) as the answer to the request last received.  On
- * EAGAIN the message waits for SENDFD; meanwhile no request is read. */
-static void admin_send(struct hn_admin *a, struct json_object *reply)
+/* Takes requests again unless we stopped or too many replies wait. */
+static void admin_resume(struct hn_admin *a)
+{
+	if (a->stopping || !a->sock_open ||
+	    a->n_pend >= ADMIN_MAX_PENDING / 2)
+		return;
+	ev_io_start(a->d->loop, &a->recv_w);
+}
+
+/* Sends @reply (taken) in @req (taken: the request message, whose header
+ * routes the reply back).  On EAGAIN the message waits for SENDFD. */
+static void admin_send(struct hn_admin *a, nng_msg *req,
+		       struct json_object *reply)
 {
 	size_t len;
 	const char *s = json_object_to_json_string_length(reply,
 		JSON_C_TO_STRING_PLAIN, &len);
-	nng_msg *m = NULL;
 	int rv;
 
-	if ((rv = nng_msg_alloc(&m, 0)) != 0 ||
-	    (rv = nng_msg_append(m, s, len)) != 0) {
-		hn_err(ADMIN_COMP, "cannot build reply: %s", nng_strerror(rv));
-		nng_msg_free(m);
-		json_object_put(reply);
-		return;
-	}
+	nng_msg_clear(req);
+	rv = nng_msg_append(req, s, len);
 	json_object_put(reply);
-	rv = nng_sendmsg(a->sock, m, NNG_FLAG_NONBLOCK);
-	if (rv == 0)
-		return;
-	if (rv == NNG_EAGAIN) {
-		a->pending = m;
-		ev_io_stop(a->d->loop, &a->recv_w);
-		ev_io_start(a->d->loop, &a->send_w);
+	if (rv != 0) {
+		hn_err(ADMIN_COMP, "cannot build reply: %s", nng_strerror(rv));
+		nng_msg_free(req);
 		return;
 	}
-	hn_warn(ADMIN_COMP, "cannot send reply: %s", nng_strerror(rv));
-	nng_msg_free(m);
+	if (a->n_pend == 0) {
+		rv = nng_sendmsg(a->sock, req, NNG_FLAG_NONBLOCK);
+		if (rv == 0)
+			return;
+		if (rv != NNG_EAGAIN) {
+			hn_warn(ADMIN_COMP, "cannot send reply: %s",
+				nng_strerror(rv));
+			nng_msg_free(req);
+			return;
+		}
+	}
+	if (a->n_pend == ADMIN_MAX_PENDING) {
+		hn_warn(ADMIN_COMP, "reply dropped: %d replies already wait "
+			"for the socket", ADMIN_MAX_PENDING);
+		nng_msg_free(req);
+		return;
+	}
+	a->pending[(a->pend_head + a->n_pend++) % ADMIN_MAX_PENDING] = req;
+	ev_io_start(a->d->loop, &a->send_w);
+	if (a->n_pend >= ADMIN_MAX_PENDING / 2)
+		ev_io_stop(a->d->loop, &a->recv_w);
 }
 
 static void send_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -175,34 +202,30 @@ static void send_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct hn_admin *a = w->data;
 	int rv;
 
-	if (!a->pending) {
-		ev_io_stop(loop, w);
-		return;
+	while (a->n_pend) {
+		rv = nng_sendmsg(a->sock, a->pending[a->pend_head],
+				 NNG_FLAG_NONBLOCK);
+		if (rv == NNG_EAGAIN)
+			return;
+		if (rv != 0) {
+			hn_warn(ADMIN_COMP, "cannot send reply: %s",
+				nng_strerror(rv));
+			nng_msg_free(a->pending[a->pend_head]);
+		}
+		a->pend_head = (a->pend_head + 1) % ADMIN_MAX_PENDING;
+		a->n_pend--;
 	}
-	rv = nng_sendmsg(a->sock, a->pending, NNG_FLAG_NONBLOCK);
-	if (rv == NNG_EAGAIN)
-		return;
-	if (rv != 0) {
-		hn_warn(ADMIN_COMP, "cannot send reply: %s",
-			nng_strerror(rv));
-		nng_msg_free(a->pending);
-	}
-	a->pending = NULL;
 	ev_io_stop(loop, w);
 	admin_resume(a);
 }
 
-/* Takes requests again unless a reply is still owed or we stopped. */
-static void admin_resume(struct hn_admin *a)
-{
-	if (a->stopping || a->current || a->pending || !a->sock_open)
-		return;
-	ev_io_start(a->d->loop, &a->recv_w);
-}
-
 /* --- calls held by hooks ----------------------------------------------- */
 
-static struct hn_admin_call *call_new(struct hn_admin *a, const char *verb)
+static void call_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+/* Makes a call for @req (taken) and puts it on the held list. */
+static struct hn_admin_call *call_hold(struct hn_admin *a, const char *verb,
+				       nng_msg *req, bool plugin_op)
 {
 	struct hn_admin_call *c = calloc(1, sizeof(*c));
 
@@ -210,66 +233,60 @@ static struct hn_admin_call *call_new(struct hn_admin *a, const char *verb)
 		return NULL;
 	c->a = a;
 	snprintf(c->verb, sizeof(c->verb), "%s", verb);
+	c->req = req;
+	c->plugin_op = plugin_op;
+	ev_timer_init(&c->timer, call_timer_cb, a->call_timeout, 0.);
+	c->timer.data = c;
+	ev_timer_start(a->d->loop, &c->timer);
+	c->next = a->held;
+	a->held = c;
+	a->n_held++;
+	if (plugin_op)
+		a->plugin_op = true;
 	return c;
 }
 
-static void call_unlink(struct hn_admin_call *c)
+/* Takes @c off the held list and frees it (its reply, if still owed, is
+ * dropped: callers answer first). */
+static void call_release(struct hn_admin_call *c)
 {
+	struct hn_admin *a = c->a;
 	struct hn_admin_call **pp;
 
-	for (pp = &c->a->held; *pp; pp = &(*pp)->next)
+	for (pp = &a->held; *pp; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
+			a->n_held--;
 			break;
 		}
-}
-
-static void call_free(struct hn_admin_call *c)
-{
-	if (!c)
-		return;
+	if (c->plugin_op)
+		a->plugin_op = false;
+	ev_timer_stop(a->d->loop, &c->timer);
+	nng_msg_free(c->req);
 	json_object_put(c->base);
 	free(c);
 }
 
-/* Hands @c to a provider: on the held list, the socket owes its reply. */
-static void call_hold(struct hn_admin_call *c)
+/* Sends @reply (taken) for @c unless it was answered already. */
+static void call_answer(struct hn_admin_call *c, struct json_object *reply)
 {
-	struct hn_admin *a = c->a;
-
-	c->next = a->held;
-	a->held = c;
-	a->current = c;
-	ev_io_stop(a->d->loop, &a->recv_w);
-	ev_timer_set(&a->call_timer, HN_ADMIN_CALL_TIMEOUT, 0.);
-	ev_timer_start(a->d->loop, &a->call_timer);
-}
-
-/* The reply for @c was sent (or will never be): the socket is free. */
-static void call_answered(struct hn_admin_call *c)
-{
-	struct hn_admin *a = c->a;
-
-	c->answered = true;
-	if (a->current == c) {
-		a->current = NULL;
-		ev_timer_stop(a->d->loop, &a->call_timer);
+	if (!c->req || !c->a->sock_open) {
+		json_object_put(reply);
+		return;
 	}
+	admin_send(c->a, c->req, reply);
+	c->req = NULL;
+	ev_timer_stop(c->a->d->loop, &c->timer);
 }
 
 static void call_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct hn_admin *a = w->data;
-	struct hn_admin_call *c = a->current;
+	struct hn_admin_call *c = w->data;
 
-	if (!c)
-		return;
-	hn_warn(ADMIN_COMP, "'%s' not completed after %.0f s, answering "
-		"timeout", c->verb, HN_ADMIN_CALL_TIMEOUT);
-	admin_send(a, reply_err("timeout", "not completed within %.0f s",
-				HN_ADMIN_CALL_TIMEOUT));
-	call_answered(c);
-	admin_resume(a);
+	hn_warn(ADMIN_COMP, "'%s' not completed after %g s, answering "
+		"timeout", c->verb, c->a->call_timeout);
+	call_answer(c, reply_err("timeout", "not completed within %g s",
+				 c->a->call_timeout));
 }
 
 /* Merges the provider's plugin list into the core's. */
@@ -295,37 +312,30 @@ static struct json_object *merge_plugins(struct json_object *base,
 void hn_admin_call_done(struct hn_admin_call *c, int rc,
 			struct json_object *result, const char *msg)
 {
-	struct hn_admin *a;
 	struct json_object *reply;
 
 	if (!c)
 		return;
-	a = c->a;
-	call_unlink(c);
-	if (c->answered) {              /* timed out: drop the late result */
+	if (!c->req) {                  /* timed out: drop the late result */
 		hn_info(ADMIN_COMP, "late completion of '%s' dropped",
 			c->verb);
 		json_object_put(result);
-		call_free(c);
+		call_release(c);
 		return;
 	}
-	if (rc == 0) {
-		if (c->base) {
-			reply = reply_ok(merge_plugins(c->base, result));
-			c->base = NULL;
-			json_object_put(result);
-		} else {
-			reply = reply_ok(result);
-		}
+	if (rc == 0 && c->base) {
+		reply = reply_ok(merge_plugins(c->base, result));
+		c->base = NULL;
+		json_object_put(result);
+	} else if (rc == 0) {
+		reply = reply_ok(result);
 	} else {
 		reply = reply_err(code_of(rc), "%s", msg ? msg :
 				  hn_strerror(rc));
 		json_object_put(result);
 	}
-	admin_send(a, reply);
-	call_answered(c);
-	call_free(c);
-	admin_resume(a);
+	call_answer(c, reply);
+	call_release(c);
 }
 
 /* Cancels every held call: the provider is told, unanswered ones get
@@ -337,17 +347,11 @@ static void admin_cancel_held(struct hn_admin *a,
 	struct hn_admin_call *c;
 
 	while ((c = a->held) != NULL) {
-		a->held = c->next;
 		if (old->cancel)
 			old->cancel(old->ctx, c);
-		if (!c->answered && a->sock_open) {
-			admin_send(a, reply_err("unavailable", "%s", why));
-			call_answered(c);
-		}
-		call_free(c);
+		call_answer(c, reply_err("unavailable", "%s", why));
+		call_release(c);
 	}
-	a->current = NULL;
-	ev_timer_stop(a->d->loop, &a->call_timer);
 }
 
 void hn_admin_hooks_register(const struct hn_admin_hooks *h)
@@ -362,7 +366,12 @@ void hn_admin_hooks_register(const struct hn_admin_hooks *h)
 		return;
 	admin_cancel_held(g_admin, &old, "provider went away");
 	g_admin->hooks = g_hooks;
-	admin_resume(g_admin);
+}
+
+void hn_admin_set_call_timeout(struct hn_admin *a, double seconds)
+{
+	if (a && seconds > 0)
+		a->call_timeout = seconds;
 }
 
 /* --- verbs ------------------------------------------------------------- */
@@ -496,27 +505,16 @@ static struct json_object *core_plugins(struct hn_admin *a)
 	return r;
 }
 
-/* Runs an asynchronous hook; returns the reply now if it refused. */
-static struct json_object *run_hook(struct hn_admin *a,
-				    struct hn_admin_call *c, int rc)
-{
-	if (rc >= 0)
-		return NULL;            /* held; reply comes later */
-	call_unlink(c);
-	if (a->current == c) {
-		a->current = NULL;
-		ev_timer_stop(a->d->loop, &a->call_timer);
-	}
-	call_free(c);
-	return reply_err(code_of(rc), "%s", hn_strerror(rc));
-}
-
-/* Hook verbs: a call is held before the hook runs, so a hook may
- * complete it synchronously. */
+/* Hook verbs.  The call is held before the hook runs, so a hook may
+ * complete it synchronously.  Returns a reply to send now, or NULL when
+ * the call took @req (*@taken). */
 static struct json_object *v_hook(struct hn_admin *a, const char *verb,
-				  const char *arg, bool *held)
+				  const char *arg, nng_msg *req, bool *taken)
 {
 	const struct hn_admin_hooks *h = &a->hooks;
+	bool plugin_op = strcmp(verb, "plugin reload") == 0 ||
+		strcmp(verb, "plugin load") == 0 ||
+		strcmp(verb, "plugin unload") == 0;
 	struct hn_admin_call *c;
 	struct json_object *base = NULL;
 	int rc;
@@ -534,13 +532,19 @@ static struct json_object *v_hook(struct hn_admin *a, const char *verb,
 	    (strcmp(verb, "plugin load") == 0 && !h->plugin_load) ||
 	    (strcmp(verb, "plugin unload") == 0 && !h->plugin_unload))
 		return reply_err("unsupported", "not supported by this build");
-	if (!(c = call_new(a, verb))) {
+	if (plugin_op && a->plugin_op)
+		return reply_err("failed", "another plugin operation is in "
+				 "progress");
+	if (a->n_held >= ADMIN_MAX_HELD) {
+		json_object_put(base);
+		return reply_err("failed", "too many requests in progress");
+	}
+	if (!(c = call_hold(a, verb, req, plugin_op))) {
 		json_object_put(base);
 		return reply_err("failed", "out of memory");
 	}
 	c->base = base;
-	call_hold(c);
-	*held = true;
+	*taken = true;
 	if (strcmp(verb, "peers") == 0)
 		rc = h->peers(h->ctx, c);
 	else if (strcmp(verb, "plugin list") == 0)
@@ -551,10 +555,11 @@ static struct json_object *v_hook(struct hn_admin *a, const char *verb,
 		rc = h->plugin_load(h->ctx, arg, c);
 	else
 		rc = h->plugin_unload(h->ctx, arg, c);
-	if (rc >= 0)
-		return NULL;
-	*held = false;
-	return run_hook(a, c, rc);
+	if (rc < 0) {                   /* refused: @c is ours again */
+		call_answer(c, reply_err(code_of(rc), "%s", hn_strerror(rc)));
+		call_release(c);
+	}
+	return NULL;
 }
 
 static const char *current_level(void)
@@ -607,18 +612,19 @@ static const struct {
 	{ "plugin unload", 1, 1 },
 };
 
-/* Parses and dispatches one request.  Returns the reply, or NULL when a
- * hook holds the call (*held). */
-static struct json_object *admin_dispatch(struct hn_admin *a,
-					  const char *req, size_t len,
-					  bool *held)
+/* Parses and dispatches the request in @m.  Returns the reply, or NULL
+ * when a hook took @m (*@taken). */
+static struct json_object *admin_dispatch(struct hn_admin *a, nng_msg *m,
+					  bool *taken)
 {
+	const char *req = nng_msg_body(m);
+	size_t len = nng_msg_len(m);
 	struct json_tokener *tok = json_tokener_new_ex(ADMIN_JSON_DEPTH);
 	struct json_object *root = NULL, *jv, *ja, *reply = NULL;
 	const char *verb, *args[ADMIN_MAX_ARGS];
 	size_t i, n_args = 0, k;
 
-	*held = false;
+	*taken = false;
 	if (!tok)
 		return reply_err("failed", "out of memory");
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
@@ -686,7 +692,7 @@ static struct json_object *admin_dispatch(struct hn_admin *a,
 	else if (strcmp(verb, "log-level") == 0)
 		reply = v_log_level(a, n_args ? args[0] : NULL);
 	else
-		reply = v_hook(a, verb, n_args ? args[0] : NULL, held);
+		reply = v_hook(a, verb, n_args ? args[0] : NULL, m, taken);
 out:
 	json_object_put(root);
 	json_tokener_free(tok);
@@ -699,11 +705,11 @@ static void recv_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct json_object *reply;
 	unsigned n;
 	nng_msg *m;
-	bool held;
+	bool taken;
 	int rv;
 
 	for (n = 0; n < ADMIN_RECV_BUDGET; n++) {
-		if (a->stopping || a->current || a->pending) {
+		if (a->stopping || a->n_pend >= ADMIN_MAX_PENDING / 2) {
 			ev_io_stop(loop, w);
 			return;
 		}
@@ -722,14 +728,13 @@ static void recv_cb(struct ev_loop *loop, ev_io *w, int revents)
 				    &a->peer_uid);
 		nng_pipe_get_uint64(nng_msg_get_pipe(m), NNG_OPT_IPC_PEER_PID,
 				    &a->peer_pid);
-		reply = admin_dispatch(a, nng_msg_body(m), nng_msg_len(m),
-				       &held);
-		nng_msg_free(m);
-		if (reply)
-			admin_send(a, reply);
-		admin_resume(a);        /* a refused hook stopped us */
+		reply = admin_dispatch(a, m, &taken);
+		if (!taken)
+			admin_send(a, m, reply);
 	}
 }
+
+/* --- module ------------------------------------------------------------ */
 
 /* --- module ------------------------------------------------------------ */
 
@@ -751,9 +756,12 @@ static void admin_free(struct hn_admin *a)
 	if (a->d && a->d->loop) {
 		ev_io_stop(a->d->loop, &a->recv_w);
 		ev_io_stop(a->d->loop, &a->send_w);
-		ev_timer_stop(a->d->loop, &a->call_timer);
 	}
-	nng_msg_free(a->pending);
+	while (a->n_pend) {
+		nng_msg_free(a->pending[a->pend_head]);
+		a->pend_head = (a->pend_head + 1) % ADMIN_MAX_PENDING;
+		a->n_pend--;
+	}
 	if (a->sock_open)
 		nng_close(a->sock);     /* unlinks the socket file */
 	free(a->path);
@@ -822,12 +830,21 @@ static int admin_open(struct hn_daemon *d, struct hn_error *err)
 		admin_free(a);
 		return hn_error_set(err, HN_ENOMEM, "out of memory");
 	}
-	if ((rv = nng_rep0_open(&a->sock)) != 0) {
+	a->call_timeout = HN_ADMIN_CALL_TIMEOUT;
+	if ((rv = nng_rep0_open_raw(&a->sock)) != 0) {
 		admin_free(a);
 		return hn_error_set(err, HN_EIO, "admin: cannot open socket: "
 				    "%s", nng_strerror(rv));
 	}
 	a->sock_open = true;
+	/* Raw REP: without a send buffer a second non-blocking reply in a
+	 * row gets EAGAIN (as raw REQ, IPC.md section 1). */
+	if ((rv = nng_socket_set_int(a->sock, NNG_OPT_SENDBUF,
+				     ADMIN_SENDBUF)) != 0) {
+		admin_free(a);
+		return hn_error_set(err, HN_EIO, "admin: cannot set send "
+				    "buffer: %s", nng_strerror(rv));
+	}
 	if ((rv = nng_listener_create(&l, a->sock, a->url)) != 0 ||
 	    (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS,
 				       0660)) != 0 ||
@@ -856,8 +873,6 @@ static int admin_open(struct hn_daemon *d, struct hn_error *err)
 	a->recv_w.data = a;
 	ev_io_init(&a->send_w, send_cb, sfd, EV_READ);
 	a->send_w.data = a;
-	ev_timer_init(&a->call_timer, call_timer_cb, HN_ADMIN_CALL_TIMEOUT, 0.);
-	a->call_timer.data = a;
 	a->hooks = g_hooks;
 	ev_io_start(d->loop, &a->recv_w);
 	d->admin = a;
@@ -880,7 +895,16 @@ static bool admin_busy(struct hn_daemon *d)
 {
 	struct hn_admin *a = d->admin;
 
-	return a && (a->current || a->pending);
+	struct hn_admin_call *c;
+
+	if (!a)
+		return false;
+	if (a->n_pend)
+		return true;
+	for (c = a->held; c; c = c->next)
+		if (c->req)
+			return true;
+	return false;
 }
 
 static void admin_close(struct hn_daemon *d)

@@ -5,7 +5,11 @@
  * 0660 (group: cfg->admin_group if set, else ours) so that members of the
  * node's group can run hathor-admin (ECOSYSTEM.md section 3).  The socket
  * is served on the daemon's libev loop: NNG_OPT_RECVFD is watched with an
- * ev_io and requests are taken one at a time (cooked REP, no contexts).
+ * ev_io.  The socket is a raw REP socket: replies may go out in any
+ * order, so a slow hook (a plugin reload) holds only its own request;
+ * status and the other verbs are answered meanwhile.  At most one plugin
+ * reload/load/unload runs at a time (a second one is answered "another
+ * plugin operation is in progress").
  *
  * Wire format: one JSON object per nng message.
  *   request: {"verb": "status"|"version"|"peers"|"log-level"|
@@ -24,8 +28,7 @@
  * hn_admin_hooks_register().  A NULL hook answers "not supported by this
  * build" (or "p2p not running" for peers).  Hooks are asynchronous: the
  * provider gets a struct hn_admin_call and completes it later with
- * hn_admin_call_done(); until then the admin socket takes no new request
- * (requests queue in nng; hathor-admin clients time out on their side).
+ * hn_admin_call_done().
  *
  * Loop thread only.
  */
@@ -99,6 +102,10 @@ void hn_admin_call_done(struct hn_admin_call *call, int rc,
 /* Plugins loaded in the core (in-core plugins, --p2p-mode=inprocess),
  * listed by "plugin list".  @rt borrowed; NULL: none. */
 void hn_admin_set_plugin_rt(struct hn_admin *a, struct hn_plugin_rt *rt);
+
+/* Changes the hook deadline (default HN_ADMIN_CALL_TIMEOUT) for calls
+ * held from now on (tests, embedders).  @seconds <= 0: ignored. */
+void hn_admin_set_call_timeout(struct hn_admin *a, double seconds);
 
 /* Path of the listening socket (borrowed, lives as long as @a). */
 const char *hn_admin_socket_path(const struct hn_admin *a);

@@ -58,6 +58,11 @@ static struct {
 	struct hn_admin_call *stalled;
 	struct hn_admin_call *delayed;
 	ev_timer delay_timer;
+	/* background client */
+	ev_child bg_w;
+	bool bg_done, bg_waiting;
+	int bg_status;
+	char bg_path[600], bg_out[4096];
 	ev_timer drop_timer;
 } T;
 
@@ -172,6 +177,61 @@ static int run_as(uid_t uid, gid_t gid, const char *const *args)
 		      (int)uid, (int)gid, WEXITSTATUS(T.status), T.out, T.err);
 	assert_true(WIFEXITED(T.status));
 	return WEXITSTATUS(T.status);
+}
+
+/* A second hathor-admin in the background (own output files). */
+static void bg_cb(struct ev_loop *loop, ev_child *w, int revents)
+{
+	T.bg_status = w->rstatus;
+	T.bg_done = true;
+	ev_child_stop(loop, w);
+	if (T.bg_waiting)
+		ev_break(loop, EVBREAK_ALL);
+}
+
+static pid_t spawn_bg(const char *const *args)
+{
+	posix_spawn_file_actions_t fa;
+	char *argv[32];
+	pid_t pid;
+	int n = 0;
+
+	argv[n++] = (char *)admin_bin;
+	for (; *args; args++)
+		argv[n++] = (char *)*args;
+	argv[n] = NULL;
+	snprintf(T.bg_path, sizeof(T.bg_path), "%s/bgout", T.dir);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, T.bg_path,
+					 O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_int_equal(posix_spawn(&pid, admin_bin, &fa, NULL, argv,
+				     environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	T.bg_done = false;
+	ev_child_init(&T.bg_w, bg_cb, pid, 0);
+	ev_child_start(T.loop, &T.bg_w);
+	return pid;
+}
+
+static int wait_bg(pid_t pid)
+{
+	ev_timer guard;
+
+	if (!T.bg_done) {
+		T.bg_waiting = true;
+		ev_timer_init(&guard, guard_cb, 30., 0.);
+		ev_timer_start(T.loop, &guard);
+		ev_run(T.loop, 0);
+		ev_timer_stop(T.loop, &guard);
+		T.bg_waiting = false;
+	}
+	assert_true(T.bg_done);
+	slurp(T.bg_path, T.bg_out, sizeof(T.bg_out));
+	unlink(T.bg_path);
+	print_message("$ (background %d) -> %d\n%s", (int)pid,
+		      WEXITSTATUS(T.bg_status), T.bg_out);
+	assert_true(WIFEXITED(T.bg_status));
+	return WEXITSTATUS(T.bg_status);
 }
 
 /* run("-s", sock, verb...) with our socket first. */
@@ -476,15 +536,6 @@ static void t_plugin_list_rt(void **state)
 	hn_plugin_rt_free(rt);
 }
 
-static void complete_stalled_cb(struct ev_loop *loop, ev_timer *w,
-				int revents)
-{
-	/* The client gave up; the reply goes to a vanished pipe and the
-	 * socket is free again. */
-	hn_admin_call_done(T.stalled, 0, json_object_new_object(), NULL);
-	T.stalled = NULL;
-}
-
 static void unregister_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	hn_admin_hooks_register(NULL);
@@ -537,15 +588,54 @@ static void t_hooks(void **state)
 	assert_string_equal(last_level, "debug");
 	assert_int_equal(hn_log_setup("info", NULL, -1), 0);
 
-	/* A hook that never answers: the client times out (exit 4)... */
+	/* A hook that never answers: the client times out (exit 4).  The
+	 * held call blocks neither other verbs nor other clients, but a
+	 * second plugin operation is refused while it is held. */
 	assert_int_equal(RUN("-t", "0.5", "plugin", "reload", "stall"), 4);
 	assert_errline("plugin reload stall", "no reply within 0.5 s");
 	assert_non_null(T.stalled);
-	/* ...the late completion is dropped and the socket serves again. */
-	ev_timer_init(&T.drop_timer, complete_stalled_cb, 0.05, 0.);
-	ev_timer_start(T.loop, &T.drop_timer);
 	assert_int_equal(RUN("status"), 0);
-	assert_null(T.stalled);
+	assert_int_equal(RUN("peers"), 0);
+	assert_int_equal(RUN("plugin", "reload", "p2p"), 1);
+	assert_errline("plugin reload p2p", "another plugin operation is in "
+		       "progress");
+	/* Completed late: the reply goes to a vanished client; plugin
+	 * operations work again. */
+	hn_admin_call_done(T.stalled, 0, json_object_new_object(), NULL);
+	T.stalled = NULL;
+	assert_int_equal(RUN("plugin", "reload", "p2p"), 0);
+
+	/* Two clients at once: one waits on a held reload while the other
+	 * is served; then the first gets its result. */
+	{
+		pid_t bg = spawn_bg((const char *const[]){ "-s", T.sock,
+			"-t", "20", "plugin", "reload", "stall", NULL });
+		struct json_object *r = json_object_new_object();
+		int i;
+
+		for (i = 0; i < 2000 && !T.stalled; i++)
+			ev_run(T.loop, EVRUN_ONCE);
+		assert_non_null(T.stalled);
+		assert_int_equal(RUN("--json", "status"), 0);
+		assert_false(T.bg_done);
+		json_object_object_add(r, "ms", json_object_new_int(7));
+		hn_admin_call_done(T.stalled, 0, r, NULL);
+		T.stalled = NULL;
+		assert_int_equal(wait_bg(bg), 0);
+		assert_string_equal(T.bg_out, "ok: stall reloaded in 7 ms\n");
+	}
+
+	/* The admin's own deadline: the client is told "timeout" (exit 4)
+	 * and the late completion is dropped. */
+	hn_admin_set_call_timeout(T.d.admin, 0.3);
+	assert_int_equal(RUN("-t", "10", "plugin", "reload", "stall"), 4);
+	assert_errline("plugin reload stall", "not completed within 0.3 s");
+	assert_non_null(T.stalled);
+	assert_true(hn_admin_module.busy(&T.d) == false);  /* answered */
+	hn_admin_call_done(T.stalled, 0, json_object_new_object(), NULL);
+	T.stalled = NULL;
+	hn_admin_set_call_timeout(T.d.admin, HN_ADMIN_CALL_TIMEOUT);
+	assert_int_equal(RUN("plugin", "reload", "p2p"), 0);
 
 	/* Provider unregisters while holding a call: cancel() and the
 	 * client gets an error, not a hang. */
