@@ -88,6 +88,7 @@ const char *hn_rpc_err_name(int app)
 	return "EUNKNOWN";
 }
 
+__attribute__((format(printf, 3, 0)))
 static void error_vset(struct hn_rpc_error *e, int code, const char *fmt,
 		       va_list ap)
 {
