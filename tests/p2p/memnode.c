@@ -140,7 +140,7 @@ static enum p2p_add_result add_one(struct memnode *m, const uint8_t *bytes,
 	char err[128];
 
 	if (hn_vertex_decode(bytes, len, &hv, err, sizeof(err)) < 0) {
-		snprintf(msg, msglen, "cannot decode: %s", err);
+		snprintf(msg, msglen, "cannot decode: %.100s", err);
 		return P2P_ADD_INVALID;
 	}
 	if (get(m, hv->hash)) {
