@@ -62,10 +62,20 @@ static const struct hn_network *tool_network(const char *tool,
 {
 	const struct hn_network *net = hn_network_by_name(name);
 
-	if (!net)
+	const char *const *n = hn_network_names();
+
+	if (net)
+		return net;
+	while (*n && strcmp(*n, name))
+		n++;
+	if (*n)
+		fprintf(stderr, "hathor-node %s: network '%s' unavailable: its "
+				"genesis does not match the published hashes\n",
+			tool, name);
+	else
 		fprintf(stderr, "hathor-node %s: unknown network '%s'\n", tool,
 			name);
-	return net;
+	return NULL;
 }
 
 /* Reads all of stdin up to DECODE_MAX_INPUT bytes into a NUL-terminated
