@@ -4,7 +4,9 @@
 #   2. reference node B joins OUR node only and syncs A's chain and mempool
 #      through us;
 #   3. a block mined on A and a transaction pushed to A reach us and B by
-#      real-time relay.
+#      real-time relay;
+#   4. a transaction signed by A's wallet but handed only to OUR node (its
+#      --push-dir) reaches A and B through our relay.
 # TLS is on everywhere.  Skips (exit 77) when the reference node is not
 # installed.  Runs the reference nodes in a private directory and ports, so
 # it never touches nodes someone else started.
@@ -38,6 +40,8 @@ trap cleanup EXIT
 
 mkdir -p "$T/rp"
 if [[ $LEDGER == 1 ]]; then mkdir -p "$T/data"; set -- --data-dir "$T/data" "$@"; fi
+mkdir -p "$T/push"
+set -- --push-dir "$T/push" "$@"
 ln -s "$RP/src" "$T/rp/src"
 ln -s "$RP/tools" "$T/rp/tools"
 echo "source $RP/env.sh" >"$T/rp/env.sh"
@@ -119,4 +123,17 @@ TX=$(awk '/^\[tx\]/ {print $2}' "$T/tx.out")
 b_has_tx() { mempool_of "$B_HTTP_PORT" | grep -q "$TX"; }
 wait_for 30 b_has_tx || fail "tx $TX did not reach B"
 echo "ok: block $A_BEST2 and tx $TX relayed A -> us -> B"
+
+echo "== 4. relay: a transaction given only to our node"
+DEST=$(grep -o 'DEST_ADDR=[A-Za-z0-9]*' "$RUN_PAIR" | head -1 | cut -d= -f2)
+[[ -n $DEST ]] || fail "no DEST_ADDR in $RUN_PAIR"
+MK=$(python3 "$(dirname "$0")/realpeer_mktx.py" "$A_HTTP_PORT" "$DEST") || fail "mktx: $MK"
+TX2=${MK%% *}
+echo "${MK#* }" >"$T/push/tx2.tmp" && mv "$T/push/tx2.tmp" "$T/push/tx2.hex"
+wait_for 20 test -e "$T/push/tx2.ok" || fail "our node did not accept tx $TX2: $(cat "$T/push/tx2.err" 2>/dev/null)"
+a_has_tx2() { mempool_of "$A_HTTP_PORT" | grep -q "$TX2"; }
+b_has_tx2() { mempool_of "$B_HTTP_PORT" | grep -q "$TX2"; }
+wait_for 30 a_has_tx2 || fail "tx $TX2 did not reach A"
+wait_for 30 b_has_tx2 || fail "tx $TX2 did not reach B"
+echo "ok: tx $TX2 relayed us -> A and us -> B"
 echo "PASS interop with $(api "$A_HTTP_PORT" version | jget "d['version']")"

@@ -7,14 +7,19 @@
  *   HOST:PORT]... [--no-tls] [--identity FILE] [--entrypoint tcp://H:P]
  *   [--load FILE] [--dump FILE] [--status-file FILE] [--until-best HEX]
  *   [--until-height N] [--until-mempool N] [--until-ready N]
- *   [--timeout S] [--run-for S] [--data-dir DIR]
+ *   [--timeout S] [--run-for S] [--data-dir DIR] [--push-dir DIR]
  * --data-dir uses the real core ledger (sqlite, full verification) in DIR
  * instead of the in-memory node service (only when built with the core).
+ * --push-dir: every tick, each DIR/NAME.hex (one vertex in hex) is given to
+ * the node service as a locally pushed vertex and, when accepted, relayed
+ * with p2p_send_tx_to_peers (like push_tx); the file is then renamed to
+ * NAME.ok or NAME.err (with the reason appended).
  * Exit status: 0 when the --until conditions hold (or --run-for elapsed),
  * 1 on timeout, 2 on bad usage or setup failure.
  * The status file is rewritten every 0.5 s with one line:
  *   height=H best=HEX vertices=N mempool=M ready=R synced=0|1 port=P
  */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -52,6 +57,8 @@ static struct {
 	int exit_code;
 	uint16_t port;
 	struct hn_ledger *ledger;       /* --data-dir: the real core */
+	struct testenv *te;
+	const char *push_dir;
 } H = { .until_height = -1, .until_mempool = -1, .until_ready = -1 };
 
 static void node_best(uint64_t *h, uint8_t best[32])
@@ -90,7 +97,7 @@ static void usage(void)
 		"[--entrypoint URL] [--load FILE] [--dump FILE] "
 		"[--status-file FILE] [--until-best HEX] [--until-height N] "
 		"[--until-mempool N] [--until-ready N] [--timeout S] "
-		"[--run-for S]\n");
+		"[--run-for S] [--data-dir DIR] [--push-dir DIR]\n");
 	exit(2);
 }
 
@@ -198,12 +205,110 @@ static bool conditions_met(void)
 	return true;
 }
 
+struct push_job {
+	char base[1024];        /* DIR/NAME without the extension */
+	uint8_t *bytes;
+	size_t len;
+};
+
+static void push_done(void *arg, int rc, size_t n,
+		      const enum p2p_add_result *res, const char *msg)
+{
+	struct push_job *j = arg;
+	char from[1040], to[1040];
+	bool ok = rc == 0 && n == 1 && res[0] == P2P_ADD_ACCEPTED;
+	FILE *f;
+
+	if (ok && p2p_send_tx_to_peers(H.p2p, j->bytes, j->len) < 0)
+		ok = false;
+	snprintf(from, sizeof(from), "%s.pushing", j->base);
+	snprintf(to, sizeof(to), "%s.%s", j->base, ok ? "ok" : "err");
+	if (!ok) {
+		f = fopen(from, "a");
+		if (f) {
+			fprintf(f, "\nrc=%d n=%zu result=%d %s\n", rc, n,
+				n ? (int)res[0] : -1, msg ? msg : "");
+			fclose(f);
+		}
+	}
+	rename(from, to);
+	fprintf(stderr, "p2p_harness: pushed %s: %s\n", j->base,
+		ok ? "accepted and relayed" : "refused");
+	free(j->bytes);
+	free(j);
+}
+
+/* @base is DIR/NAME; DIR/NAME.hex is renamed to .pushing while the node
+ * handles it, so a deferred answer does not get it pushed twice. */
+static void push_one(const char *base)
+{
+	struct push_job *j = calloc(1, sizeof(*j));
+	enum p2p_add_result bad = P2P_ADD_INVALID;
+	char from[1040], to[1040];
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n = -1;
+	FILE *f;
+
+	if (!j)
+		return;
+	snprintf(j->base, sizeof(j->base), "%s", base);
+	snprintf(from, sizeof(from), "%s.hex", base);
+	snprintf(to, sizeof(to), "%s.pushing", base);
+	if (rename(from, to) < 0) {
+		free(j);
+		return;
+	}
+	f = fopen(to, "r");
+	if (f) {
+		n = getline(&line, &cap, f);
+		fclose(f);
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	if (n > 0)
+		j->bytes = malloc((size_t)n / 2 + 1);
+	if (!j->bytes || hn_hex_decode(line, j->bytes, (size_t)n / 2 + 1,
+				       &j->len) < 0) {
+		free(line);
+		push_done(j, HN_EPARSE, 1, &bad, "not hex");
+		return;
+	}
+	free(line);
+	if (H.te->env.node->add_vertices(H.te->env.ctx, P2P_ADD_RELAY, 1,
+					 (const uint8_t *const *)&j->bytes,
+					 &j->len, push_done, j) < 0)
+		push_done(j, HN_EINVAL, 1, &bad, "add_vertices failed");
+}
+
+static void scan_push_dir(void)
+{
+	DIR *d = opendir(H.push_dir);
+	struct dirent *e;
+	char path[1024];
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+
+		if (l < 5 || strcmp(e->d_name + l - 4, ".hex"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%.*s", H.push_dir,
+			 (int)(l - 4), e->d_name);
+		push_one(path);
+	}
+	closedir(d);
+}
+
 static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	double now = ev_now(loop);
 
 	(void)w;
 	(void)revents;
+	if (H.push_dir)
+		scan_push_dir();
 	write_status();
 	if (conditions_met()) {
 		H.exit_code = 0;
@@ -272,6 +377,8 @@ int main(int argc, char **argv)
 			identity = v;
 		else if (!strcmp(a, "--data-dir"))
 			data_dir = v;
+		else if (!strcmp(a, "--push-dir"))
+			H.push_dir = v;
 		else if (!strcmp(a, "--load"))
 			load = v;
 		else if (!strcmp(a, "--dump"))
@@ -329,6 +436,7 @@ int main(int argc, char **argv)
 	} else {
 		testenv_init(&te, H.loop, &memnode_ops, &H.mn, "[harness]");
 	}
+	H.te = &te;
 	rc = p2p_new(&te.env, &cfg, &H.p2p, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "p2p_new: %s\n", err);
