@@ -88,8 +88,8 @@ int hn_ipc_open(const struct hn_ipc_opts *o, struct hn_ipc **out,
 
 	if ((rc = hn_ipc_check_dir(o->runtime_dir, err)) < 0)
 		return rc;
-	if (!o->ledger || !o->loop)
-		return hn_error_set(err, HN_EINVAL, "ipc: no ledger or loop");
+	if (!o->loop)
+		return hn_error_set(err, HN_EINVAL, "ipc: no loop");
 	ipc = calloc(1, sizeof(*ipc));
 	if (!ipc)
 		return hn_error_set(err, HN_ENOMEM, "out of memory");

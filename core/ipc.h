@@ -48,7 +48,10 @@ struct hn_ipc;
 
 struct hn_ipc_opts {
 	struct ev_loop *loop;
-	struct hn_ledger *ledger;       /* borrowed */
+	/* Borrowed.  NULL (tests of the supervisor, a node without
+	 * storage): node-service methods answer HATHOR_ECLOSED "no
+	 * ledger"; hello, heartbeat and events_since still work. */
+	struct hn_ledger *ledger;
 	const char *runtime_dir;        /* must exist, 0700, ours */
 	size_t max_msg;                 /* 0: HN_RPC_DEFAULT_MAX_MSG */
 	unsigned max_inflight;          /* node.ipc contexts (0: 16) */

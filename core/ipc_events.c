@@ -323,9 +323,11 @@ int hn__ipc_events_open(struct hn_ipc *ipc, size_t ring, double heartbeat,
 	    (rv = nng_listener_start(l, 0)))
 		return hn_error_set(err, HN_EIO, "cannot listen on %s: %s",
 				    ipc->events_path, nng_strerror(rv));
-	if (hn_ledger_subscribe(ipc->ledger, on_ledger_event, ipc) < 0)
-		return hn_error_set(err, HN_ENOMEM, "out of memory");
-	ipc->subscribed = true;
+	if (ipc->ledger) {
+		if (hn_ledger_subscribe(ipc->ledger, on_ledger_event, ipc) < 0)
+			return hn_error_set(err, HN_ENOMEM, "out of memory");
+		ipc->subscribed = true;
+	}
 	ev_prepare_init(&ipc->flush_w, flush_cb);
 	ipc->flush_w.data = ipc;
 	ev_prepare_start(ipc->loop, &ipc->flush_w);

@@ -26,12 +26,18 @@ static struct hn_ledger *L(void *arg)
 	return ((struct hn_ipc *)arg)->ledger;
 }
 
-/* Reads params; on failure answers and returns false. */
-static bool params_ok(struct hn_rpc_call *c, struct json_object *params,
-		      const struct hn_rpc_param *spec, size_t n)
+/* Reads params; on failure answers and returns false.  Every ledger
+ * method passes here first, so it also answers "no ledger". */
+static bool params_ok_l(struct hn_rpc_call *c, struct hn_ledger *l,
+			struct json_object *params,
+			const struct hn_rpc_param *spec, size_t n)
 {
 	struct hn_rpc_error e;
 
+	if (!l) {
+		hn_rpc_reply_app(c, HN_ECLOSED, "no ledger in this process");
+		return false;
+	}
 	if (hn_rpc_params(params, spec, n, &e) < 0) {
 		hn_rpc_reply_error(c, &e);
 		return false;
@@ -139,7 +145,7 @@ static void by_hash(void *arg, struct hn_rpc_call *c,
 	struct hn_nodesvc_vertex v = { 0 };
 	int rc;
 
-	if (!params_ok(c, params, spec, NP(spec)))
+	if (!params_ok_l(c, L(arg), params, spec, NP(spec)))
 		return;
 	rc = fn(L(arg), hash, &v);
 	reply_vertex(c, L(arg), rc, &v, rc == HN_ENOENT ? enoent : NULL);
@@ -174,7 +180,7 @@ static void m_get_best_block(void *arg, struct hn_rpc_call *c,
 {
 	struct hn_nodesvc_vertex v = { 0 };
 
-	if (!params_ok(c, p, NULL, 0))
+	if (!params_ok_l(c, L(arg), p, NULL, 0))
 		return;
 	reply_vertex(c, L(arg), hn_nodesvc_get_best_block(L(arg),
 							  HN_VMETA_CORE, &v),
@@ -301,7 +307,7 @@ static void m_on_new_vertex(void *arg, struct hn_rpc_call *c,
 	struct json_object *a;
 	int rc;
 
-	if (!params_ok(c, p, spec, NP(spec)))
+	if (!params_ok_l(c, L(arg), p, spec, NP(spec)))
 		return;
 	if (!origin_ok(c, origin)) {
 		hn_rpc_params_release(spec, NP(spec));
@@ -375,7 +381,7 @@ static void m_on_new_vertices(void *arg, struct hn_rpc_call *c,
 	size_t n = 0, done = 0, i;
 	int rc;
 
-	if (!params_ok(c, p, spec, NP(spec)) || !origin_ok(c, origin))
+	if (!params_ok_l(c, L(arg), p, spec, NP(spec)) || !origin_ok(c, origin))
 		return;
 	if (bufs_from(arr, HATHOR_NODE_MAX_BATCH, &v, &n, &e) < 0) {
 		hn_rpc_reply_error(c, &e);
@@ -427,7 +433,7 @@ static void m_on_new_block(void *arg, struct hn_rpc_call *c,
 	size_t n = 0, i;
 	int rc;
 
-	if (!params_ok(c, p, spec, NP(spec)))
+	if (!params_ok_l(c, L(arg), p, spec, NP(spec)))
 		return;
 	if (deps && bufs_from(deps, HATHOR_NODE_MAX_BATCH, &v, &n, &e) < 0) {
 		hn_rpc_params_release(spec, NP(spec));
@@ -480,7 +486,7 @@ static void m_verify_basic(void *arg, struct hn_rpc_call *c,
 	struct json_object *r;
 	int rc;
 
-	if (!params_ok(c, p, spec, NP(spec)))
+	if (!params_ok_l(c, L(arg), p, spec, NP(spec)))
 		return;
 	rc = hn_nodesvc_verify_basic(L(arg), b.data, b.len, NULL);
 	hn_rpc_params_release(spec, NP(spec));
@@ -510,7 +516,7 @@ static void m_publish(void *arg, struct hn_rpc_call *c, struct json_object *p)
 	struct hn_rpc_error e;
 	int rc;
 
-	if (!params_ok(c, p, spec, NP(spec)))
+	if (!params_ok_l(c, L(arg), p, spec, NP(spec)))
 		return;
 	if (has_json && !json_object_is_type(js, json_type_object)) {
 		hn_rpc_error_set(&e, HN_RPC_INVALID_PARAMS, "params.json: "
@@ -548,7 +554,7 @@ static void m_get_latest_timestamp(void *arg, struct hn_rpc_call *c,
 	uint64_t ts = 0;
 	int rc;
 
-	if (!params_ok(c, p, NULL, 0))
+	if (!params_ok_l(c, L(arg), p, NULL, 0))
 		return;
 	rc = hn_nodesvc_get_latest_timestamp(L(arg), &ts);
 	if (rc < 0)
@@ -563,7 +569,7 @@ static void m_get_first_timestamp(void *arg, struct hn_rpc_call *c,
 	uint64_t ts = 0;
 	int rc;
 
-	if (!params_ok(c, p, NULL, 0))
+	if (!params_ok_l(c, L(arg), p, NULL, 0))
 		return;
 	rc = hn_nodesvc_get_first_timestamp(L(arg), &ts);
 	if (rc < 0)
@@ -580,7 +586,7 @@ static void exists_one(void *arg, struct hn_rpc_call *c,
 		{ "hash", HN_RPC_P_HASH, true, hash, NULL, 0 },
 	};
 
-	if (!params_ok(c, p, spec, NP(spec)))
+	if (!params_ok_l(c, L(arg), p, spec, NP(spec)))
 		return;
 	reply_kv(c, "exists", json_object_new_boolean(
 			 partial ? hn_nodesvc_partial_vertex_exists(L(arg), hash)
@@ -609,7 +615,7 @@ static void m_can_validate_full(void *arg, struct hn_rpc_call *c,
 	bool v = false;
 	int rc;
 
-	if (!params_ok(c, p, spec, NP(spec)))
+	if (!params_ok_l(c, L(arg), p, spec, NP(spec)))
 		return;
 	rc = hn_nodesvc_can_validate_full(L(arg), b.data, b.len, &v);
 	hn_rpc_params_release(spec, NP(spec));
@@ -629,7 +635,7 @@ static void m_compare_bytes(void *arg, struct hn_rpc_call *c,
 	bool eq = false;
 	int rc;
 
-	if (!params_ok(c, p, spec, NP(spec)))
+	if (!params_ok_l(c, L(arg), p, spec, NP(spec)))
 		return;
 	rc = hn_nodesvc_compare_bytes_with_local_vertex(L(arg), b.data, b.len,
 							&eq);
@@ -656,7 +662,7 @@ static void m_get_best_block_tips(void *arg, struct hn_rpc_call *c,
 {
 	struct hn_hash_list hl = { 0 };
 
-	if (!params_ok(c, p, NULL, 0))
+	if (!params_ok_l(c, L(arg), p, NULL, 0))
 		return;
 	reply_hashes(c, hn_nodesvc_get_best_block_tips(L(arg), &hl), &hl);
 }
@@ -666,7 +672,7 @@ static void m_get_mempool_tips(void *arg, struct hn_rpc_call *c,
 {
 	struct hn_hash_list hl = { 0 };
 
-	if (!params_ok(c, p, NULL, 0))
+	if (!params_ok_l(c, L(arg), p, NULL, 0))
 		return;
 	reply_hashes(c, hn_nodesvc_get_mempool_tips(L(arg), &hl), &hl);
 }
@@ -692,7 +698,7 @@ static void m_get_n_height_tips(void *arg, struct hn_rpc_call *c,
 	size_t got = 0, i;
 	int rc;
 
-	if (!params_ok(c, p, spec, NP(spec)))
+	if (!params_ok_l(c, L(arg), p, spec, NP(spec)))
 		return;
 	if (n < 1 || n > HATHOR_NODE_MAX_HEIGHT_TIPS) {
 		bad_range(c, "n", HATHOR_NODE_MAX_HEIGHT_TIPS);
@@ -735,7 +741,7 @@ static void m_height_index_get(void *arg, struct hn_rpc_call *c,
 	uint8_t hash[32];
 	int rc;
 
-	if (!params_ok(c, p, spec, NP(spec)))
+	if (!params_ok_l(c, L(arg), p, spec, NP(spec)))
 		return;
 	rc = hn_nodesvc_height_index_get(L(arg), h, hash);
 	if (rc < 0)
@@ -758,7 +764,7 @@ static void m_get_tx_tips(void *arg, struct hn_rpc_call *c,
 	size_t n = 0, i;
 	int rc;
 
-	if (!params_ok(c, p, spec, NP(spec)))
+	if (!params_ok_l(c, L(arg), p, spec, NP(spec)))
 		return;
 	rc = hn_nodesvc_get_tx_tips(L(arg), has_ts, ts, &ti, &n);
 	if (rc < 0) {
@@ -797,7 +803,7 @@ static void m_get_merkle_tree(void *arg, struct hn_rpc_call *c,
 	uint8_t merkle[32];
 	int rc;
 
-	if (!params_ok(c, p, spec, NP(spec)))
+	if (!params_ok_l(c, L(arg), p, spec, NP(spec)))
 		return;
 	rc = hn_nodesvc_get_merkle_tree(L(arg), ts, merkle, &hl);
 	if (rc < 0) {
@@ -827,7 +833,7 @@ static void m_get_hashes_and_next_idx(void *arg, struct hn_rpc_call *c,
 	bool has_next = false;
 	int rc;
 
-	if (!params_ok(c, p, spec, NP(spec)))
+	if (!params_ok_l(c, L(arg), p, spec, NP(spec)))
 		return;
 	if (count < 1 || count > HATHOR_NODE_MAX_RANGE) {
 		bad_range(c, "count", HATHOR_NODE_MAX_RANGE);
@@ -857,15 +863,15 @@ static void m_get_hashes_and_next_idx(void *arg, struct hn_rpc_call *c,
 
 /* --- batch reads -------------------------------------------------------- */
 
-static bool hashes_param(struct hn_rpc_call *c, struct json_object *p,
-			 struct hn_rpc_hashes *hs)
+static bool hashes_param(void *arg, struct hn_rpc_call *c,
+			 struct json_object *p, struct hn_rpc_hashes *hs)
 {
 	const struct hn_rpc_param spec[] = {
 		{ "hashes", HN_RPC_P_HASHES, true, hs, NULL,
 		  HATHOR_NODE_MAX_BATCH },
 	};
 
-	return params_ok(c, p, spec, NP(spec));
+	return params_ok_l(c, L(arg), p, spec, NP(spec));
 }
 
 static void m_get_vertices(void *arg, struct hn_rpc_call *c,
@@ -875,7 +881,7 @@ static void m_get_vertices(void *arg, struct hn_rpc_call *c,
 	struct json_object *a;
 	size_t i;
 
-	if (!hashes_param(c, p, &hs))
+	if (!hashes_param(arg, c, p, &hs))
 		return;
 	a = json_object_new_array_ext((int)hs.n);
 	for (i = 0; a && i < hs.n; i++) {
@@ -922,7 +928,7 @@ static void exists_many(void *arg, struct hn_rpc_call *c,
 	size_t i;
 	int rc = 0;
 
-	if (!hashes_param(c, p, &hs))
+	if (!hashes_param(arg, c, p, &hs))
 		return;
 	out = calloc(hs.n ? hs.n : 1, sizeof(*out));
 	if (!out) {
@@ -979,7 +985,7 @@ static void m_height_index_get_many(void *arg, struct hn_rpc_call *c,
 	bool *found;
 	int rc;
 
-	if (!params_ok(c, p, spec, NP(spec)))
+	if (!params_ok_l(c, L(arg), p, spec, NP(spec)))
 		return;
 	n = json_object_array_length(arr);
 	h = calloc(n ? n : 1, sizeof(*h));

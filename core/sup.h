@@ -1,0 +1,122 @@
+/*
+ * sup.h: the supervisor of hathor-p2p-host (IPC.md section 6).
+ *
+ * One host process at a time, generation 1, 2, ...  Each generation gets
+ * its own p2p.<gen>.ipc (core/ipc.h) that accepts only that host's pid.
+ * The host is started with posix_spawn (never fork: nng is not fork-safe,
+ * and the core's pages are not copied), with the P2P listening socket the
+ * core bound as fd 3 and every other fd closed, the log level and format,
+ * the runtime dir and the core's pid (the host sets PR_SET_PDEATHSIG).
+ *
+ * Watching: a heartbeat on p2p.ipc every @heartbeat seconds with a
+ * @hb_timeout deadline; @max_misses in a row means hung.  RSS (from
+ * /proc/PID/statm) over @max_rss, or @max_bad protocol-level errors on
+ * node.ipc, also end the host.  Ending = SIGTERM through a pidfd, SIGKILL
+ * after @term_grace.  When it is reaped: the exit is logged with pid,
+ * status, last RSS and reason and counted, p2p.ipc calls in flight
+ * complete with an error, and the next generation starts after a backoff
+ * that doubles from @backoff_min to @backoff_max and resets after
+ * @healthy_reset seconds of healthy uptime.
+ *
+ * After the host's hello on p2p.ipc the supervisor sends the start-up
+ * commands (peer discovery, then "start").  Loop thread only; spawn only
+ * from the loop thread (PR_SET_PDEATHSIG is per spawning thread).
+ */
+#ifndef HN_CORE_SUP_H
+#define HN_CORE_SUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "hn/jsonrpc.h"
+#include "hn/rpc_nng.h"
+
+struct ev_loop;
+struct hn_error;
+struct hn_ipc;
+struct hn_sup;
+
+struct hn_sup_opts {
+	struct ev_loop *loop;
+	struct hn_ipc *ipc;             /* borrowed; must outlive the sup */
+	const char *host_bin;           /* hathor-p2p-host path */
+	const char *plugin_path;        /* p2p plugin .so */
+	const char *runtime_dir;
+	int listen_fd;                  /* P2P listening socket, -1: none */
+	const char *log_level;          /* NULL: inherit HN_LOG_LEVEL */
+	const char *log_format;
+	size_t max_msg;                 /* passed to the host (0: default) */
+	/* Extra "KEY=VALUE" plugin config (--config), borrowed. */
+	const char *const *config;
+	size_t n_config;
+	/* Bootstrap peers for add_peer_discovery (borrowed). */
+	const char *const *bootstrap;
+	size_t n_bootstrap;
+	bool no_start;                  /* do not send "start" after hello */
+
+	double heartbeat;               /* 0: 2 s */
+	double hb_timeout;              /* 0: 1 s */
+	unsigned max_misses;            /* 0: 3 */
+	double term_grace;              /* 0: 3 s */
+	double startup_timeout;         /* 0: 20 s to the host's hello */
+	double backoff_min;             /* 0: 0.5 s */
+	double backoff_max;             /* 0: 30 s */
+	double healthy_reset;           /* 0: 60 s */
+	size_t max_rss;                 /* bytes, 0: no limit */
+	unsigned max_bad;               /* 0: 1 (any malformed message) */
+};
+
+/* Opens the supervisor and spawns the first host.  Returns 0 and *@out,
+ * or a negative code with @err (spawn failures later are retried with
+ * backoff, not reported here). */
+int hn_sup_open(const struct hn_sup_opts *o, struct hn_sup **out,
+		struct hn_error *err);
+/* Stops supervising: SIGTERM to the host, no more restarts.  busy() stays
+ * true until it was reaped. */
+void hn_sup_stop(struct hn_sup *s);
+bool hn_sup_busy(const struct hn_sup *s);
+/* SIGKILL to a host still alive (reaped synchronously), frees.  NULL:
+ * no-op. */
+void hn_sup_close(struct hn_sup *s);
+
+/* A p2p.ipc command to the current host (docs/ipc.md); as hn_rpc_call.
+ * HN_ECLOSED when no host is up. */
+int hn_sup_call(struct hn_sup *s, const char *method,
+		HN_TAKES struct json_object *params, double timeout,
+		hn_rpc_done_cb cb, void *arg);
+
+enum hn_sup_state {
+	HN_SUP_IDLE = 0,        /* waiting for the next spawn (backoff) */
+	HN_SUP_STARTING,        /* spawned, no hello yet */
+	HN_SUP_UP,              /* hello done, heartbeats answered */
+	HN_SUP_KILLING,         /* SIGTERM sent, waiting for exit */
+	HN_SUP_STOPPED,         /* hn_sup_stop() */
+};
+
+struct hn_sup_stats {
+	enum hn_sup_state state;
+	pid_t pid;                      /* current host, 0 none */
+	unsigned gen;
+	unsigned restarts;              /* hosts reaped and replaced */
+	unsigned spawn_failures;
+	uint64_t bad;                   /* protocol errors (current host) */
+	uint64_t bad_total;
+	unsigned misses;                /* heartbeats missed in a row */
+	uint64_t heartbeats;            /* heartbeats answered (all hosts) */
+	size_t rss;                     /* bytes, last sample */
+	double next_backoff;            /* s, before the next restart */
+	int last_status;                /* wait status of the last exit */
+	char last_reason[96];           /* why the last host ended */
+	char last_exit[64];             /* "exit 1", "signal 9" */
+};
+void hn_sup_stats(const struct hn_sup *s, struct hn_sup_stats *st);
+
+/* The "sup" daemon module (core/daemon.h): when p2p_mode is "host", binds
+ * the P2P listening socket (--listen), finds hathor-p2p-host and
+ * <plugin_dir>/p2p_sync_v2.so and supervises the host. */
+struct hn_daemon_module;
+extern const struct hn_daemon_module hn_sup_module;
+
+#endif /* HN_CORE_SUP_H */

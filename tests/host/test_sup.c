@@ -1,0 +1,415 @@
+/*
+ * test_sup.c: the supervisor (core/sup.c) with the core's IPC module
+ * (core/ipc.c, no ledger) driving the REAL hathor-p2p-host binary running
+ * tests/host/plug_p2p.so, over real nng ipc sockets in a 0700 runtime dir
+ * under the build dir.
+ *
+ *  - the host comes up (hello on the per-generation p2p.<gen>.ipc) and
+ *    answers heartbeats; a p2p.ipc command reaches it;
+ *  - SIGKILL from the test: the supervisor reaps it, logs why and starts
+ *    the next generation after a backoff that doubles;
+ *  - a hung host (SIGSTOP) misses heartbeats, gets SIGTERM, then SIGKILL
+ *    after the grace period, and is replaced;
+ *  - an RSS limit below what the host uses ends it with that reason;
+ *  - a clean stop sends SIGTERM, the host exits 0 and is reaped (no
+ *    zombie left, no restart).
+ *
+ * argv[1]: hathor-p2p-host, argv[2]: plug_p2p.so, [argv[3]: "own-loop":
+ * a non-default libev loop, where the supervisor reaps through the pidfd
+ * instead of libev's SIGCHLD handler].
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <ev.h>
+
+#include "ipc.h"
+#include "sup.h"
+
+#include "hn/err.h"
+
+static const char *host_bin, *plugin_so;
+static bool own_loop;
+static struct ev_loop *loop;
+static char rundir[256];
+static struct hn_ipc *ipc;
+static struct hn_sup *sup;
+
+/* --- helpers ------------------------------------------------------------ */
+
+static void timeout_cb(struct ev_loop *l, ev_timer *w, int revents)
+{
+	*(bool *)w->data = true;
+}
+
+/* Runs the loop until @pred is true or @secs pass; returns @pred's value. */
+static bool run_until(bool (*pred)(void *), void *arg, double secs)
+{
+	ev_timer t;
+	bool expired = false;
+
+	ev_timer_init(&t, timeout_cb, secs, 0);
+	t.data = &expired;
+	ev_timer_start(loop, &t);
+	while (!expired && !pred(arg))
+		ev_run(loop, EVRUN_ONCE);
+	ev_timer_stop(loop, &t);
+	return pred(arg);
+}
+
+static bool never(void *arg)
+{
+	return false;
+}
+
+static void run_for(double secs)
+{
+	run_until(never, NULL, secs);
+}
+
+static struct hn_sup_stats stats(void)
+{
+	struct hn_sup_stats st;
+
+	hn_sup_stats(sup, &st);
+	return st;
+}
+
+/* Up with a pid other than *@arg (0: any). */
+static bool is_up_other(void *arg)
+{
+	struct hn_sup_stats st = stats();
+
+	return st.state == HN_SUP_UP && st.pid != *(pid_t *)arg;
+}
+
+static bool is_gone(void *arg)
+{
+	return !hn_sup_busy(sup);
+}
+
+static bool pid_respawned(void *arg)
+{
+	struct hn_sup_stats st = stats();
+
+	return st.pid != 0 && st.pid != *(pid_t *)arg;
+}
+
+static bool is_idle(void *arg)
+{
+	return stats().state == HN_SUP_IDLE;
+}
+
+static bool more_beats(void *arg)
+{
+	return stats().heartbeats >= *(uint64_t *)arg;
+}
+
+static bool process_exists(pid_t pid)
+{
+	return kill(pid, 0) == 0 || errno != ESRCH;
+}
+
+static void sup_start(size_t max_rss)
+{
+	struct hn_ipc_opts io = { 0 };
+	struct hn_sup_opts so = { 0 };
+	struct hn_error err = { 0 };
+
+	io.loop = loop;
+	io.runtime_dir = rundir;
+	io.heartbeat = 0.2;
+	assert_int_equal(hn_ipc_open(&io, &ipc, &err), 0);
+	so.loop = loop;
+	so.ipc = ipc;
+	so.host_bin = host_bin;
+	so.plugin_path = plugin_so;
+	so.runtime_dir = rundir;
+	so.listen_fd = -1;
+	so.log_level = "info";
+	so.heartbeat = 0.2;
+	so.hb_timeout = 0.3;
+	so.max_misses = 3;
+	so.term_grace = 0.5;
+	so.startup_timeout = 10;
+	so.backoff_min = 0.4;
+	so.backoff_max = 1.6;
+	so.healthy_reset = 60;
+	so.max_rss = max_rss;
+	if (hn_sup_open(&so, &sup, &err) != 0)
+		fail_msg("hn_sup_open: %s", err.msg);
+}
+
+/* A clean stop: SIGTERM, the host exits with @exit (its SIGTERM handler;
+ * NULL: it may also die of the signal before installing it), is reaped,
+ * nothing restarts. */
+static void sup_clean_stop_as(const char *exit)
+{
+	struct hn_sup_stats st = stats();
+	pid_t pid = st.pid;
+	unsigned restarts = st.restarts;
+
+	hn_sup_stop(sup);
+	assert_true(run_until(is_gone, NULL, 5.0));
+	st = stats();
+	assert_int_equal(st.state, HN_SUP_STOPPED);
+	assert_int_equal(st.pid, 0);
+	assert_int_equal(st.restarts, restarts);
+	if (pid) {
+		assert_string_equal(st.last_reason, "core stopping");
+		if (exit)
+			assert_string_equal(st.last_exit, exit);
+		else
+			assert_true(strcmp(st.last_exit, "exit 0") == 0 ||
+				    strcmp(st.last_exit, "signal 15") == 0);
+		/* Reaped: not even a zombie is left. */
+		assert_false(process_exists(pid));
+	}
+	run_for(1.0);   /* no restart after a stop */
+	st = stats();
+	assert_int_equal(st.pid, 0);
+	assert_int_equal(st.restarts, restarts);
+}
+
+static void sup_clean_stop(void)
+{
+	sup_clean_stop_as("exit 0");
+}
+
+static int setup(void **state)
+{
+	char cwd[200];
+
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	snprintf(rundir, sizeof(rundir), "%s/supXXXXXX", cwd);
+	assert_non_null(mkdtemp(rundir));
+	chmod(rundir, 0700);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	hn_sup_close(sup);
+	sup = NULL;
+	hn_ipc_close(ipc);
+	ipc = NULL;
+	rmdir(rundir);
+	return 0;
+}
+
+/* --- tests -------------------------------------------------------------- */
+
+struct got {
+	bool done;
+	int rc;
+	bool is_error;
+	char text[8192];
+};
+
+static void got_cb(void *arg, int rc, struct hn_rpc_resp *resp)
+{
+	struct got *g = arg;
+
+	g->done = true;
+	g->rc = rc;
+	if (rc == 0) {
+		g->is_error = resp->is_error;
+		snprintf(g->text, sizeof(g->text), "%s", resp->is_error ?
+			 resp->error.message :
+			 json_object_to_json_string_ext(resp->result,
+							JSON_C_TO_STRING_PLAIN));
+	}
+}
+
+static bool got_done(void *arg)
+{
+	return ((struct got *)arg)->done;
+}
+
+static void test_kill_restart_backoff(void **state)
+{
+	struct hn_sup_stats st;
+	struct got g = { 0 };
+	pid_t none = 0, p1, p2, p3;
+	uint64_t beats;
+	double t0, d1, d2;
+
+	sup_start(0);
+	assert_true(run_until(is_up_other, &none, 10.0));
+	st = stats();
+	p1 = st.pid;
+	assert_true(p1 > 0);
+	assert_int_equal(st.gen, 1);
+	assert_true(process_exists(p1));
+
+	/* Heartbeats every 0.2 s are answered. */
+	beats = st.heartbeats + 4;
+	assert_true(run_until(more_beats, &beats, 3.0));
+	assert_int_equal(stats().misses, 0);
+
+	/* A command over p2p.ipc reaches the host's plugin. */
+	assert_int_equal(hn_sup_call(sup, "get_connections", NULL, 2.0,
+				     got_cb, &g), 0);
+	assert_true(run_until(got_done, &g, 3.0));
+	assert_int_equal(g.rc, 0);
+	assert_false(g.is_error);
+	/* It sent "start" after hello, and the plugin's node calls got
+	 * the no-ledger answer from node.ipc. */
+	assert_non_null(strstr(g.text, "\"ops\":\"start"));
+	assert_non_null(strstr(g.text, "no ledger in this process"));
+
+	/* SIGKILL: reaped, replaced after backoff_min (0.4 s). */
+	t0 = ev_time();
+	assert_int_equal(kill(p1, SIGKILL), 0);
+	assert_true(run_until(is_idle, NULL, 3.0));
+	st = stats();
+	assert_string_equal(st.last_exit, "signal 9");
+	assert_string_equal(st.last_reason, "exited by itself");
+	assert_int_equal(st.restarts, 1);
+	assert_true(run_until(pid_respawned, &p1, 5.0));
+	d1 = ev_time() - t0;
+	assert_true(run_until(is_up_other, &p1, 10.0));
+	st = stats();
+	p2 = st.pid;
+	assert_int_equal(st.gen, 2);
+	assert_false(process_exists(p1));
+
+	/* Second crash: the backoff doubled (0.8 s). */
+	t0 = ev_time();
+	assert_int_equal(kill(p2, SIGKILL), 0);
+	assert_true(run_until(pid_respawned, &p2, 5.0));
+	d2 = ev_time() - t0;
+	assert_true(run_until(is_up_other, &p2, 10.0));
+	st = stats();
+	p3 = st.pid;
+	assert_int_equal(st.gen, 3);
+	assert_int_equal(st.restarts, 2);
+	print_message("restart delays: %.3f s then %.3f s (backoff 0.4, "
+		      "0.8)\n", d1, d2);
+	assert_true(d1 >= 0.38 && d1 < 2.0);
+	assert_true(d2 >= 0.78 && d2 < 2.5);
+	assert_true(d2 > d1 + 0.3);
+
+	/* The new generation answers heartbeats too. */
+	beats = stats().heartbeats + 3;
+	assert_true(run_until(more_beats, &beats, 3.0));
+	assert_int_equal(stats().pid, p3);
+
+	sup_clean_stop();
+	assert_false(process_exists(p3));
+}
+
+static void test_hung_host(void **state)
+{
+	struct hn_sup_stats st;
+	pid_t none = 0, p1;
+	double t0, dt;
+
+	sup_start(0);
+	assert_true(run_until(is_up_other, &none, 10.0));
+	p1 = stats().pid;
+	/* Stopped: no heartbeat answers (3 misses of 0.3 s, 0.2 s apart),
+	 * SIGTERM stays pending, SIGKILL after the 0.5 s grace. */
+	t0 = ev_time();
+	assert_int_equal(kill(p1, SIGSTOP), 0);
+	assert_true(run_until(is_idle, NULL, 8.0));
+	dt = ev_time() - t0;
+	st = stats();
+	print_message("hung host ended after %.3f s: %s (%s)\n", dt,
+		      st.last_reason, st.last_exit);
+	assert_non_null(strstr(st.last_reason, "no heartbeat answer 3 times"));
+	assert_string_equal(st.last_exit, "signal 9");
+	assert_true(dt >= 0.9 + 0.5);
+	assert_false(process_exists(p1));
+	assert_true(run_until(is_up_other, &p1, 10.0));
+	assert_int_equal(stats().gen, 2);
+	sup_clean_stop();
+}
+
+static void test_rss_limit(void **state)
+{
+	struct hn_sup_stats st;
+
+	/* 1 MiB: any nng process is over it at its first sample. */
+	sup_start(1024 * 1024);
+	assert_true(run_until(is_idle, NULL, 8.0));
+	st = stats();
+	assert_non_null(strstr(st.last_reason, "over the limit of 1024 KB"));
+	/* Exits 0 on SIGTERM. */
+	assert_string_equal(st.last_exit, "exit 0");
+	assert_true(st.rss > 1024 * 1024);
+	assert_int_equal(st.restarts, 1);
+	sup_clean_stop();
+}
+
+static void test_stop_while_starting(void **state)
+{
+	sup_start(0);
+	/* Stop right after the spawn: the host is told to end before it
+	 * said hello and is reaped all the same. */
+	assert_int_equal(stats().state, HN_SUP_STARTING);
+	sup_clean_stop_as(NULL);
+}
+
+static void test_bad_binary(void **state)
+{
+	struct hn_ipc_opts io = { 0 };
+	struct hn_sup_opts so = { 0 };
+	struct hn_error err = { 0 };
+
+	io.loop = loop;
+	io.runtime_dir = rundir;
+	assert_int_equal(hn_ipc_open(&io, &ipc, &err), 0);
+	so.loop = loop;
+	so.ipc = ipc;
+	so.host_bin = "/nonexistent/hathor-p2p-host";
+	so.plugin_path = plugin_so;
+	so.runtime_dir = rundir;
+	so.listen_fd = -1;
+	assert_int_equal(hn_sup_open(&so, &sup, &err), HN_ENOENT);
+	assert_non_null(strstr(err.msg, "/nonexistent/hathor-p2p-host"));
+	assert_null(sup);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_kill_restart_backoff,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hung_host, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_rss_limit, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_stop_while_starting,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_binary, setup,
+						teardown),
+	};
+	int rc;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: %s HOST_BIN PLUGIN_SO [own-loop]\n",
+			argv[0]);
+		return 2;
+	}
+	host_bin = argv[1];
+	plugin_so = argv[2];
+	own_loop = argc > 3 && strcmp(argv[3], "own-loop") == 0;
+	signal(SIGPIPE, SIG_IGN);
+	loop = own_loop ? ev_loop_new(EVFLAG_AUTO) : ev_default_loop(0);
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	if (own_loop)
+		ev_loop_destroy(loop);
+	return rc;
+}
