@@ -1,0 +1,641 @@
+/*
+ * test_http.c: the "http" daemon module on an ephemeral 127.0.0.1 port,
+ * its libev loop in a second thread, against a real sqlite ledger with a
+ * short chain; requests over plain TCP sockets, answers parsed with
+ * json-c.  The test thread touches the ledger only before the server
+ * starts and after it stopped.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <ev.h>
+#include <json-c/json.h>
+
+#include "chain.h"
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wcomment"
+#include "config.h"
+#pragma GCC diagnostic pop
+#include "daemon.h"
+#include "http.h"
+
+#include "hn/err.h"
+#include "hn/hex.h"
+#include "hn/network.h"
+
+#define MAX_BODY 4096
+#define N_BLOCKS 6
+
+struct srv {
+	struct tchain tc;
+	struct hn_config cfg;
+	struct hn_daemon d;
+	ev_async quit;
+	pthread_t th;
+	uint16_t port;
+	uint8_t blocks[N_BLOCKS][32];
+	uint8_t top[32];
+	uint8_t *tx;            /* a valid tx for push_tx, not stored yet */
+	size_t tx_len;
+	uint8_t tx_hash[32];
+};
+
+struct resp {
+	int status;
+	char headers[4096];
+	char *body;
+	size_t body_len;
+	struct json_object *json;
+};
+
+static void quit_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void *loop_main(void *arg)
+{
+	struct srv *s = arg;
+
+	ev_run(s->d.loop, 0);
+	return NULL;
+}
+
+static uint32_t t0(const struct tchain *tc)
+{
+	return tc->net->genesis_block.timestamp + 30;
+}
+
+static int setup(void **state)
+{
+	struct srv *s = calloc(1, sizeof(*s));
+	struct hn_error err = { 0 };
+	int rc;
+
+	assert_non_null(s);
+	signal(SIGPIPE, SIG_IGN);
+	tc_open(&s->tc);
+	tc_chain(&s->tc, tc_gblock(&s->tc), t0(&s->tc), N_BLOCKS, 2.0, 1,
+		 s->top, s->blocks);
+	/* push_tx checks the tx age against the clock: bring it close. */
+	tc_make_tx(&s->tc, NULL, 0, NULL, 0, tc_gtx1(&s->tc), tc_gtx2(&s->tc),
+		   t0(&s->tc) + 1000, 2.0, &s->tx, &s->tx_len, s->tx_hash);
+	s->tc.now = t0(&s->tc) + 1100;
+
+	s->cfg.net = s->tc.net;
+	s->cfg.api_enabled = true;
+	snprintf(s->cfg.api_listen.host, sizeof(s->cfg.api_listen.host),
+		 "127.0.0.1");
+	s->cfg.api_listen.port = 0;
+	s->cfg.http_max_body = MAX_BODY;
+	s->cfg.http_timeout = 5;
+	s->cfg.p2p_mode = HN_P2P_OFF;
+	s->d.loop = ev_loop_new(EVFLAG_AUTO);
+	assert_non_null(s->d.loop);
+	s->d.cfg = &s->cfg;
+	s->d.net = s->tc.net;
+	s->d.ledger = s->tc.l;
+	s->d.start_mono = ev_now(s->d.loop);
+	rc = hn_http_module.open(&s->d, &err);
+	if (rc < 0)
+		fail_msg("http open: %s", err.msg);
+	assert_non_null(s->d.http);
+	s->port = hn_http_port(s->d.http);
+	assert_true(s->port > 0);
+	ev_async_init(&s->quit, quit_cb);
+	ev_async_start(s->d.loop, &s->quit);
+	assert_int_equal(pthread_create(&s->th, NULL, loop_main, s), 0);
+	*state = s;
+	return 0;
+}
+
+struct cnt {
+	uint64_t version_200, other_404, total;
+};
+
+static void count_cb(const char *path, unsigned status, uint64_t n,
+		     void *arg)
+{
+	struct cnt *c = arg;
+
+	if (!strcmp(path, "/v1a/version") && status == 200)
+		c->version_200 += n;
+	if (!strcmp(path, "other") && status == 404)
+		c->other_404 += n;
+	c->total += n;
+}
+
+static int teardown(void **state)
+{
+	struct srv *s = *state;
+
+	ev_async_send(s->d.loop, &s->quit);
+	pthread_join(s->th, NULL);
+	/* the loop thread is gone: counters are safe to read here */
+	{
+		struct cnt c = { 0 };
+
+		hn_http_foreach_counter(s->d.http, count_cb, &c);
+		assert_true(c.version_200 >= 3);
+		assert_true(c.other_404 >= 2);
+		assert_true(c.total == hn_http_requests(s->d.http));
+		assert_int_equal(hn_http_in_flight(s->d.http), 0);
+	}
+	hn_http_module.stop(&s->d);
+	hn_http_module.close(&s->d);
+	assert_null(s->d.http);
+	ev_async_stop(s->d.loop, &s->quit);
+	ev_loop_destroy(s->d.loop);
+	tc_close(&s->tc, false);
+	free(s->tx);
+	free(s);
+	return 0;
+}
+
+static int dial(uint16_t port)
+{
+	struct sockaddr_in sa = { 0 };
+	struct timeval tv = { .tv_sec = 10 };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* Sends @req (may be partly written if the server closes early) and
+ * reads the whole answer until the server closes. */
+static void raw(struct srv *s, const char *req, size_t len, struct resp *r)
+{
+	int fd = dial(s->port);
+	size_t off = 0, cap = 1 << 16, n = 0;
+	char *buf = malloc(cap + 1), *p;
+	ssize_t k;
+
+	assert_non_null(buf);
+	while (off < len) {
+		k = send(fd, req + off, len - off, MSG_NOSIGNAL);
+		if (k <= 0)
+			break; /* server refused early and closed */
+		off += (size_t)k;
+	}
+	for (;;) {
+		if (n == cap) {
+			cap *= 2;
+			buf = realloc(buf, cap + 1);
+			assert_non_null(buf);
+		}
+		k = recv(fd, buf + n, cap - n, 0);
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+	}
+	close(fd);
+	buf[n] = '\0';
+	memset(r, 0, sizeof(*r));
+	assert_true(n > 12);
+	assert_int_equal(sscanf(buf, "HTTP/1.1 %d", &r->status), 1);
+	p = strstr(buf, "\r\n\r\n");
+	assert_non_null(p);
+	assert_true((size_t)(p - buf) < sizeof(r->headers));
+	memcpy(r->headers, buf, (size_t)(p - buf));
+	r->body_len = n - (size_t)(p + 4 - buf);
+	r->body = malloc(r->body_len + 1);
+	assert_non_null(r->body);
+	memcpy(r->body, p + 4, r->body_len + 1);
+	free(buf);
+	r->json = json_tokener_parse(r->body);
+}
+
+static void get(struct srv *s, const char *path, struct resp *r)
+{
+	char req[1024];
+	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n"
+			 "Connection: close\r\n\r\n", path);
+
+	raw(s, req, (size_t)n, r);
+}
+
+static void post(struct srv *s, const char *path, const char *body,
+		 struct resp *r)
+{
+	size_t bl = strlen(body), cap = bl + 512;
+	char *req = malloc(cap);
+	int n;
+
+	assert_non_null(req);
+	n = snprintf(req, cap, "POST %s HTTP/1.1\r\nHost: x\r\n"
+		     "Connection: close\r\nContent-Type: application/json\r\n"
+		     "Content-Length: %zu\r\n\r\n%s", path, bl, body);
+	raw(s, req, (size_t)n, r);
+	free(req);
+}
+
+static void resp_free(struct resp *r)
+{
+	json_object_put(r->json);
+	free(r->body);
+}
+
+/* r->json path lookups: "a.b.c". */
+static struct json_object *jget(struct json_object *o, const char *path)
+{
+	char buf[256], *save = NULL, *tok;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (tok = strtok_r(buf, ".", &save); tok && o;
+	     tok = strtok_r(NULL, ".", &save))
+		if (!json_object_object_get_ex(o, tok, &o))
+			return NULL;
+	return o;
+}
+
+static const char *jstr(struct json_object *o, const char *path)
+{
+	struct json_object *v = jget(o, path);
+
+	assert_non_null(v);
+	assert_true(json_object_is_type(v, json_type_string));
+	return json_object_get_string(v);
+}
+
+static int64_t jint(struct json_object *o, const char *path)
+{
+	struct json_object *v = jget(o, path);
+
+	assert_non_null(v);
+	assert_true(json_object_is_type(v, json_type_int));
+	return json_object_get_int64(v);
+}
+
+static void hex(const uint8_t h[32], char out[65])
+{
+	hn_hex_encode(h, 32, out);
+}
+
+/* A JSON error answer: @status, success false, a message. */
+static void assert_error(struct resp *r, int status)
+{
+	assert_int_equal(r->status, status);
+	assert_non_null(strstr(r->headers, "application/json"));
+	assert_non_null(r->json);
+	assert_non_null(jget(r->json, "success"));
+	assert_false(json_object_get_boolean(jget(r->json, "success")));
+	assert_true(strlen(jstr(r->json, "message")) > 0);
+}
+
+static void test_version(void **state)
+{
+	struct srv *s = *state;
+	struct resp r;
+	char h[65];
+
+	get(s, "/v1a/version", &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.headers, "application/json"));
+	assert_non_null(r.json);
+	assert_string_equal(jstr(r.json, "network"), s->tc.net->p2p_network);
+	hex(s->tc.net->genesis_block.hash, h);
+	assert_string_equal(jstr(r.json, "genesis_block_hash"), h);
+	hex(s->tc.net->genesis_tx2.hash, h);
+	assert_string_equal(jstr(r.json, "genesis_tx2_hash"), h);
+	assert_string_equal(jstr(r.json, "native_token.symbol"), "HTR");
+	assert_int_equal(jint(r.json, "decimal_places"),
+			 s->tc.net->decimal_places);
+	assert_true(strlen(jstr(r.json, "version")) > 0);
+	resp_free(&r);
+	/* trailing slash is the same resource */
+	get(s, "/v1a/version/", &r);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+}
+
+static void test_status(void **state)
+{
+	struct srv *s = *state;
+	struct resp r;
+	struct json_object *bc, *e;
+	char h[65];
+
+	get(s, "/v1a/status", &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(r.json);
+	hex(s->top, h);
+	assert_string_equal(jstr(r.json, "dag.best_block.hash"), h);
+	assert_int_equal(jint(r.json, "dag.best_block.height"), N_BLOCKS);
+	assert_string_equal(jstr(r.json, "server.network"),
+			    s->tc.net->p2p_network);
+	assert_int_equal(jint(r.json, "dag.latest_timestamp"),
+			 t0(&s->tc) + 30 * (N_BLOCKS - 1));
+	assert_int_equal(jint(r.json, "dag.first_timestamp"),
+			 s->tc.net->genesis_block.timestamp);
+	bc = jget(r.json, "dag.best_blockchain");
+	assert_non_null(bc);
+	assert_int_equal(json_object_array_length(bc), N_BLOCKS + 1);
+	e = json_object_array_get_idx(bc, 1);
+	assert_int_equal(json_object_get_int64(json_object_array_get_idx(e, 0)),
+			 N_BLOCKS - 1);
+	hex(s->blocks[N_BLOCKS - 2], h);
+	assert_string_equal(json_object_get_string(
+		json_object_array_get_idx(e, 1)), h);
+	resp_free(&r);
+}
+
+static void test_transaction(void **state)
+{
+	struct srv *s = *state;
+	struct resp r;
+	char path[256], h[65], p[65];
+
+	hex(s->blocks[2], h);
+	snprintf(path, sizeof(path), "/v1a/transaction?id=%s", h);
+	get(s, path, &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(r.json);
+	assert_true(json_object_get_boolean(jget(r.json, "success")));
+	assert_string_equal(jstr(r.json, "tx.hash"), h);
+	assert_int_equal(jint(r.json, "tx.height"), 3);
+	assert_string_equal(jstr(r.json, "meta.hash"), h);
+	hex(s->blocks[1], p);
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(
+		jget(r.json, "tx.parents"), 0)), p);
+	assert_non_null(jget(r.json, "spent_outputs"));
+	resp_free(&r);
+
+	/* upper-case hex is accepted too */
+	for (char *c = h; *c; c++)
+		if (*c >= 'a' && *c <= 'f')
+			*c = (char)(*c - 'a' + 'A');
+	snprintf(path, sizeof(path), "/v1a/transaction?id=%s", h);
+	get(s, path, &r);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+
+	/* genesis tx */
+	hex(tc_gtx1(&s->tc), h);
+	snprintf(path, sizeof(path), "/v1a/transaction?id=%s", h);
+	get(s, path, &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(jstr(r.json, "tx.hash"), h);
+	resp_free(&r);
+}
+
+static void test_tx_errors(void **state)
+{
+	struct srv *s = *state;
+	struct resp r;
+	char path[256];
+
+	/* well-formed but unknown: 404 */
+	snprintf(path, sizeof(path), "/v1a/transaction?id=%064d", 7);
+	get(s, path, &r);
+	assert_error(&r, 404);
+	assert_string_equal(jstr(r.json, "message"), "Transaction not found");
+	resp_free(&r);
+	/* bad hashes: 400 */
+	get(s, "/v1a/transaction?id=zz", &r);
+	assert_error(&r, 400);
+	assert_string_equal(jstr(r.json, "message"), "Invalid hash");
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/v1a/transaction?id=%063d", 1);
+	get(s, path, &r);
+	assert_error(&r, 400);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/v1a/transaction?id=%064dg", 1);
+	get(s, path, &r);
+	assert_error(&r, 400);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/v1a/transaction?id=%063dg", 1);
+	get(s, path, &r);
+	assert_error(&r, 400);
+	resp_free(&r);
+	get(s, "/v1a/transaction?id=", &r);
+	assert_error(&r, 400);
+	resp_free(&r);
+	/* list form without its parameters */
+	get(s, "/v1a/transaction", &r);
+	assert_error(&r, 400);
+	resp_free(&r);
+	get(s, "/v1a/transaction?type=dag&count=2", &r);
+	assert_error(&r, 400);
+	resp_free(&r);
+}
+
+static void test_not_found(void **state)
+{
+	struct srv *s = *state;
+	struct resp r;
+
+	get(s, "/v1a/nope", &r);
+	assert_error(&r, 404);
+	resp_free(&r);
+	get(s, "/", &r);
+	assert_error(&r, 404);
+	resp_free(&r);
+	get(s, "/v1a/version/x", &r);
+	assert_error(&r, 404);
+	resp_free(&r);
+	/* wrong method */
+	post(s, "/v1a/version", "{}", &r);
+	assert_error(&r, 405);
+	assert_non_null(strstr(r.headers, "Allow: GET"));
+	resp_free(&r);
+}
+
+static void test_best_block(void **state)
+{
+	struct srv *s = *state;
+	struct resp r;
+	char path[128], h[65];
+	struct json_object *a;
+
+	snprintf(path, sizeof(path), "/v1a/block_at_height?height=%d",
+		 N_BLOCKS);
+	get(s, path, &r);
+	assert_int_equal(r.status, 200);
+	hex(s->top, h);
+	assert_string_equal(jstr(r.json, "block.hash"), h);
+	assert_int_equal(jint(r.json, "block.height"), N_BLOCKS);
+	resp_free(&r);
+	get(s, "/v1a/block_at_height?height=0", &r);
+	assert_int_equal(r.status, 200);
+	hex(tc_gblock(&s->tc), h);
+	assert_string_equal(jstr(r.json, "block.hash"), h);
+	resp_free(&r);
+	get(s, "/v1a/block_at_height?height=99", &r);
+	assert_error(&r, 404);
+	resp_free(&r);
+	get(s, "/v1a/block_at_height?height=-1", &r);
+	assert_error(&r, 400);
+	resp_free(&r);
+	get(s, "/v1a/block_at_height", &r);
+	assert_error(&r, 400);
+	resp_free(&r);
+
+	/* dashboard: newest first */
+	get(s, "/v1a/dashboard_tx?block=2&tx=3", &r);
+	assert_int_equal(r.status, 200);
+	a = jget(r.json, "blocks");
+	assert_non_null(a);
+	assert_int_equal(json_object_array_length(a), 2);
+	hex(s->top, h);
+	assert_string_equal(jstr(json_object_array_get_idx(a, 0), "tx_id"), h);
+	hex(s->blocks[N_BLOCKS - 2], h);
+	assert_string_equal(jstr(json_object_array_get_idx(a, 1), "tx_id"), h);
+	/* only the two genesis txs exist */
+	assert_int_equal(json_object_array_length(jget(r.json,
+		"transactions")), 2);
+	resp_free(&r);
+	get(s, "/v1a/dashboard_tx?block=x&tx=1", &r);
+	assert_error(&r, 400);
+	resp_free(&r);
+
+	/* list form, paginated */
+	get(s, "/v1a/transaction?type=block&count=3", &r);
+	assert_int_equal(r.status, 200);
+	a = jget(r.json, "transactions");
+	assert_int_equal(json_object_array_length(a), 3);
+	hex(s->top, h);
+	assert_string_equal(jstr(json_object_array_get_idx(a, 0), "hash"), h);
+	assert_true(json_object_get_boolean(jget(r.json, "has_more")));
+	resp_free(&r);
+}
+
+static void test_oversize(void **state)
+{
+	struct srv *s = *state;
+	struct resp r;
+	size_t big = MAX_BODY * 2;
+	char *body = malloc(big + 1), *req;
+	int n;
+
+	assert_non_null(body);
+	memset(body, 'a', big);
+	body[0] = '"';
+	body[big - 1] = '"';
+	body[big] = '\0';
+	/* declared Content-Length above the cap */
+	post(s, "/v1a/push_tx", body, &r);
+	assert_error(&r, 413);
+	resp_free(&r);
+	/* far above: refused before the body is read */
+	n = snprintf(NULL, 0, "POST /v1a/push_tx HTTP/1.1\r\nHost: x\r\n"
+		     "Connection: close\r\nContent-Length: 100000000\r\n\r\n");
+	req = malloc((size_t)n + 1);
+	assert_non_null(req);
+	snprintf(req, (size_t)n + 1, "POST /v1a/push_tx HTTP/1.1\r\nHost: x\r\n"
+		 "Connection: close\r\nContent-Length: 100000000\r\n\r\n");
+	raw(s, req, (size_t)n, &r);
+	assert_error(&r, 413);
+	resp_free(&r);
+	free(req);
+	/* chunked, no length: counted while read */
+	req = malloc(big + 512);
+	assert_non_null(req);
+	n = snprintf(req, big + 512, "POST /v1a/push_tx HTTP/1.1\r\nHost: x\r\n"
+		     "Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+		     "%zx\r\n%s\r\n0\r\n\r\n", big, body);
+	raw(s, req, (size_t)n, &r);
+	assert_error(&r, 413);
+	resp_free(&r);
+	free(req);
+	free(body);
+	/* the server still answers */
+	get(s, "/v1a/version", &r);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+}
+
+static void test_push_tx(void **state)
+{
+	struct srv *s = *state;
+	struct resp r;
+	char *hx = malloc(2 * s->tx_len + 1), *body, h[65];
+	struct json_object *a;
+
+	assert_non_null(hx);
+	hn_hex_encode(s->tx, s->tx_len, hx);
+	body = malloc(strlen(hx) + 32);
+	assert_non_null(body);
+	/* bad bodies */
+	post(s, "/v1a/push_tx", "{\"hex_tx\": 5}", &r);
+	assert_error(&r, 400);
+	resp_free(&r);
+	post(s, "/v1a/push_tx", "not json", &r);
+	assert_error(&r, 400);
+	resp_free(&r);
+	post(s, "/v1a/push_tx", "{\"hex_tx\": \"0011zz\"}", &r);
+	assert_error(&r, 400);
+	resp_free(&r);
+	post(s, "/v1a/push_tx", "{\"hex_tx\": \"00010203\"}", &r);
+	assert_error(&r, 400);
+	resp_free(&r);
+
+	get(s, "/v1a/mempool", &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(json_object_array_length(jget(r.json,
+		"transactions")), 0);
+	resp_free(&r);
+
+	sprintf(body, "{\"hex_tx\": \"%s\"}", hx);
+	post(s, "/v1a/push_tx", body, &r);
+	if (r.status != 200)
+		fail_msg("push_tx: %d %s", r.status, r.body);
+	hex(s->tx_hash, h);
+	assert_string_equal(jstr(r.json, "tx.hash"), h);
+	resp_free(&r);
+	/* a second push of the same tx is refused */
+	post(s, "/v1a/push_tx", body, &r);
+	assert_error(&r, 400);
+	resp_free(&r);
+
+	get(s, "/v1a/mempool", &r);
+	a = jget(r.json, "transactions");
+	assert_int_equal(json_object_array_length(a), 1);
+	assert_string_equal(json_object_get_string(
+		json_object_array_get_idx(a, 0)), h);
+	resp_free(&r);
+	get(s, "/v1a/tx_parents", &r);
+	assert_int_equal(r.status, 200);
+	a = jget(r.json, "tx_parents");
+	assert_int_equal(json_object_array_length(a), 2);
+	resp_free(&r);
+	free(body);
+	free(hx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_version),
+		cmocka_unit_test(test_status),
+		cmocka_unit_test(test_transaction),
+		cmocka_unit_test(test_tx_errors),
+		cmocka_unit_test(test_not_found),
+		cmocka_unit_test(test_best_block),
+		cmocka_unit_test(test_oversize),
+		cmocka_unit_test(test_push_tx),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
