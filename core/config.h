@@ -60,7 +60,7 @@ struct hn_config {
 	char *data_dir;
 	/* --runtime-dir DIR: IPC sockets and the pid file; created 0700. */
 	char *runtime_dir;
-	/* --plugin-dir DIR: where plugins/*.so are looked up (NULL: none). */
+	/* --plugin-dir DIR: where plugin .so files are looked up (NULL: none). */
 	char *plugin_dir;
 	/* --p2p-host-bin PATH: hathor-p2p-host executable (NULL: next to
 	 * the hathor-node executable, then PATH). */
