@@ -1,7 +1,7 @@
 /*
  * http.c: the "http" daemon module: libmicrohttpd in external epoll mode on
  * the daemon's libev loop (IPC.md section 5), routing to the handlers of
- * http_node.c and http_tx.c, body limits, counters.
+ * http_node.c, http_tx.c and http_mining.c, body limits, counters.
  *
  * Loop integration: one ev_io on MHD's epoll fd and one ev_timer armed from
  * MHD_get_timeout() after every MHD_run() (MHD's sockets are
@@ -53,7 +53,10 @@ static const struct http__route routes[] = {
 	{ "/v1a/dashboard_tx", HTTP__GET, http__dashboard_tx },
 	{ "/v1a/mempool", HTTP__GET, http__mempool },
 	{ "/v1a/tx_parents", HTTP__GET, http__tx_parents },
+	{ "/v1a/decode_tx", HTTP__GET, http__decode_tx },
 	{ "/v1a/push_tx", HTTP__GET | HTTP__POST, http__push_tx },
+	{ "/v1a/get_block_template", HTTP__GET, http__get_block_template },
+	{ "/v1a/submit_block", HTTP__POST, http__submit_block },
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 

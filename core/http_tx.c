@@ -2,7 +2,8 @@
  * http_tx.c: vertex endpoints: /v1a/transaction (transaction.py),
  * /v1a/block_at_height (block_at_height.py), /v1a/dashboard_tx
  * (dashboard.py), /v1a/mempool (mempool.py), /v1a/tx_parents
- * (tx_parents.py), /v1a/push_tx (push_tx.py).
+ * (tx_parents.py), /v1a/decode_tx (decode_tx.py), /v1a/push_tx
+ * (push_tx.py).
  *
  * Error shape: {"success": false, "message": ...} as the reference, but
  * with a 4xx status where the reference answers 200 (bad parameter: 400,
@@ -448,6 +449,64 @@ void http__tx_parents(struct http__req *r)
 	http__ok(r, 200, o);
 }
 
+/* Hex argument or body value @hex into malloc'd *@bytes; answers 400. */
+static bool parse_hex(struct http__req *r, const char *hex, uint8_t **bytes,
+		      size_t *n)
+{
+	size_t hl;
+
+	*bytes = NULL;
+	*n = 0;
+	if (!hex) {
+		http__fail(r, 400, "Missing hexadecimal data");
+		return false;
+	}
+	hl = strlen(hex);
+	if (hl == 0 || hl % 2 || hl / 2 > MAX_PUSH_BYTES ||
+	    !(*bytes = malloc(hl / 2)) ||
+	    hn_hex_decode(hex, *bytes, hl / 2, n) < 0) {
+		free(*bytes);
+		*bytes = NULL;
+		http__fail(r, 400, "Invalid hexadecimal data");
+		return false;
+	}
+	return true;
+}
+
+/* decode_tx?hex_tx=HEX: {"success": true, "tx": to_json()} of the
+ * decoded vertex (not stored, not verified). */
+void http__decode_tx(struct http__req *r)
+{
+	struct json_object *o, *tx = NULL;
+	struct hn_vertex *v = NULL;
+	uint8_t *bytes;
+	size_t n;
+	char err[128];
+
+	if (!parse_hex(r, http__arg(r, "hex_tx"), &bytes, &n))
+		return;
+	if (hn_vertex_decode(bytes, n, &v, err, sizeof(err)) < 0) {
+		char msg[200];
+
+		snprintf(msg, sizeof(msg), "Could not decode transaction: %s",
+			 err);
+		http__fail(r, 400, msg);
+		free(bytes);
+		return;
+	}
+	free(bytes);
+	o = json_object_new_object();
+	if (!o || hn_vertex_to_json(v, &tx) < 0) {
+		json_object_put(o);
+		hn_vertex_free(v);
+		return;
+	}
+	hn_vertex_free(v);
+	jadd(o, "success", json_object_new_boolean(1));
+	jadd(o, "tx", tx);
+	http__ok(r, 200, o);
+}
+
 /* push_tx: GET ?hex_tx=HEX or POST {"hex_tx": HEX}.  The reference answers
  * {"success": true, "tx": to_json()} or {"success": false, "message"}. */
 void http__push_tx(struct http__req *r)
@@ -458,7 +517,7 @@ void http__push_tx(struct http__req *r)
 	struct hn_vertex *v = NULL;
 	const char *hex = NULL;
 	uint8_t *bytes = NULL;
-	size_t hl, n = 0;
+	size_t n = 0;
 	char err[128];
 	int rc;
 
@@ -473,17 +532,8 @@ void http__push_tx(struct http__req *r)
 	} else {
 		hex = http__arg(r, "hex_tx");
 	}
-	if (!hex) {
-		http__fail(r, 400, "Missing hexadecimal data");
+	if (!parse_hex(r, hex, &bytes, &n))
 		goto out;
-	}
-	hl = strlen(hex);
-	if (hl == 0 || hl % 2 || hl / 2 > MAX_PUSH_BYTES ||
-	    !(bytes = malloc(hl / 2)) ||
-	    hn_hex_decode(hex, bytes, hl / 2, &n) < 0) {
-		http__fail(r, 400, "Invalid hexadecimal data");
-		goto out;
-	}
 	if (hn_vertex_decode(bytes, n, &v, err, sizeof(err)) < 0) {
 		http__fail(r, 400, "This transaction is invalid. Try to decode "
 			   "it first to validate it.");

@@ -33,6 +33,7 @@
 #include "http.h"
 
 #include "hn/err.h"
+#include "hn/hash.h"
 #include "hn/hex.h"
 #include "hn/network.h"
 
@@ -51,6 +52,12 @@ struct srv {
 	uint8_t *tx;            /* a valid tx for push_tx, not stored yet */
 	size_t tx_len;
 	uint8_t tx_hash[32];
+	uint8_t *blk;           /* a block on top, for submit_block */
+	size_t blk_len;
+	uint8_t blk_hash[32];
+	uint8_t *side;          /* a block on blocks[2]: not on the tip */
+	size_t side_len;
+	uint8_t side_hash[32];
 };
 
 struct resp {
@@ -95,6 +102,10 @@ static int setup(void **state)
 	/* push_tx checks the tx age against the clock: bring it close. */
 	tc_make_tx(&s->tc, NULL, 0, NULL, 0, tc_gtx1(&s->tc), tc_gtx2(&s->tc),
 		   t0(&s->tc) + 1000, 2.0, &s->tx, &s->tx_len, s->tx_hash);
+	tc_make_block(&s->tc, s->top, NULL, t0(&s->tc) + 1050, 2.0, 1,
+		      &s->blk, &s->blk_len, s->blk_hash);
+	tc_make_block(&s->tc, s->blocks[2], NULL, t0(&s->tc) + 1040, 2.0, 2,
+		      &s->side, &s->side_len, s->side_hash);
 	s->tc.now = t0(&s->tc) + 1100;
 
 	s->cfg.net = s->tc.net;
@@ -163,6 +174,8 @@ static int teardown(void **state)
 	ev_loop_destroy(s->d.loop);
 	tc_close(&s->tc, false);
 	free(s->tx);
+	free(s->blk);
+	free(s->side);
 	free(s);
 	return 0;
 }
@@ -624,6 +637,163 @@ static void test_push_tx(void **state)
 	free(hx);
 }
 
+static void b58(const uint8_t *in, size_t n, char *out)
+{
+	static const char al[] =
+		"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+	uint8_t num[64];
+	char tmp[128];
+	size_t i, j, k = 0, zeros = 0;
+
+	memcpy(num, in, n);
+	while (zeros < n && in[zeros] == 0)
+		zeros++;
+	for (;;) {
+		unsigned rem = 0;
+		bool nz = false;
+
+		for (i = 0; i < n; i++) {
+			unsigned cur = rem * 256u + num[i];
+
+			num[i] = (uint8_t)(cur / 58u);
+			rem = cur % 58u;
+			nz |= num[i] != 0;
+		}
+		tmp[k++] = al[rem];
+		if (!nz)
+			break;
+	}
+	for (i = 0; i < zeros; i++)
+		tmp[k++] = '1';
+	for (j = 0; j < k; j++)
+		out[j] = tmp[k - 1 - j];
+	out[k] = '\0';
+}
+
+static void test_mining(void **state)
+{
+	struct srv *s = *state;
+	struct resp r;
+	struct json_object *o;
+	uint8_t raw[25], ck[32];
+	char addr[64], path[256], h[65], *body, *hx;
+
+	get(s, "/v1a/get_block_template", &r);
+	assert_int_equal(r.status, 200);
+	hex(s->top, h);
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(
+		jget(r.json, "parents"), 0)), h);
+	assert_int_equal(json_object_array_length(jget(r.json, "parents")), 3);
+	assert_int_equal(jint(r.json, "metadata.height"), N_BLOCKS + 1);
+	assert_null(jget(r.json, "hash"));
+	assert_null(jget(r.json, "inputs"));
+	assert_null(jget(r.json, "nonce"));
+	o = json_object_array_get_idx(jget(r.json, "outputs"), 0);
+	assert_non_null(o);
+	assert_true(jint(o, "value") > 0);
+	assert_string_equal(jstr(o, "script"), "");
+	assert_true(jint(r.json, "timestamp") > t0(&s->tc) + 30 * (N_BLOCKS - 1));
+	resp_free(&r);
+
+	/* with a P2PKH address: the output script pays it */
+	raw[0] = s->tc.net->p2pkh_version_byte;
+	memset(raw + 1, 0x42, 20);
+	hn_sha256d(raw, 21, ck);
+	memcpy(raw + 21, ck, 4);
+	b58(raw, 25, addr);
+	snprintf(path, sizeof(path), "/v1a/get_block_template?address=%s",
+		 addr);
+	get(s, path, &r);
+	assert_int_equal(r.status, 200);
+	o = json_object_array_get_idx(jget(r.json, "outputs"), 0);
+	/* base64 of 76 a9 14 42*20 88 ac */
+	assert_string_equal(jstr(o, "script"),
+			    "dqkUQkJCQkJCQkJCQkJCQkJCQkJCQkKIrA==");
+	resp_free(&r);
+	/* bad checksum */
+	raw[24] ^= 1;
+	b58(raw, 25, addr);
+	snprintf(path, sizeof(path), "/v1a/get_block_template?address=%s",
+		 addr);
+	get(s, path, &r);
+	assert_error(&r, 400);
+	resp_free(&r);
+	get(s, "/v1a/get_block_template?address=0OIl", &r);
+	assert_error(&r, 400);
+	resp_free(&r);
+
+	/* decode_tx of a block: not stored, still decoded */
+	hx = malloc(2 * s->blk_len + 1);
+	assert_non_null(hx);
+	hn_hex_encode(s->blk, s->blk_len, hx);
+	body = malloc(strlen(hx) + 64);
+	assert_non_null(body);
+	snprintf(body, strlen(hx) + 64, "/v1a/decode_tx?hex_tx=%s", hx);
+	get(s, body, &r);
+	assert_int_equal(r.status, 200);
+	hex(s->blk_hash, h);
+	assert_string_equal(jstr(r.json, "tx.hash"), h);
+	resp_free(&r);
+	get(s, "/v1a/decode_tx?hex_tx=0001", &r);
+	assert_error(&r, 400);
+	resp_free(&r);
+	get(s, "/v1a/decode_tx", &r);
+	assert_error(&r, 400);
+	resp_free(&r);
+
+	/* submit_block: a tx is "Not a block" */
+	free(body);
+	body = malloc(2 * s->tx_len + 64);
+	assert_non_null(body);
+	strcpy(body, "{\"hexdata\": \"");
+	hn_hex_encode(s->tx, s->tx_len, body + strlen(body));
+	strcat(body, "\"}");
+	post(s, "/v1a/submit_block", body, &r);
+	assert_error(&r, 400);
+	assert_string_equal(jstr(r.json, "message"), "Not a block");
+	resp_free(&r);
+	free(body);
+	/* a block not on the tip: result false */
+	body = malloc(2 * s->side_len + 64);
+	assert_non_null(body);
+	strcpy(body, "{\"hexdata\": \"");
+	hn_hex_encode(s->side, s->side_len, body + strlen(body));
+	strcat(body, "\"}");
+	post(s, "/v1a/submit_block", body, &r);
+	assert_int_equal(r.status, 200);
+	assert_false(json_object_get_boolean(jget(r.json, "result")));
+	resp_free(&r);
+	free(body);
+	snprintf(path, sizeof(path), "/v1a/transaction?id=");
+	hex(s->side_hash, path + strlen(path));
+	get(s, path, &r);
+	assert_error(&r, 404);
+	resp_free(&r);
+	/* the block on the tip: stored, new best */
+	body = malloc(2 * s->blk_len + 64);
+	assert_non_null(body);
+	snprintf(body, 2 * s->blk_len + 64, "{\"hexdata\": \"%s\"}", hx);
+	post(s, "/v1a/submit_block", body, &r);
+	if (r.status != 200 || !json_object_get_boolean(jget(r.json, "result")))
+		fail_msg("submit_block: %d %s", r.status, r.body);
+	resp_free(&r);
+	get(s, "/v1a/status", &r);
+	hex(s->blk_hash, h);
+	assert_string_equal(jstr(r.json, "dag.best_block.hash"), h);
+	assert_int_equal(jint(r.json, "dag.best_block.height"), N_BLOCKS + 1);
+	resp_free(&r);
+	/* resubmitting: already stored, result false */
+	post(s, "/v1a/submit_block", body, &r);
+	assert_int_equal(r.status, 200);
+	assert_false(json_object_get_boolean(jget(r.json, "result")));
+	resp_free(&r);
+	post(s, "/v1a/submit_block", "{}", &r);
+	assert_error(&r, 400);
+	resp_free(&r);
+	free(body);
+	free(hx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -635,6 +805,7 @@ int main(void)
 		cmocka_unit_test(test_best_block),
 		cmocka_unit_test(test_oversize),
 		cmocka_unit_test(test_push_tx),
+		cmocka_unit_test(test_mining),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
