@@ -1,0 +1,388 @@
+#!/bin/bash
+# tests/daemon: the real hathor-node executable as a process.
+#
+#   daemon_test.sh HATHOR_NODE CASE
+#
+# Every case works in a fresh directory under the current directory (the
+# build dir), starts nodes with --p2p-mode off and an ephemeral API port so
+# parallel tests do not collide, and kills only the pids it started.
+set -u
+
+NODE=$1
+CASE=$2
+WORK=$(mktemp -d -p "$PWD" "daemon-$CASE.XXXXXX") || exit 1
+PIDS=()
+# Start-up can be slow under ASan on a loaded machine.
+WAIT=${HN_TEST_WAIT:-20}
+ISO=(--p2p-mode off --api-listen 127.0.0.1:0)
+# P2P host mode (the default; node.ipc and events.ipc exist only there),
+# with the built host and plugin when CMake passed them.
+HOST=(--p2p-mode host --api-listen 127.0.0.1:0)
+[ -n "${HN_TEST_P2P_HOST_BIN:-}" ] &&
+	HOST+=(--p2p-host-bin "$HN_TEST_P2P_HOST_BIN")
+[ -n "${HN_TEST_PLUGIN_DIR:-}" ] && HOST+=(--plugin-dir "$HN_TEST_PLUGIN_DIR")
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL [$CASE]: $*" >&2
+	local f
+	for f in "$WORK"/*.log; do
+		[ -f "$f" ] || continue
+		echo "---- $f" >&2
+		tail -20 "$f" >&2
+	done
+	exit 1
+}
+
+# start NAME ARGS...: runs the node in the background, output in NAME.log;
+# sets LAST_PID.
+start() {
+	local name=$1
+	shift
+	"$NODE" run "$@" >"$WORK/$name.log" 2>&1 &
+	LAST_PID=$!
+	PIDS+=("$LAST_PID")
+}
+
+# wait_file PATH: until PATH exists (and is not empty for regular files).
+wait_file() {
+	local i
+	for ((i = 0; i < WAIT * 10; i++)); do
+		if [ -S "$1" ] || [ -s "$1" ]; then
+			return 0
+		fi
+		if [ -n "${LAST_PID:-}" ] && ! kill -0 "$LAST_PID" 2>/dev/null; then
+			fail "node $LAST_PID died before $1 appeared"
+		fi
+		sleep 0.1
+	done
+	fail "$1 did not appear within ${WAIT}s"
+}
+
+# wait_exit PID: waits (bounded) for PID to exit; sets RC.
+wait_exit() {
+	local i
+	for ((i = 0; i < WAIT * 10; i++)); do
+		if ! kill -0 "$1" 2>/dev/null; then
+			wait "$1"
+			RC=$?
+			return 0
+		fi
+		sleep 0.1
+	done
+	fail "pid $1 did not exit within ${WAIT}s"
+}
+
+# run_fg EXPECTED_RC NAME ARGS...: runs the node in the foreground (bounded
+# by timeout), output in NAME.log, and checks the exit code.
+run_fg() {
+	local want=$1 name=$2 rc
+	shift 2
+	timeout -k 2 "$WAIT" "$NODE" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
+	rc=$?
+	if [ "$rc" != "$want" ]; then
+		cat "$WORK/$name.out" "$WORK/$name.err" >&2
+		fail "$name: exit $rc, want $want ($*)"
+	fi
+}
+
+# expect NAME REGEX: stderr+stdout of run_fg NAME matches REGEX.
+expect() {
+	cat "$WORK/$1.out" "$WORK/$1.err" | grep -Eq -- "$2" ||
+		{ cat "$WORK/$1.out" "$WORK/$1.err" >&2
+		  fail "$1: output does not match /$2/"; }
+}
+
+mode_of() { stat -c %a "$1"; }
+
+case_start_stop() {
+	local d=$WORK/data run pid
+	start n --data-dir "$d" "${HOST[@]}"
+	pid=$LAST_PID
+	run=$d/run
+	wait_file "$run/hathor-node.pid"
+	wait_file "$run/node.ipc"
+	wait_file "$run/events.ipc"
+	wait_file "$run/admin.ipc"
+	[ "$(cat "$run/hathor-node.pid")" = "$pid" ] ||
+		fail "pid file holds '$(cat "$run/hathor-node.pid")', want $pid"
+	[ "$(mode_of "$run")" = 700 ] || fail "runtime dir mode $(mode_of "$run")"
+	[ "$(mode_of "$run/node.ipc")" = 600 ] ||
+		fail "node.ipc mode $(mode_of "$run/node.ipc")"
+	[ "$(mode_of "$run/events.ipc")" = 600 ] ||
+		fail "events.ipc mode $(mode_of "$run/events.ipc")"
+	# admin.ipc is 0660 for --admin-group; never open to others.
+	[ $(( 0$(mode_of "$run/admin.ipc") & 07 )) = 0 ] ||
+		fail "admin.ipc mode $(mode_of "$run/admin.ipc")"
+	[ -f "$d/ledger.db" ] || fail "no sqlite store $d/ledger.db"
+	head -c 15 "$d/ledger.db" | grep -q "SQLite format 3" ||
+		fail "$d/ledger.db is not an sqlite database"
+	if command -v sqlite3 >/dev/null; then
+		[ "$(sqlite3 "file:$d/ledger.db?mode=ro" \
+			"select count(*) from sqlite_master where type='table'")" -gt 0 ] ||
+			fail "ledger.db has no tables"
+	fi
+	grep -q "network privatenet" "$WORK/n.log" ||
+		fail "start-up line does not name the network"
+	# SIGHUP must not stop the node.
+	kill -HUP "$pid"
+	sleep 0.3
+	kill -0 "$pid" 2>/dev/null || fail "node died on SIGHUP"
+	grep -q "SIGHUP" "$WORK/n.log" || fail "SIGHUP not logged"
+	kill -TERM "$pid"
+	wait_exit "$pid"
+	[ "$RC" = 0 ] || fail "exit $RC after SIGTERM, want 0"
+	[ ! -e "$run/hathor-node.pid" ] || fail "pid file left after SIGTERM"
+	[ ! -e "$run/node.ipc" ] || fail "node.ipc left after SIGTERM"
+
+	# Again on the same data dir (reopens the store), stopped by SIGINT.
+	start n2 --data-dir "$d" "${HOST[@]}"
+	pid=$LAST_PID
+	wait_file "$run/hathor-node.pid"
+	wait_file "$run/admin.ipc"
+	grep -q "ledger open at height 0" "$WORK/n2.log" ||
+		fail "second start did not reopen the ledger"
+	kill -INT "$pid"
+	wait_exit "$pid"
+	[ "$RC" = 0 ] || fail "exit $RC after SIGINT, want 0"
+	[ ! -e "$run/hathor-node.pid" ] || fail "pid file left after SIGINT"
+}
+
+case_second_instance() {
+	local d=$WORK/data pid
+	start a --data-dir "$d" "${HOST[@]}"
+	pid=$LAST_PID
+	wait_file "$d/run/hathor-node.pid"
+	wait_file "$d/run/admin.ipc"
+	run_fg 1 b run --data-dir "$d" "${ISO[@]}"
+	expect b "data dir .* is in use by another hathor-node \(pid $pid"
+	kill -0 "$pid" 2>/dev/null || fail "first node died"
+	[ "$(cat "$d/run/hathor-node.pid")" = "$pid" ] ||
+		fail "second instance overwrote the pid file"
+	[ -S "$d/run/node.ipc" ] || fail "second instance removed node.ipc"
+	# Same data dir through a different spelling and another runtime dir.
+	run_fg 1 c run --data-dir "$d/." --runtime-dir "$WORK/run2" "${ISO[@]}"
+	expect c "in use by another hathor-node"
+	kill -TERM "$pid"
+	wait_exit "$pid"
+	[ "$RC" = 0 ] || fail "first node exit $RC, want 0"
+}
+
+case_bad_usage() {
+	local d=$WORK/data
+	run_fg 2 opt --bogus-option
+	expect opt "unknown or ambiguous option --bogus-option"
+	expect opt "hathor-node --help"
+	run_fg 2 noval run --data-dir
+	expect noval "option --data-dir needs a value"
+	run_fg 2 extra run --data-dir "$d" surplus
+	expect extra "unexpected argument 'surplus'"
+	run_fg 2 num run --data-dir "$d" --http-timeout 12x
+	expect num "--http-timeout: bad number '12x'"
+	run_fg 2 range run --data-dir "$d" --shutdown-timeout 99999
+	expect range "--shutdown-timeout: bad number '99999' \(0..3600\)"
+	run_fg 2 mode run --data-dir "$d" --p2p-mode sideways
+	expect mode "--p2p-mode: bad p2p mode 'sideways'"
+	run_fg 2 addr run --data-dir "$d" --api-listen localhost
+	expect addr "--api-listen: bad address 'localhost'"
+	run_fg 2 port run --data-dir "$d" --listen 1.2.3.4:70000
+	expect port "--listen: bad port"
+	run_fg 2 level run --data-dir "$d" --log-level loud
+	expect level "--log-level: bad log level 'loud'"
+	HATHOR_LOG_FORMAT=xml run_fg 2 env run --data-dir "$d"
+	expect env "HATHOR_LOG_FORMAT: bad log format 'xml'"
+	printf '# comment\nnetwork = privatenet\n\np2p-max-peers = many\n' \
+		>"$WORK/bad.ini"
+	run_fg 2 ini run --config "$WORK/bad.ini" --data-dir "$d"
+	expect ini "bad.ini:4: key 'p2p-max-peers': bad number 'many'"
+	printf 'no-such-key = 1\n' >"$WORK/unk.ini"
+	run_fg 2 inikey run --config "$WORK/unk.ini" --data-dir "$d"
+	expect inikey "unk.ini:1: unknown key 'no-such-key'"
+	printf '[node\nnetwork = privatenet\n' >"$WORK/syn.ini"
+	run_fg 2 syntax run --config "$WORK/syn.ini" --data-dir "$d"
+	expect syntax "syn.ini:1: syntax error"
+	run_fg 2 nofile run --config "$WORK/missing.ini" --data-dir "$d"
+	expect nofile "config file .*missing.ini: No such file"
+	# None of these may have started anything.
+	[ ! -e "$d" ] || fail "a rejected configuration created the data dir"
+}
+
+case_precedence() {
+	local out d
+	cat >"$WORK/p.ini" <<-EOF
+		# file: lowest precedence after the defaults
+		network = unittests
+		data-dir = $WORK/from-file
+		p2p-max-peers = 5
+		http-timeout = 7
+		log-level = debug
+		bootstrap = 10.0.0.1:40403
+		bootstrap = 10.0.0.2:40403
+
+		[node]
+		cache-size = 11
+
+		[metrics]
+		custom = kept
+	EOF
+	HATHOR_P2P_MAX_PEERS=6 HATHOR_HTTP_TIMEOUT=8 \
+		HATHOR_BOOTSTRAP=10.0.0.3:40403 \
+		run_fg 0 pc run --config "$WORK/p.ini" --http-timeout 9 \
+		--print-config
+	out=$WORK/pc.out
+	grep -qx "network = unittests" "$out" || fail "file network lost"
+	grep -qx "data-dir = $WORK/from-file" "$out" || fail "file data-dir lost"
+	grep -qx "log-level = debug" "$out" || fail "file log-level lost"
+	grep -qx "cache-size = 11" "$out" || fail "[node] key not applied"
+	grep -qx "p2p-max-peers = 6" "$out" || fail "env did not beat the file"
+	grep -qx "http-timeout = 9" "$out" || fail "CLI did not beat env+file"
+	grep -qx "bootstrap = 10.0.0.3:40403" "$out" ||
+		fail "env list did not replace the file list"
+	! grep -q "10.0.0.1" "$out" || fail "file bootstrap list kept under env"
+	grep -qx "api-listen = 127.0.0.1:8080" "$out" || fail "default api lost"
+	grep -qx "shutdown-timeout = 10" "$out" || fail "default timeout lost"
+	grep -qx "custom = kept" "$out" || fail "[metrics] section not kept"
+	# HATHOR_CONFIG names the file when --config is absent.
+	HATHOR_CONFIG=$WORK/p.ini run_fg 0 pc2 run --print-config
+	grep -qx "network = unittests" "$WORK/pc2.out" ||
+		fail "HATHOR_CONFIG not read"
+	grep -qx "http-timeout = 7" "$WORK/pc2.out" || fail "file value lost"
+	# The running node uses what it prints: env data dir beats the file's,
+	# CLI network beats the env's.
+	d=$WORK/from-env
+	HATHOR_DATA_DIR=$d HATHOR_NETWORK=unittests \
+		start n --config "$WORK/p.ini" --network privatenet "${ISO[@]}"
+	wait_file "$d/run/hathor-node.pid"
+	wait_file "$d/run/admin.ipc"
+	[ ! -e "$WORK/from-file" ] || fail "the file's data dir was used"
+	grep -q "network privatenet" "$WORK/n.log" ||
+		fail "CLI network not used"
+	kill -TERM "$LAST_PID"
+	wait_exit "$LAST_PID"
+	[ "$RC" = 0 ] || fail "exit $RC"
+}
+
+case_help_version() {
+	local ver
+	run_fg 0 help --help
+	expect help "^usage: .*hathor-node \[run\] \[options\]"
+	for o in config network data-dir runtime-dir p2p-mode api-listen \
+		log-level shutdown-timeout print-config version; do
+		grep -q -- "--$o" "$WORK/help.out" || fail "--help lacks --$o"
+	done
+	[ ! -s "$WORK/help.err" ] || fail "--help wrote to stderr"
+	run_fg 0 rhelp run --help
+	cmp -s "$WORK/help.out" "$WORK/rhelp.out" || fail "run --help differs"
+	run_fg 0 ver --version
+	ver=$(cat "$WORK/ver.out")
+	[[ $ver =~ ^hathor-node\ [0-9]+\.[0-9]+\.[0-9]+ ]] ||
+		fail "--version printed '$ver'"
+	run_fg 0 rver run --version
+	[ "$(cat "$WORK/rver.out")" = "$ver" ] || fail "run --version differs"
+	# Values are checked only when running: --help still helps.
+	run_fg 0 help2 --help --network nosuchnet
+	expect help2 "^usage:"
+}
+
+case_unknown_network() {
+	local d=$WORK/data
+	run_fg 2 cli run --network nosuchnet --data-dir "$d"
+	expect cli "--network: unknown network 'nosuchnet' \(known: .*privatenet"
+	expect cli "mainnet"
+	run_fg 2 bare --network nosuchnet --data-dir "$d"
+	expect bare "unknown network 'nosuchnet'"
+	HATHOR_NETWORK=nosuchnet run_fg 2 env run --data-dir "$d"
+	expect env "HATHOR_NETWORK: unknown network 'nosuchnet'"
+	printf '[node]\nnetwork = nosuchnet\n' >"$WORK/n.ini"
+	run_fg 2 ini run --config "$WORK/n.ini" --data-dir "$d"
+	expect ini "n.ini:2: key 'network': unknown network 'nosuchnet'"
+	[ ! -e "$d" ] || fail "data dir created for an unknown network"
+}
+
+case_data_dir_unwritable() {
+	local d
+	# A data dir that is a regular file, and one below a regular file:
+	# refused whoever we are.
+	: >"$WORK/plainfile"
+	run_fg 1 file run --data-dir "$WORK/plainfile" "${ISO[@]}"
+	expect file "data dir .*plainfile is not a directory"
+	run_fg 1 below run --data-dir "$WORK/plainfile/sub" "${ISO[@]}"
+	expect below "cannot start: .*plainfile/sub.*Not a directory"
+	# A runtime dir open to others is refused, not silently used.
+	mkdir -p "$WORK/d2/run"
+	chmod 0777 "$WORK/d2/run"
+	run_fg 1 perm run --data-dir "$WORK/d2" "${ISO[@]}"
+	expect perm "runtime dir .*d2/run is writable by group or others \(mode 0777\)"
+	[ ! -e "$WORK/d2/run/hathor-node.pid" ] || fail "pid file written"
+	# Without write permission (root ignores mode bits, so only as a user).
+	if [ "$(id -u)" != 0 ]; then
+		d=$WORK/ro
+		mkdir -p "$d"
+		chmod 0500 "$d"
+		run_fg 1 ro run --data-dir "$d" "${ISO[@]}"
+		expect ro "cannot open .*ro/LOCK: Permission denied"
+		chmod 0700 "$d"
+	else
+		echo "note: running as root, mode-bit case not checked"
+	fi
+}
+
+case_stale() {
+	local d=$WORK/data pid
+	start a --data-dir "$d" "${HOST[@]}"
+	pid=$LAST_PID
+	wait_file "$d/run/hathor-node.pid"
+	wait_file "$d/run/admin.ipc"
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null
+	[ -e "$d/run/hathor-node.pid" ] || fail "pid file not left by SIGKILL"
+	[ -e "$d/LOCK" ] || fail "LOCK not left by SIGKILL"
+	[ -S "$d/run/node.ipc" ] || fail "socket not left by SIGKILL"
+	# The killed node's pid file, LOCK and sockets must not block a restart.
+	start b --data-dir "$d" "${HOST[@]}"
+	pid=$LAST_PID
+	for ((i = 0; i < WAIT * 10; i++)); do
+		[ "$(cat "$d/run/hathor-node.pid" 2>/dev/null)" = "$pid" ] && break
+		kill -0 "$pid" 2>/dev/null || fail "restart after SIGKILL failed"
+		sleep 0.1
+	done
+	[ "$(cat "$d/run/hathor-node.pid")" = "$pid" ] ||
+		fail "pid file not rewritten by the restart"
+	wait_file "$d/run/admin.ipc"
+	sleep 0.3
+	kill -0 "$pid" 2>/dev/null || fail "restarted node died"
+	kill -TERM "$pid"
+	wait_exit "$pid"
+	[ "$RC" = 0 ] || fail "restarted node exit $RC"
+	[ ! -e "$d/run/hathor-node.pid" ] || fail "pid file left"
+	# Hand-made leftovers: a pid file and LOCK naming a pid that is gone.
+	echo 999999 >"$d/run/hathor-node.pid"
+	echo 999999 >"$d/LOCK"
+	start c --data-dir "$d" "${HOST[@]}"
+	pid=$LAST_PID
+	for ((i = 0; i < WAIT * 10; i++)); do
+		[ "$(cat "$d/run/hathor-node.pid" 2>/dev/null)" = "$pid" ] && break
+		kill -0 "$pid" 2>/dev/null || fail "start over stale files failed"
+		sleep 0.1
+	done
+	[ "$(cat "$d/LOCK")" = "$pid" ] || fail "LOCK does not name the new pid"
+	kill -TERM "$pid"
+	wait_exit "$pid"
+	[ "$RC" = 0 ] || fail "exit $RC"
+}
+
+if ! declare -F "case_$CASE" >/dev/null; then
+	echo "unknown case $CASE" >&2
+	exit 1
+fi
+"case_$CASE"
+echo "ok [$CASE]"
