@@ -12,6 +12,14 @@
 struct hn_network;
 struct hn_vertex;
 
+/* The reference's TestMode (hathor/daa/daa.py, --test-mode-tx-weight):
+ * minimum tx weight and block weight replaced by 1.  Tests only. */
+enum hn_daa_test_mode {
+	HN_DAA_TEST_TX_WEIGHT = 1 << 0,
+	HN_DAA_TEST_BLOCK_WEIGHT = 1 << 1,
+	HN_DAA_TEST_ALL_WEIGHT = HN_DAA_TEST_TX_WEIGHT | HN_DAA_TEST_BLOCK_WEIGHT,
+};
+
 /* One ancestor block as the DAA sees it. */
 struct hn_daa_block {
 	uint32_t timestamp;

@@ -22,6 +22,7 @@
 #include "consensus.h"
 #include "ledger_int.h"
 #include "store.h"
+#include "verify.h"
 
 #include "hn/err.h"
 #include "hn/hex.h"
@@ -70,6 +71,7 @@ int hn_ledger_open(const struct hn_ledger_opts *opts, struct hn_ledger **out,
 	l->net = opts->net;
 	l->now = opts->now ? opts->now : default_now;
 	l->now_arg = opts->now_arg;
+	l->test_mode = opts->test_mode;
 	so.path = opts->db_path;
 	so.net = opts->net;
 	so.flags = opts->create ? HN_STORE_CREATE : 0;
@@ -528,16 +530,20 @@ int hn_ledger_add_vertex(struct hn_ledger *l, const uint8_t *bytes,
 		uint32_t ts = v->timestamp;
 
 		hn_vertex_free(v);
-		return res_fail(res, HN_ECONSENSUS, "ignoring vertex in the "
-				"future (timestamp=%u)", ts);
+		res->verr_code = HN_VERR_TIMESTAMP;
+		return res_fail(res, HN_ECONSENSUS, "%s: ignoring vertex in "
+				"the future (timestamp=%u)",
+				hn_verr_name(HN_VERR_TIMESTAMP), ts);
 	}
 	if (hn_network_is_genesis(l->net, v->hash)) {
 		hn_vertex_free(v);
 		return res_fail(res, HN_EEXIST, "genesis already exists");
 	}
-	rc = check_deps(l, v, res, &height, &min_height);
+	/* Verification first, so every rule it covers is refused with its
+	 * reason name; check_deps then computes height and min_height. */
+	rc = hn_ledger__verify(l, v, bytes, len, flags, res);
 	if (rc == 0)
-		rc = hn_ledger__verify(l, v, bytes, len, flags, height, res);
+		rc = check_deps(l, v, res, &height, &min_height);
 	if (rc < 0) {
 		hn_vertex_free(v);
 		return rc;

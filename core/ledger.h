@@ -41,6 +41,9 @@ struct hn_ledger_opts {
 	 * NULL: time(). Tests set a fixed clock. */
 	double (*now)(void *arg);
 	void *now_arg;
+	/* enum hn_daa_test_mode (core/daa.h): the reference's TestMode for
+	 * test chains at weight 1; 0 everywhere else. */
+	unsigned test_mode;
 };
 
 /* The "ledger" daemon module (core/daemon.h): opens <data_dir>/ledger.db

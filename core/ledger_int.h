@@ -42,6 +42,7 @@ struct hn_ledger {
 	size_t n_pending, cap_pending;
 	/* Verification context (ledger_verify.c). */
 	void *vctx;
+	unsigned test_mode;             /* hn_ledger_opts.test_mode */
 };
 
 /* Queues an event (delivered after the outermost commit); NULL when out
@@ -55,11 +56,11 @@ void hn_ledger__deliver(struct hn_ledger *l);
 /* ledger_verify.c: sets up l->vctx. */
 void hn_ledger__verify_init(struct hn_ledger *l);
 void hn_ledger__verify_release(struct hn_ledger *l);
-/* Basic + full verification of @v (dependencies known, checked by the
- * ledger), with the parameters of @flags.  @height: the block's height.
+/* Basic + full verification of @v (core/verify.c) with the parameters of
+ * the hn_ledger_add_flags @flags; a block's height comes from its parent.
  * Returns 0 or a negative code with res->msg / res->verr_code set. */
 int hn_ledger__verify(struct hn_ledger *l, const struct hn_vertex *v,
 		      const uint8_t *bytes, size_t len, int flags,
-		      uint64_t height, struct hn_ledger_result *res);
+		      struct hn_ledger_result *res);
 
 #endif /* HN_CORE_LEDGER_INT_H */

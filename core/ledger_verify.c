@@ -1,30 +1,154 @@
 /*
  * ledger_verify.c: the ledger's side of verification: the hn_verify_ctx
- * callbacks over the store and the call into core/verify.c, plus what
- * needs the DAA (block templates).
+ * callbacks over the store, the call into core/verify.c for every vertex
+ * the ledger stores, and what needs the DAA (block templates).
  *
- * FIXME: core/verify.h has not landed yet; until it does, only the
- * checks below run (PoW, minimum weights, reward value).  The ledger's
- * own structural checks (ledger.c: check_deps) run in any case.
+ * A rejection sets res->verr_code (enum hn_verr_code), res->msg to
+ * "<reason-name>: <details>" and is logged once here, at info level.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "daa.h"
 #include "ledger_int.h"
 #include "nodesvc.h"
 #include "store.h"
+#include "verify.h"
 
 #include "hn/err.h"
+#include "hn/hex.h"
+#include "hn/log.h"
 #include "hn/network.h"
 #include "hn/vertex.h"
 
+#define COMP "verify"
+
+static int cb_info(void *arg, const uint8_t hash[32],
+		   struct hn_verify_info *out)
+{
+	struct hn_ledger *l = arg;
+	struct hn_vmeta m;
+	int rc = hn_store_get_meta(l->st, hash, HN_VMETA_CORE, &m);
+
+	if (rc < 0)
+		return rc;
+	memset(out, 0, sizeof(*out));
+	out->is_block = m.is_block;
+	out->version = m.version;
+	out->timestamp = m.timestamp;
+	out->weight = m.weight;
+	out->height = m.height;
+	out->min_height = m.min_height;
+	out->is_genesis = hn_network_is_genesis(l->net, hash);
+	out->voided = m.n_voided_by > 0;
+	out->has_first_block = m.has_first_block;
+	hn_vmeta_release(&m);
+	return 0;
+}
+
+static int cb_vertex(void *arg, const uint8_t hash[32], struct hn_vertex **out)
+{
+	struct hn_ledger *l = arg;
+
+	return hn_store_get_vertex(l->st, hash, out);
+}
+
+/* Fills one DAA entry from @hash's metadata; *@height is its height. */
+static int chain_entry(struct hn_ledger *l, const uint8_t hash[32],
+		       struct hn_daa_block *out, uint64_t *height)
+{
+	struct hn_vmeta m;
+	int rc = hn_store_get_meta(l->st, hash, HN_VMETA_CORE, &m);
+
+	if (rc < 0)
+		return rc;
+	out->timestamp = m.timestamp;
+	out->weight = m.weight;
+	*height = m.height;
+	hn_vmeta_release(&m);
+	return 0;
+}
+
+/* @n blocks from @hash down parents[0].  Off the best chain the walk
+ * decodes each block for its parent; once it reaches a block of the
+ * best chain (height index), it follows the height index instead. */
+static int cb_chain(void *arg, const uint8_t hash[32], size_t n,
+		    struct hn_daa_block *out)
+{
+	struct hn_ledger *l = arg;
+	uint8_t cur[32], at[32];
+	bool on_best = false;
+	uint64_t h = 0;
+	int rc;
+
+	memcpy(cur, hash, 32);
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = chain_entry(l, cur, &out[i], &h)) < 0)
+			return rc;
+		if (i + 1 == n)
+			break;
+		if (h == 0)
+			return HN_EINVAL;       /* genesis has no parent */
+		if (!on_best) {
+			rc = hn_store_height_get(l->st, h, at);
+			if (rc < 0 && rc != HN_ENOENT)
+				return rc;
+			on_best = rc == 0 && !memcmp(at, cur, 32);
+		}
+		if (on_best) {
+			if ((rc = hn_store_height_get(l->st, h - 1, cur)) < 0)
+				return rc;
+		} else {
+			struct hn_vertex *v = NULL;
+
+			if ((rc = hn_store_get_vertex(l->st, cur, &v)) < 0)
+				return rc;
+			if (v->n_parents < 1) {
+				hn_vertex_free(v);
+				return HN_EINVAL;
+			}
+			memcpy(cur, v->parents[0], 32);
+			hn_vertex_free(v);
+		}
+	}
+	return 0;
+}
+
+static int cb_best_height(void *arg, uint64_t *height)
+{
+	struct hn_ledger *l = arg;
+	uint8_t h[32];
+
+	return hn_store_best(l->st, h, height);
+}
+
+static double cb_now(void *arg)
+{
+	return hn_ledger_now(arg);
+}
+
 void hn_ledger__verify_init(struct hn_ledger *l)
 {
-	l->vctx = NULL;
+	struct hn_verify_ctx *c = calloc(1, sizeof(*c));
+
+	/* Without memory the ledger refuses every vertex (see below). */
+	if (c) {
+		c->net = l->net;
+		c->arg = l;
+		c->get_info = cb_info;
+		c->get_vertex = cb_vertex;
+		c->block_chain = cb_chain;
+		c->best_height = cb_best_height;
+		c->now = cb_now;
+		c->test_mode = l->test_mode;
+	}
+	l->vctx = c;
 }
 
 void hn_ledger__verify_release(struct hn_ledger *l)
 {
+	free(l->vctx);
 	l->vctx = NULL;
 }
 
@@ -33,49 +157,67 @@ const struct hn_verify_ctx *hn_ledger_verify_ctx(struct hn_ledger *l)
 	return l->vctx;
 }
 
+/* VertexHandler entry point -> VerificationParams. */
+static int verify_flags(int add_flags)
+{
+	int f = HN_VERIFY_REJECT_LOCKED_REWARD;
+
+	if (add_flags & (HN_ADD_MEMPOOL | HN_ADD_PUSH_TX))
+		f |= HN_VERIFY_MEMPOOL;
+	return f;
+}
+
 int hn_ledger__verify(struct hn_ledger *l, const struct hn_vertex *v,
 		      const uint8_t *bytes, size_t len, int flags,
-		      uint64_t height, struct hn_ledger_result *res)
+		      struct hn_ledger_result *res)
 {
-	const struct hn_network *net = l->net;
-	bool block = hn_vertex_is_block(v);
+	struct hn_verr err;
+	uint64_t height = 0;
+	char hex[65];
+	int rc;
 
-	if (v->version != HN_VTX_BLOCK && v->version != HN_VTX_TX &&
-	    v->version != HN_VTX_TOKEN_CREATION &&
-	    v->version != HN_VTX_MERGE_MINED_BLOCK) {
-		res->code = HN_ECONSENSUS;
-		snprintf(res->msg, sizeof(res->msg), "version %u not allowed",
-			 v->version);
+	(void)bytes;
+	(void)len;
+	if (!l->vctx) {
+		res->code = HN_ENOMEM;
+		snprintf(res->msg, sizeof(res->msg), "out of memory");
 		return res->code;
 	}
-	if (!hn_vertex_pow_ok(v)) {
-		res->code = HN_ECONSENSUS;
-		snprintf(res->msg, sizeof(res->msg), "invalid proof of work "
-			 "for weight %.6f", v->weight);
-		return res->code;
+	if (hn_vertex_is_block(v) && v->n_parents > 0) {
+		struct hn_vmeta pm;
+
+		rc = hn_store_get_meta(l->st, v->parents[0], HN_VMETA_CORE,
+				       &pm);
+		if (rc == 0) {
+			height = pm.height + 1;
+			hn_vmeta_release(&pm);
+		}
 	}
-	if (v->weight < (block ? net->min_block_weight : net->min_tx_weight) -
-	    net->weight_tol) {
-		res->code = HN_ECONSENSUS;
-		snprintf(res->msg, sizeof(res->msg), "weight %.6f below the "
-			 "minimum", v->weight);
-		return res->code;
-	}
-	return 0;
+	rc = hn_verify_vertex(l->vctx, v, height, verify_flags(flags), &err);
+	if (rc == 0)
+		return 0;
+	res->code = rc;
+	res->verr_code = err.code;
+	snprintf(res->msg, sizeof(res->msg), "%s: %s",
+		 hn_verr_name(err.code), err.msg);
+	hn_hex_encode(v->hash, 32, hex);
+	hn_info(COMP, "rejected %s '%s': %s", hn_vertex_is_block(v) ?
+		"block" : "tx", hex, res->msg);
+	return rc;
 }
 
 int hn_ledger_block_template(struct hn_ledger *l, uint32_t timestamp,
 			     struct hn_block_template *out)
 {
 	struct hn_block_info best;
+	struct hn_daa_config cfg;
+	uint8_t txp[2][32];
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = hn_ledger_best_block(l, &best)) < 0)
 		return rc;
 	memcpy(out->parents[0], best.hash, 32);
-	uint8_t txp[2][32];
-
 	if ((rc = hn_ledger_tx_parents(l, txp)) < 0)
 		return rc;
 	memcpy(out->parents[1], txp[0], 32);
@@ -84,25 +226,45 @@ int hn_ledger_block_template(struct hn_ledger *l, uint32_t timestamp,
 	out->min_timestamp = best.timestamp + 1;
 	out->timestamp = timestamp > out->min_timestamp ? timestamp :
 		out->min_timestamp;
-	/* FIXME: DAA weight from core/verify.h once it lands. */
-	out->weight = l->net->min_block_weight;
-	out->reward = l->net->initial_token_units_per_block;
+	if (!l->vctx)
+		return HN_ENOMEM;
+	rc = hn_verify_block_weight(l->vctx, best.hash, out->timestamp,
+				    &out->weight);
+	if (rc < 0)
+		return rc;
+	hn_daa_config_v1(l->net, &cfg);
+	out->reward = hn_daa_reward(l->net, &cfg, out->height);
 	return 0;
 }
 
 int hn_nodesvc_verify_basic(struct hn_ledger *l, const uint8_t *bytes,
 			    size_t len, struct hn_verr *verr)
 {
-	struct hn_ledger_result res;
+	struct hn_verr local;
 	struct hn_vertex *v = NULL;
+	struct hn_vmeta pm;
+	uint64_t height = 0;
+	char msg[160];
 	int rc;
 
-	memset(&res, 0, sizeof(res));
-	rc = hn_vertex_decode(bytes, len, &v, res.msg, sizeof(res.msg));
-	if (rc < 0)
+	if (!verr)
+		verr = &local;
+	memset(verr, 0, sizeof(*verr));
+	rc = hn_vertex_decode(bytes, len, &v, msg, sizeof(msg));
+	if (rc < 0) {
+		snprintf(verr->msg, sizeof(verr->msg), "%s", msg);
 		return HN_EPARSE;
-	rc = hn_ledger__verify(l, v, bytes, len, 0, 0, &res);
+	}
+	if (!l->vctx) {
+		hn_vertex_free(v);
+		return HN_ENOMEM;
+	}
+	if (hn_vertex_is_block(v) && v->n_parents > 0 &&
+	    hn_store_get_meta(l->st, v->parents[0], HN_VMETA_CORE, &pm) == 0) {
+		height = pm.height + 1;
+		hn_vmeta_release(&pm);
+	}
+	rc = hn_verify_basic(l->vctx, v, height, 0, verr);
 	hn_vertex_free(v);
-	(void)verr;     /* FIXME: struct hn_verr comes with core/verify.h */
 	return rc;
 }

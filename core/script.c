@@ -791,3 +791,71 @@ long hn_script_sigops(const uint8_t *data, size_t len,
 	return count_sigops(data, len, max_multisig_pubkeys,
 			    count_checkdatasig);
 }
+
+/* --- wallet side -------------------------------------------------------- */
+
+static int pubkey_of(secp256k1_context *c, const uint8_t seckey[32],
+		     uint8_t pub[33])
+{
+	secp256k1_pubkey pk;
+	size_t n = 33;
+
+	if (!secp256k1_ec_pubkey_create(c, &pk, seckey))
+		return HN_EINVAL;
+	secp256k1_ec_pubkey_serialize(c, pub, &n, &pk,
+				      SECP256K1_EC_COMPRESSED);
+	return 0;
+}
+
+int hn_script_p2pkh_of_key(const uint8_t seckey[32], uint8_t script[25])
+{
+	secp256k1_context *c = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
+	uint8_t pub[33];
+	int rc;
+
+	if (!c)
+		return HN_ENOMEM;
+	rc = pubkey_of(c, seckey, pub);
+	secp256k1_context_destroy(c);
+	if (rc < 0)
+		return rc;
+	script[0] = HN_OP_DUP;
+	script[1] = HN_OP_HASH160;
+	script[2] = 20;
+	if (hn_hash160(pub, 33, script + 3) < 0)
+		return HN_EINVAL;
+	script[23] = HN_OP_EQUALVERIFY;
+	script[24] = HN_OP_CHECKSIG;
+	return 0;
+}
+
+long hn_script_sign_p2pkh(const uint8_t seckey[32],
+			  const uint8_t sighash_data[32],
+			  uint8_t out[HN_P2PKH_INPUT_MAX])
+{
+	secp256k1_context *c = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
+	secp256k1_ecdsa_signature sig;
+	uint8_t digest[32], der[72], pub[33];
+	size_t dlen = sizeof(der);
+	long n = 0;
+	int rc;
+
+	if (!c)
+		return HN_ENOMEM;
+	hn_sha256(sighash_data, 32, digest);
+	rc = pubkey_of(c, seckey, pub);
+	if (rc == 0 && (!secp256k1_ecdsa_sign(c, &sig, digest, seckey, NULL,
+					      NULL) ||
+			!secp256k1_ecdsa_signature_serialize_der(c, der, &dlen,
+								 &sig)))
+		rc = HN_EINVAL;
+	secp256k1_context_destroy(c);
+	if (rc < 0)
+		return rc;
+	out[n++] = (uint8_t)dlen;
+	memcpy(out + n, der, dlen);
+	n += (long)dlen;
+	out[n++] = 33;
+	memcpy(out + n, pub, 33);
+	return n + 33;
+}

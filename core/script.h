@@ -91,4 +91,16 @@ bool hn_ecdsa_verify_sha256(const uint8_t *pubkey, size_t pubkey_len,
 			    const uint8_t *sig, size_t sig_len,
 			    const uint8_t *msg, size_t msg_len);
 
+/* Wallet side (tests, miner, chain generator).  P2PKH output script
+ * (25 bytes) paying the compressed public key of @seckey.  Returns 0 or
+ * HN_EINVAL (not a valid secret key). */
+int hn_script_p2pkh_of_key(const uint8_t seckey[32], uint8_t script[25]);
+/* P2PKH input data spending such an output: push(DER signature over
+ * sha256(@sighash_data), low S) push(compressed public key).  @out needs
+ * HN_P2PKH_INPUT_MAX bytes.  Returns the length or HN_EINVAL. */
+#define HN_P2PKH_INPUT_MAX 108
+long hn_script_sign_p2pkh(const uint8_t seckey[32],
+			  const uint8_t sighash_data[32],
+			  uint8_t out[HN_P2PKH_INPUT_MAX]);
+
 #endif /* HN_SCRIPT_H */

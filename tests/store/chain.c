@@ -15,17 +15,25 @@
 
 #include <cmocka.h>
 
+#include "daa.h"
+#include "script.h"
+
 #include "hn/err.h"
 #include "hn/hex.h"
 #include "hn/network.h"
 #include "hn/vertex.h"
 
-/* P2PKH script of a fixed test address (hash160 all 0x11). */
-static const uint8_t test_script[25] = {
-	0x76, 0xa9, 0x14, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
-	0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
-	0x11, 0x88, 0xac,
+/* Fixed test key; every output pays its P2PKH script and every input
+ * is signed with it, so the ledger's full verification accepts them. */
+/* The unittests genesis key (hathor_tests/utils.py get_genesis_key:
+ * GENESIS_SEED, BIP32 path 44'/280'/0'/0/0), whose P2PKH script is the
+ * genesis output's, so the tests can spend the genesis output too. */
+static const uint8_t test_key[32] = {
+	0x1c, 0x60, 0x9d, 0x65, 0x53, 0x59, 0xab, 0x9f, 0x0e, 0x08, 0x62,
+	0xf8, 0x1c, 0xaa, 0x89, 0x58, 0x5b, 0xfc, 0xea, 0x75, 0x7c, 0xa4,
+	0xaa, 0xbf, 0x7c, 0x46, 0x18, 0x19, 0x42, 0x93, 0xd4, 0x31,
 };
+static uint8_t test_script[25];
 
 static double fixed_now(void *arg)
 {
@@ -43,6 +51,8 @@ static void tc_ledger_open(struct tchain *tc, bool create)
 	o.create = create;
 	o.now = fixed_now;
 	o.now_arg = tc;
+	/* Weights 1 allowed, as the reference's unit tests run. */
+	o.test_mode = HN_DAA_TEST_ALL_WEIGHT;
 	rc = hn_ledger_open(&o, &tc->l, &err);
 	if (rc < 0)
 		fail_msg("ledger open: %s", err.msg);
@@ -54,6 +64,7 @@ void tc_open(struct tchain *tc)
 	snprintf(tc->dir, sizeof(tc->dir), "%s/tmp-XXXXXX", HN_TEST_TMPDIR);
 	assert_non_null(mkdtemp(tc->dir));
 	snprintf(tc->db, sizeof(tc->db), "%s/ledger.db", tc->dir);
+	assert_int_equal(hn_script_p2pkh_of_key(test_key, test_script), 0);
 	tc->net = hn_network_by_name("unittests");
 	assert_non_null(tc->net);
 	/* A clock far enough after genesis for long historic chains. */
@@ -99,6 +110,22 @@ const uint8_t *tc_gtx2(const struct tchain *tc)
 	return tc->net->genesis_tx2.hash;
 }
 
+static void sign_inputs(struct hn_vertex *v)
+{
+	uint8_t sh[32], data[HN_P2PKH_INPUT_MAX];
+
+	assert_int_equal(hn_vertex_sighash_data(v, sh), 0);
+	for (unsigned i = 0; i < v->n_inputs; i++) {
+		long n = hn_script_sign_p2pkh(test_key, sh, data);
+
+		assert_true(n > 0);
+		v->inputs[i].data = malloc((size_t)n);
+		assert_non_null(v->inputs[i].data);
+		memcpy(v->inputs[i].data, data, (size_t)n);
+		v->inputs[i].data_len = (uint16_t)n;
+	}
+}
+
 static void mine(struct hn_vertex *v)
 {
 	for (;;) {
@@ -118,6 +145,23 @@ static void finish(struct hn_vertex *v, uint8_t **bytes, size_t *len,
 	hn_vertex_free(v);
 }
 
+/* The reward of a block on @parent (its height + 1; a parent not stored
+ * yet counts as height 0, for blocks the tests expect to be refused). */
+static uint64_t block_reward(const struct tchain *tc, const uint8_t parent[32])
+{
+	struct hn_daa_config cfg;
+	struct hn_vmeta m;
+	uint64_t h = 1;
+
+	if (hn_store_get_meta(hn_ledger_store(tc->l), parent, HN_VMETA_CORE,
+			      &m) == 0) {
+		h = m.height + 1;
+		hn_vmeta_release(&m);
+	}
+	hn_daa_config_v1(tc->net, &cfg);
+	return hn_daa_reward(tc->net, &cfg, h);
+}
+
 void tc_make_block(const struct tchain *tc, const uint8_t parent[32],
 		   const uint8_t (*txp)[32], uint32_t ts, double weight,
 		   uint8_t salt, uint8_t **bytes, size_t *len, uint8_t hash[32])
@@ -135,7 +179,7 @@ void tc_make_block(const struct tchain *tc, const uint8_t parent[32],
 	memcpy(v->parents[2], txp ? txp[1] : tc_gtx2(tc), 32);
 	v->n_outputs = 1;
 	v->outputs = calloc(1, sizeof(*v->outputs));
-	v->outputs[0].value = tc->net->initial_token_units_per_block;
+	v->outputs[0].value = block_reward(tc, parent);
 	v->outputs[0].script_len = sizeof(test_script);
 	v->outputs[0].script = malloc(sizeof(test_script));
 	memcpy(v->outputs[0].script, test_script, sizeof(test_script));
@@ -173,6 +217,7 @@ void tc_make_tx(const struct tchain *tc, const struct tc_in *in, size_t n_in,
 		v->outputs[i].script = malloc(sizeof(test_script));
 		memcpy(v->outputs[i].script, test_script, sizeof(test_script));
 	}
+	sign_inputs(v);
 	finish(v, bytes, len, hash);
 }
 

@@ -298,9 +298,13 @@ static void test_conflict_heavier_wins(void **state)
 	in.index = 0;
 	tc_add_tx(&tc, &in, 1, &v, 1, tc_gtx1(&tc), tc_gtx2(&tc),
 		  t0(&tc) + 400, 2.0, 0, a);
-	/* D is a child of A: voided with A when A loses. */
-	tc_add_tx(&tc, NULL, 0, NULL, 0, a, tc_gtx2(&tc), t0(&tc) + 401, 2.0, 0,
-		  d);
+	/* D is a child of A spending it: voided with A when A loses. */
+	{
+		struct tc_in da = { a, 0 };
+
+		tc_add_tx(&tc, &da, 1, &v, 1, a, tc_gtx2(&tc), t0(&tc) + 401,
+			  2.0, 0, d);
+	}
 	/* B: heavier double spend (work 64 > 4 + 4). */
 	tc_add_tx(&tc, &in, 1, vv, 2, tc_gtx1(&tc), tc_gtx2(&tc),
 		  t0(&tc) + 402, 6.0, 0, b);

@@ -26,6 +26,7 @@
 #include "hn/err.h"
 #include "hn/log.h"
 #include "hn/network.h"
+#include "hn/vertex.h"
 
 #define ROUNDS 8
 
@@ -93,13 +94,34 @@ static void child(struct tchain *tc, int fd, unsigned seed)
 				     (uint8_t)(salt + 1 + n), 0, h);
 			write_all(fd, h, 32);
 			tc_best(tc, best);
-		} else {
-			/* a transaction without inputs */
-			uint8_t txp[2][32];
+		} else if (tc_best_height(tc) > 11) {
+			/* a transaction spending an unlocked block reward
+			 * (spent twice now and then: a conflict) */
+			uint8_t txp[2][32], rb[32];
+			uint64_t bh = tc_best_height(tc) - 11, val;
+			struct hn_ledger_vertex lv;
+			struct hn_vertex *bv = NULL;
+			struct tc_in in = { rb, 0 };
+			char msg[80];
 
+			bh -= (uint64_t)random() % bh;
+			assert_int_equal(hn_ledger_block_at_height(tc->l, bh,
+								   rb), 0);
+			assert_int_equal(hn_ledger_get(tc->l, rb, 0, &lv), 0);
+			assert_int_equal(hn_vertex_decode(lv.bytes, lv.len, &bv,
+							  msg, sizeof(msg)), 0);
+			val = bv->outputs[0].value;
+			hn_vertex_free(bv);
+			hn_ledger_vertex_release(&lv);
 			assert_int_equal(hn_ledger_tx_parents(tc->l, txp), 0);
-			tc_add_tx(tc, NULL, 0, NULL, 0, txp[0], txp[1], ts + 2,
+			tc_add_tx(tc, &in, 1, &val, 1, txp[0], txp[1], ts + 2,
 				  2.0, 0, h);
+			write_all(fd, h, 32);
+		} else {
+			tc_add_block(tc, best, NULL, ts, 2.0, (uint8_t)salt, 0,
+				     h);
+			memcpy(prev, best, 32);
+			memcpy(best, h, 32);
 			write_all(fd, h, 32);
 		}
 		ts += 30;

@@ -194,15 +194,23 @@ static void test_intake(void **state)
 
 	tc_open(&tc);
 	l = tc.l;
-	tc_chain(&tc, tc_gblock(&tc), t0(&tc), 2, 2.0, 1, top, NULL);
-	/* Two txs and a block confirming both, delivered as deps. */
-	tc_make_tx(&tc, NULL, 0, NULL, 0, tc_gtx1(&tc), tc_gtx2(&tc),
-		   t0(&tc) + 100, 2.0, &t1, &nt1, ht1);
-	tc_make_tx(&tc, NULL, 0, NULL, 0, ht1, tc_gtx2(&tc), t0(&tc) + 101,
-		   2.0, &t2, &nt2, ht2);
+	/* 11 blocks: the genesis reward is unlocked. */
+	tc_chain(&tc, tc_gblock(&tc), t0(&tc), 11, 2.0, 1, top, NULL);
+	/* Two txs (t1 spends the genesis output, t2 spends t1) and a block
+	 * confirming both, delivered as deps. */
+	{
+		struct tc_in in = { tc_gblock(&tc), 0 };
+		uint64_t val = 100000000000ULL;
+
+		tc_make_tx(&tc, &in, 1, &val, 1, tc_gtx1(&tc), tc_gtx2(&tc),
+			   t0(&tc) + 400, 2.0, &t1, &nt1, ht1);
+		in.tx = ht1;
+		tc_make_tx(&tc, &in, 1, &val, 1, ht1, tc_gtx2(&tc),
+			   t0(&tc) + 401, 2.0, &t2, &nt2, ht2);
+	}
 	memcpy(txp[0], ht1, 32);
 	memcpy(txp[1], ht2, 32);
-	tc_make_block(&tc, top, (const uint8_t (*)[32])txp, t0(&tc) + 120, 2.0,
+	tc_make_block(&tc, top, (const uint8_t (*)[32])txp, t0(&tc) + 420, 2.0,
 		      1, &bb, &nb, hb);
 
 	/* can_validate_full: deps unknown yet. */
@@ -214,7 +222,7 @@ static void test_intake(void **state)
 			 HN_EPARSE);
 	/* Block whose parent block is unknown but tx parents known: the
 	 * reference ignores the parent block. */
-	tc_make_block(&tc, hb, NULL, t0(&tc) + 150, 2.0, 1, &b2, &nb2, hb2);
+	tc_make_block(&tc, hb, NULL, t0(&tc) + 450, 2.0, 1, &b2, &nb2, hb2);
 	assert_int_equal(hn_nodesvc_can_validate_full(l, b2, nb2, &ok), 0);
 	assert_true(ok);
 
@@ -276,15 +284,16 @@ static void test_intake(void **state)
 		assert_int_equal(vi[0].height, -1);
 		assert_true(vi[0].has_first_block);
 		assert_memory_equal(vi[0].first_block, hb, 32);
-		assert_int_equal(vi[0].first_block_height, 3);
+		/* 11 chain blocks, so hb is at height 12 and b2 at 13. */
+		assert_int_equal(vi[0].first_block_height, 12);
 		assert_int_equal(vi[0].len, nt1);
 		assert_true(vi[1].found && vi[1].is_block);
-		assert_int_equal(vi[1].height, 4);
+		assert_int_equal(vi[1].height, 13);
 		assert_int_equal(vi[1].first_block_height, -1);
 		assert_false(vi[2].found);
 		hn_nodesvc_vinfo_release(vi, 3);
 	}
-	assert_int_equal(tc_best_height(&tc), 4);
+	assert_int_equal(tc_best_height(&tc), 13);
 	/* verify_basic */
 	assert_int_equal(hn_nodesvc_verify_basic(l, t1, nt1, NULL), 0);
 	assert_int_equal(hn_nodesvc_verify_basic(l, t1, nt1 - 1, NULL),

@@ -1,0 +1,151 @@
+/*
+ * verify.h: vertex verification for PoW networks (hathor/verification/),
+ * for Block, MergeMinedBlock, Transaction and TokenCreationTransaction.
+ *
+ * Three levels, as the reference's VerificationService:
+ *  - hn_verify_without_storage(): the vertex alone (PoW, outputs, data,
+ *    sigops of outputs, token indexes, signal bits);
+ *  - hn_verify_basic(): also needs the parent block chain for blocks (DAA
+ *    weight, reward) and nothing for txs (parents count, min/max weight),
+ *    and includes verify_without_storage for txs;
+ *  - hn_verify_full(): everything with dependencies (parents, spent
+ *    outputs, scripts and signatures, balances, reward lock, aux-pow).
+ *
+ * Storage is reached only through struct hn_verify_ctx callbacks.
+ * Feature activation is not tracked: every feature that follows the
+ * activation process (nano contracts, fee tokens, OPCODES_V2, DAA V2,
+ * longer merkle paths, COUNT_CHECKDATASIG_OP) is taken as inactive unless
+ * the network setting enables it outright, except where the mempool
+ * parameters force the restrictive form (HN_VERIFY_MEMPOOL).  Vertices
+ * carrying headers whose feature is inactive are refused.
+ */
+#ifndef HN_VERIFY_H
+#define HN_VERIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hn_network;
+struct hn_vertex;
+struct hn_daa_block;
+
+/* Which rule refused a vertex (struct hn_verr.code). */
+enum hn_verr_code {
+	HN_VERR_NONE = 0,
+	HN_VERR_VERSION = 1,    /* InvalidVersionError */
+	HN_VERR_TIMESTAMP = 2,  /* TimestampError (parents, inputs, age) */
+	HN_VERR_PARENTS = 3,    /* IncorrectParents, DuplicatedParents */
+	HN_VERR_MISSING = 4,    /* ParentDoesNotExist */
+	HN_VERR_WEIGHT = 5,     /* WeightError */
+	HN_VERR_REWARD = 6,     /* InvalidBlockReward */
+	HN_VERR_POW = 7,        /* PowError */
+	HN_VERR_OUTPUTS = 8,    /* InvalidOutputValue, TooManyOutputs, script size */
+	HN_VERR_INPUTS = 9,     /* TooMany/TooFewInputs, data size, ConflictingInputs */
+	HN_VERR_SCRIPT = 10,    /* InvalidInputData (script evaluation) */
+	HN_VERR_SIGOPS = 11,    /* TooManySigOps */
+	HN_VERR_TOKENS = 12,    /* InvalidToken, TooManyTokens, UnusedTokens */
+	HN_VERR_BALANCE = 13,   /* InputOutputMismatch, ForbiddenMint/Melt */
+	HN_VERR_DATA = 14,      /* TransactionDataError (block data, token info) */
+	HN_VERR_AUX_POW = 15,   /* aux-pow magic / merkle path */
+	HN_VERR_REWARD_LOCKED = 16, /* RewardLocked */
+	HN_VERR_HEADERS = 17,   /* TooManyHeaders, HeaderNotSupported */
+	HN_VERR_SIGNAL_BITS = 18, /* UnknownSignalBits */
+	HN_VERR_CHECKPOINT = 19, /* CheckpointError */
+	HN_VERR_INTERNAL = 20,  /* storage or memory failure while verifying */
+	HN_VERR_INPUT_MISSING = 21, /* InexistentInput (spent tx or output) */
+	HN_VERR_CONFLICT = 22,  /* ConflictWithConfirmedTx, InputVoidedAndConfirmed */
+};
+
+/* Short stable name of a code ("invalid-pow", "parent-not-found", ...),
+ * the first word of every rejection message the ledger returns. */
+const char *hn_verr_name(int code);
+
+struct hn_verr {
+	int code;               /* enum hn_verr_code */
+	char msg[240];
+};
+
+/* What verification needs to know about a stored vertex. */
+struct hn_verify_info {
+	bool is_block;
+	uint8_t version;
+	uint32_t timestamp;
+	double weight;
+	uint64_t height;        /* blocks */
+	uint64_t min_height;    /* reward lock min_height (static metadata) */
+	bool is_genesis;
+	bool voided;            /* has voided_by */
+	bool has_first_block;
+};
+
+/* Storage access.  Every callback returns 0, HN_ENOENT if the vertex is
+ * unknown, or another negative code on failure. */
+struct hn_verify_ctx {
+	const struct hn_network *net;
+	void *arg;
+	/* Info about @hash. */
+	int (*get_info)(void *arg, const uint8_t hash[32],
+			struct hn_verify_info *out);
+	/* Decoded vertex @hash (caller frees with hn_vertex_free). */
+	int (*get_vertex)(void *arg, const uint8_t hash[32],
+			  struct hn_vertex **out);
+	/* @n blocks starting at block @hash and following parents[0]:
+	 * out[0] is @hash itself. */
+	int (*block_chain)(void *arg, const uint8_t hash[32], size_t n,
+			   struct hn_daa_block *out);
+	/* Height of the best block (get_minimum_best_height). */
+	int (*best_height)(void *arg, uint64_t *height);
+	/* Wall clock, seconds (reactor.seconds()). */
+	double (*now)(void *arg);
+	/* enum hn_daa_test_mode (0 outside tests). */
+	unsigned test_mode;
+};
+
+/* VerificationParams. */
+enum hn_verify_flags {
+	/* reject_locked_reward (on by default in the reference; the sync
+	 * path of blocks sets it, relayed vertices too). */
+	HN_VERIFY_REJECT_LOCKED_REWARD = 1 << 0,
+	/* VerificationParams.for_mempool + Features.for_mempool: too old
+	 * vertices (36 h), harden_token_restrictions, OPCODES_V2 and
+	 * COUNT_CHECKDATASIG_OP forced on. */
+	HN_VERIFY_MEMPOOL = 1 << 1,
+	/* skip_block_weight_verification. */
+	HN_VERIFY_SKIP_BLOCK_WEIGHT = 1 << 2,
+};
+
+/* verify_without_storage.  0 or HN_ECONSENSUS with @err set. */
+int hn_verify_without_storage(const struct hn_network *net,
+			      const struct hn_vertex *v, int flags,
+			      struct hn_verr *err);
+
+/* verify_basic.  Blocks need ctx (parent chain for the DAA) and
+ * @height (the block's height: parent height + 1). */
+int hn_verify_basic(const struct hn_verify_ctx *ctx,
+		    const struct hn_vertex *v, uint64_t height, int flags,
+		    struct hn_verr *err);
+
+/* verify (full), excluding verify_basic. */
+int hn_verify_full(const struct hn_verify_ctx *ctx,
+		   const struct hn_vertex *v, uint64_t height, int flags,
+		   struct hn_verr *err);
+
+/* validate_full: basic then full.  Genesis vertices pass.  Returns 0,
+ * HN_ECONSENSUS (rule broken), HN_ENOENT (dependency unknown; err->code
+ * HN_VERR_MISSING or HN_VERR_INPUT_MISSING) or another negative code (err->code HN_VERR_INTERNAL).
+ */
+int hn_verify_vertex(const struct hn_verify_ctx *ctx,
+		     const struct hn_vertex *v, uint64_t height, int flags,
+		     struct hn_verr *err);
+
+/* The DAA weight a block at @timestamp on top of @parent must have. */
+int hn_verify_block_weight(const struct hn_verify_ctx *ctx,
+			   const uint8_t parent[32], uint32_t timestamp,
+			   double *weight);
+
+/* BitcoinAuxPow.verify(base hash, max merkle path length). */
+int hn_verify_aux_pow(const struct hn_vertex *v, size_t max_merkle_path,
+		      struct hn_verr *err);
+
+#endif /* HN_VERIFY_H */
