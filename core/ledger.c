@@ -471,7 +471,7 @@ int hn_ledger_add_vertex(struct hn_ledger *l, const uint8_t *bytes,
 {
 	struct hn_ledger_result dummy;
 	struct hn_vertex *v = NULL;
-	uint64_t height, min_height;
+	uint64_t height = 0, min_height = 0;
 	size_t keep_events;
 	char msg[160];
 	bool outer;
