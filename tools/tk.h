@@ -1,0 +1,147 @@
+/*
+ * tk.h: shared code of the operator and test tools (tools/): CPU mining,
+ * a one-key P2PKH wallet, the vertex file format and the chain generator.
+ * Linked by hathor-chaingen, hathor-import, hathor-miner and the tests.
+ *
+ * Single-threaded; every object belongs to its caller.  Hashes are 32
+ * bytes in display order (hn/hash.h), as everywhere in the codec.
+ */
+#ifndef HN_TOOLS_TK_H
+#define HN_TOOLS_TK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct hn_error;
+struct hn_ledger;
+struct hn_network;
+struct hn_vertex;
+
+/* --- mining ------------------------------------------------------------- */
+
+/* Proof of work for @v at v->weight: tries nonces upward from v->nonce_lo
+ * (the low 64 bits for blocks, 32 bits for transactions) on the 64-byte
+ * mining header, at most @max_tries (0: until found or the nonce space
+ * ends).  Returns 1 when solved (nonce and hash set, hash meets weight),
+ * 0 when @max_tries ran out (v->nonce_lo is where to continue), HN_ERANGE
+ * when a transaction's 32-bit nonce space is exhausted, or a codec error.
+ * *@tries (if not NULL) gets the number of hashes computed. */
+int tk_mine(struct hn_vertex *v, uint64_t max_tries, uint64_t *tries);
+
+/* --- wallet --------------------------------------------------------------- */
+
+/* The unittests genesis key (hathor_tests/utils.py get_genesis_key:
+ * GENESIS_SEED, BIP32 path 44'/280'/0'/0/0); its P2PKH script is the
+ * unittests GENESIS_OUTPUT_SCRIPT. */
+extern const uint8_t tk_unittests_key[32];
+
+struct tk_wallet {
+	uint8_t seckey[32];
+	uint8_t pubkey[33];     /* compressed */
+	uint8_t script[25];     /* P2PKH of pubkey */
+	char address[40];       /* base58, network's version byte */
+	void *ctx;              /* secp256k1 context */
+};
+
+/* Sets up @w for @seckey on @net.  Returns 0, HN_EINVAL (not a valid
+ * key) or HN_ENOMEM.  Release with tk_wallet_release(). */
+int tk_wallet_init(struct tk_wallet *w, const struct hn_network *net,
+		   const uint8_t seckey[32]);
+void tk_wallet_release(struct tk_wallet *w);
+/* Signs every input of @v (v1/v2) with the wallet key: input data is
+ * push(DER signature, low S, RFC 6979 nonce) push(pubkey), over
+ * sha256(get_sighash_all_data).  Deterministic.  Returns 0 or a negative
+ * code. */
+int tk_wallet_sign(const struct tk_wallet *w, struct hn_vertex *v);
+
+/* Base58check address (25 bytes: version, hash160, checksum) to the P2PKH
+ * script it pays.  Returns 0, or HN_EINVAL (bad characters, length,
+ * checksum, or a version byte other than @net's P2PKH one). */
+int tk_address_to_script(const struct hn_network *net, const char *addr,
+			 uint8_t script[25]);
+/* P2PKH script to its address (out >= 40 bytes). */
+void tk_script_to_address(const struct hn_network *net,
+			  const uint8_t script[25], char *out);
+
+/* --- vertex file ---------------------------------------------------------- */
+
+/* Format (docs/tools.md): magic "HNVTXF01" (8 bytes), network name length
+ * (1 byte) and name, then records until end of file, each a 4-byte
+ * big-endian length (1..48000) followed by that many bytes of one vertex
+ * in wire format.  Vertices are in topological order (every parent and
+ * spent tx before its children); genesis vertices are not included. */
+#define TK_VFILE_MAGIC "HNVTXF01"
+
+struct tk_vfile_writer {
+	FILE *f;
+	uint64_t n;             /* records written */
+};
+/* Creates @path (truncating) and writes the header. */
+int tk_vfile_create(struct tk_vfile_writer *w, const char *path,
+		    const char *network, struct hn_error *err);
+int tk_vfile_write(struct tk_vfile_writer *w, const uint8_t *bytes,
+		   size_t len, struct hn_error *err);
+/* Flushes and closes; returns 0 or HN_EIO (write error at any point). */
+int tk_vfile_close(struct tk_vfile_writer *w, struct hn_error *err);
+
+struct tk_vfile_reader {
+	FILE *f;
+	char network[256];      /* from the header */
+	uint8_t *buf;           /* last record (owned) */
+	uint64_t n;             /* records read */
+};
+int tk_vfile_open(struct tk_vfile_reader *r, const char *path,
+		  struct hn_error *err);
+/* Next record: 1 and *@bytes/@len (valid until the next call), 0 at end of
+ * file, HN_EPARSE (truncated record, bad length) or HN_EIO. */
+int tk_vfile_next(struct tk_vfile_reader *r, const uint8_t **bytes,
+		  size_t *len, struct hn_error *err);
+void tk_vfile_close_reader(struct tk_vfile_reader *r);
+
+/* Imports every record of @path into @l through hn_ledger_add_vertex()
+ * (full verification), in batches of @batch (0: 500).  A record already
+ * stored (HN_EEXIST) counts as imported.  Stops at the first rejection:
+ * returns its code and @err names the record and the reason.  The file's
+ * network must be @l's.  *@n_added (if not NULL) gets the number of
+ * records read. */
+int tk_import_file(struct hn_ledger *l, const char *path, unsigned batch,
+		   uint64_t *n_added, struct hn_error *err);
+
+/* Opens (creating @dir and the file if @create) the ledger the daemon uses
+ * in data dir @dir, <dir>/ledger.db.  With @must_be_new, refuses a dir that
+ * already has one.  Returns 0 or a negative code with @err set. */
+int tk_open_data_dir(const char *dir, const struct hn_network *net,
+		     bool create, bool must_be_new, struct hn_ledger **out,
+		     struct hn_error *err);
+
+/* --- chain generator ------------------------------------------------------ */
+
+struct tk_chaingen_opts {
+	const struct hn_network *net;
+	uint64_t n_blocks;      /* blocks after genesis */
+	uint64_t n_txs;         /* transactions (token creations included) */
+	uint64_t n_tokens;      /* token creation transactions among them */
+	uint64_t seed;          /* PRNG seed: same seed, same bytes */
+	uint32_t spacing;       /* seconds between blocks; 0: 31 */
+	uint32_t start_time;    /* first block's timestamp; 0: genesis + 60 */
+	/* Where the vertices go, in topological order; either or both. */
+	struct tk_vfile_writer *out;
+	struct hn_ledger *ledger; /* added with hn_ledger_add_vertex */
+	bool quiet;             /* no progress on stderr */
+};
+
+struct tk_chaingen_stats {
+	uint64_t blocks, txs, tokens;
+	uint64_t hashes;        /* PoW attempts */
+	uint8_t best[32];       /* last block */
+	uint32_t last_timestamp;
+};
+
+/* Builds the chain (docs/tools.md describes its shape).  Returns 0, or a
+ * negative code with @err set (a vertex the ledger refused, I/O). */
+int tk_chaingen_run(const struct tk_chaingen_opts *o,
+		    struct tk_chaingen_stats *st, struct hn_error *err);
+
+#endif /* HN_TOOLS_TK_H */

@@ -1,0 +1,89 @@
+/*
+ * tk_mine.c: CPU proof of work.  The 64-byte mining header is one SHA-256
+ * block, so its midstate is computed once and each nonce costs the second
+ * block plus the outer hash (PROTOCOL.md 1.8).  OpenSSL's low-level SHA-256
+ * is used for the midstate copy; it is deprecated in OpenSSL 3 but still
+ * the only way to reuse a midstate without a context allocation per try.
+ */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+
+#include "tk.h"
+
+#include <string.h>
+
+#include <openssl/sha.h>
+
+#include "hn/err.h"
+#include "hn/vertex.h"
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+/* True iff the hash whose internal (reversed) bytes are @h is below
+ * @target (big-endian). */
+static bool below(const uint8_t h[32], const uint8_t target[32])
+{
+	for (int i = 0; i < 32; i++) {
+		uint8_t b = h[31 - i];
+
+		if (b != target[i])
+			return b < target[i];
+	}
+	return false;
+}
+
+int tk_mine(struct hn_vertex *v, uint64_t max_tries, uint64_t *tries)
+{
+	uint8_t hdr[64], target[32], nb[16], h1[32], h2[32];
+	bool block = hn_vertex_is_block(v);
+	uint64_t nonce = v->nonce_lo, n = 0;
+	SHA256_CTX base, c;
+	int rc;
+
+	if (tries)
+		*tries = 0;
+	if ((rc = hn_vertex_mining_header(v, hdr)) < 0)
+		return rc;
+	if ((rc = hn_weight_to_target(v->weight, target)) < 0)
+		return rc;
+	SHA256_Init(&base);
+	SHA256_Update(&base, hdr, sizeof(hdr));
+	memset(nb, 0, sizeof(nb));
+	if (block)
+		put64(nb, v->nonce_hi);
+	for (;;) {
+		if (max_tries && n >= max_tries) {
+			v->nonce_lo = nonce;
+			if (tries)
+				*tries = n;
+			return 0;
+		}
+		if (!block && nonce > UINT32_MAX) {
+			if (tries)
+				*tries = n;
+			return HN_ERANGE;
+		}
+		put64(nb + 8, nonce);
+		c = base;
+		SHA256_Update(&c, nb, sizeof(nb));
+		SHA256_Final(h1, &c);
+		SHA256_Init(&c);
+		SHA256_Update(&c, h1, sizeof(h1));
+		SHA256_Final(h2, &c);
+		n++;
+		if (below(h2, target))
+			break;
+		nonce++;
+	}
+	if (tries)
+		*tries = n;
+	v->nonce_lo = nonce;
+	if ((rc = hn_vertex_update_hash(v)) < 0)
+		return rc;
+	return hn_vertex_pow_ok(v) ? 1 : HN_EINVAL;
+}
