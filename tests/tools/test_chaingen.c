@@ -351,9 +351,14 @@ int main(void)
 		cmocka_unit_test(test_chain_import),
 		cmocka_unit_test(test_chain_limits),
 	};
+	size_t n;
 	int rc;
 
-	snprintf(tmpdir, sizeof(tmpdir), "%s/tmp-XXXXXX", HN_TEST_TMPDIR);
+	/* mkdtemp template: "tmp-" and six 'X'. */
+	n = (size_t)snprintf(tmpdir, sizeof(tmpdir) - 6, "%s/tmp-",
+			     HN_TEST_TMPDIR);
+	memset(tmpdir + n, 'X', 6);
+	tmpdir[n + 6] = 0;
 	if (!mkdtemp(tmpdir))
 		return 1;
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
