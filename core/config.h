@@ -62,8 +62,8 @@ struct hn_config {
 	char *runtime_dir;
 	/* --plugin-dir DIR: where plugin .so files are looked up (NULL: none). */
 	char *plugin_dir;
-	/* --p2p-host-bin PATH: hathor-p2p-host executable (NULL: next to
-	 * the hathor-node executable, then PATH). */
+	/* --p2p-host-bin PATH: hathor-p2p-host executable (NULL: beside
+	 * the hathor-node executable, see core/sup.c find_host_bin()). */
 	char *p2p_host_bin;
 	/* --pid-file PATH (NULL: <runtime_dir>/hathor-node.pid). */
 	char *pid_file;
