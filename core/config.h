@@ -110,6 +110,8 @@ struct hn_config {
 	/* Logging, applied with hn_log_setup(). */
 	char *log_level;                /* --log-level error|warn|info|debug */
 	char *log_format;               /* --log-format text|json */
+	char *log_file;                 /* --log-file PATH (NULL: stderr);
+					 * reopened on SIGHUP */
 
 	/* Shutdown: how long in-flight work may take after SIGTERM. */
 	unsigned shutdown_timeout;      /* --shutdown-timeout SECONDS */
@@ -147,6 +149,9 @@ void hn_config_release(struct hn_config *cfg);
  * part before any section header.  Borrowed, lives as long as @cfg. */
 const char *hn_config_get(const struct hn_config *cfg, const char *section,
 			  const char *key);
+
+/* "host", "inprocess" or "off". */
+const char *hn_p2p_mode_name(enum hn_p2p_mode m);
 
 /* Writes the effective configuration as ini to @fd (--print-config). */
 int hn_config_print(const struct hn_config *cfg, int fd);

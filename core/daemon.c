@@ -21,6 +21,7 @@
 #include "daemon.h"
 
 #include "admin.h"
+#include "http.h"
 #include "ipc.h"
 #include "ledger.h"
 
@@ -167,6 +168,38 @@ static int write_pid(struct hn_daemon *d, struct hn_error *err)
 	return 0;
 }
 
+/* --log-file: opens it for appending and puts it on fd 2, so the log, the
+ * libraries' messages and the children's stderr all go there.  @first
+ * keeps the original stderr for hn_daemon_close(). */
+static int open_log(struct hn_daemon *d, bool first, struct hn_error *err)
+{
+	const char *path = d->cfg->log_file;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
+		  0640);
+	if (fd < 0)
+		return hn_error_set(err, HN_EIO, "cannot open log file %s: %s",
+				    path, strerror(errno));
+	if (first && d->stderr_fd < 0 &&
+	    (d->stderr_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3)) < 0) {
+		close(fd);
+		return hn_error_set(err, HN_EIO, "cannot keep stderr: %s",
+				    strerror(errno));
+	}
+	/* dup2 swaps the file under fd 2 atomically: a record written by
+	 * another thread meanwhile lands in the old or the new file. */
+	if (dup2(fd, STDERR_FILENO) < 0) {
+		int e = errno;
+
+		close(fd);
+		return hn_error_set(err, HN_EIO, "cannot use log file %s: %s",
+				    path, strerror(e));
+	}
+	close(fd);
+	return 0;
+}
+
 static bool any_busy(struct hn_daemon *d)
 {
 	for (unsigned i = d->n_opened; i-- > 0;)
@@ -246,6 +279,16 @@ static void sig_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)loop;
 	(void)revents;
 	if (w->signum == SIGHUP) {
+		if (d->cfg->log_file) {
+			struct hn_error e = { 0 };
+
+			if (open_log(d, false, &e) < 0)
+				hn_warn("daemon", "SIGHUP: %s; keeping the old "
+					"log file", e.msg);
+			else
+				hn_info("daemon", "SIGHUP: log file %s reopened",
+					d->cfg->log_file);
+		}
 		hn_info("daemon", "SIGHUP: reloading");
 		for (unsigned i = 0; i < d->n_opened; i++)
 			if (modules[i]->reload)
@@ -261,6 +304,30 @@ static void sig_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	hn_daemon_stop(d, w->signum == SIGINT ? "SIGINT" : "SIGTERM", 0);
 }
 
+/* The one start-up line: version, network, data dir, API, P2P mode. */
+static void log_started(struct hn_daemon *d)
+{
+	const struct hn_config *cfg = d->cfg;
+	const struct hn_hostport *a = &cfg->api_listen;
+	const char *v6 = strchr(a->host, ':') ? "[" : "";
+	char api[300];
+
+	if (d->http)
+		snprintf(api, sizeof(api), "http://%s%s%s:%u/v1a/", v6, a->host,
+			 v6[0] ? "]" : "", (unsigned)hn_http_port(d->http));
+	else if (cfg->api_enabled)
+		snprintf(api, sizeof(api), "%s%s%s:%u not open (no http "
+			 "module)", v6, a->host, v6[0] ? "]" : "",
+			 (unsigned)a->port);
+	else
+		snprintf(api, sizeof(api), "none");
+	hn_info("daemon", "hathor-node %s running: network %s, data dir %s, "
+		"API %s, p2p mode %s, runtime dir %s, pid %ld", HN_VERSION,
+		cfg->network, cfg->data_dir, api,
+		hn_p2p_mode_name(cfg->p2p_mode), cfg->runtime_dir,
+		(long)getpid());
+}
+
 int hn_daemon_open(struct hn_daemon *d, struct hn_config *cfg,
 		   struct hn_error *err)
 {
@@ -268,6 +335,7 @@ int hn_daemon_open(struct hn_daemon *d, struct hn_config *cfg,
 
 	memset(d, 0, sizeof(*d));
 	d->lock_fd = -1;
+	d->stderr_fd = -1;
 	d->cfg = cfg;
 	d->net = cfg->net;
 	if (!cfg->net || !cfg->data_dir || !cfg->runtime_dir)
@@ -282,6 +350,8 @@ int hn_daemon_open(struct hn_daemon *d, struct hn_config *cfg,
 	d->start_mono = ev_now(d->loop);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (cfg->log_file && (rc = open_log(d, true, err)) < 0)
+		goto fail;
 	if ((rc = make_dir(cfg->data_dir, 0700, false, "data dir", err)) < 0 ||
 	    (rc = take_lock(d, err)) < 0 ||
 	    (rc = make_dir(cfg->runtime_dir, 0700, true, "runtime dir",
@@ -311,11 +381,13 @@ int hn_daemon_open(struct hn_daemon *d, struct hn_config *cfg,
 		}
 		d->n_opened = i + 1;
 	}
-	hn_info("daemon", "hathor-node %s running: network %s, data dir %s, "
-		"runtime dir %s, pid %ld", HN_VERSION, cfg->network,
-		cfg->data_dir, cfg->runtime_dir, (long)getpid());
+	log_started(d);
 	return 0;
 fail:
+	/* With --log-file the reason goes to the file too; main() prints it
+	 * on the original stderr after hn_daemon_close(). */
+	if (d->stderr_fd >= 0)
+		hn_err("daemon", "cannot start: %s", err ? err->msg : "?");
 	hn_daemon_close(d);
 	return rc;
 }
@@ -352,6 +424,11 @@ void hn_daemon_close(struct hn_daemon *d)
 	if (d->lock_fd >= 0)
 		close(d->lock_fd);
 	d->lock_fd = -1;
+	if (d->stderr_fd >= 0) {
+		dup2(d->stderr_fd, STDERR_FILENO);
+		close(d->stderr_fd);
+	}
+	d->stderr_fd = -1;
 	if (g_daemon == d)
 		g_daemon = NULL;
 }

@@ -18,7 +18,8 @@
  * (reverse order) and must stop accepting new work; the loop keeps running
  * until every module's busy() is false (in-flight HTTP requests answered,
  * IPC calls completed) or cfg->shutdown_timeout passes; then close() runs in
- * reverse order and the loop ends.  SIGHUP calls every reload().
+ * reverse order and the loop ends.  SIGHUP reopens --log-file (on fd 2)
+ * and calls every reload().
  *
  * Everything here runs on the loop thread only.
  */
@@ -75,6 +76,8 @@ struct hn_daemon {
 	ev_timer stop_timer;            /* shutdown deadline */
 	ev_check stop_check;            /* polls busy() while stopping */
 	unsigned n_opened;              /* modules opened so far */
+	int stderr_fd;                  /* the original stderr while
+					 * --log-file is on fd 2, or -1 */
 };
 
 /* One module's lifecycle, listed in the table in core/daemon.c.  Every

@@ -119,6 +119,8 @@ static const struct opt_def opts[] = {
 	  "error, warn, info, debug (info)" },
 	{ "log-format", K_LOG_FORMAT, F(log_format), 0, 0, "FORMAT",
 	  "text or json (text)" },
+	{ "log-file", K_STR, F(log_file), 0, 0, "PATH",
+	  "append the log to PATH, reopened on SIGHUP (stderr)" },
 	{ "shutdown-timeout", K_UINT, F(shutdown_timeout), 0, 3600,
 	  "SECONDS", "in-flight work after SIGTERM (10)" },
 	{ "print-config", K_CLI, A_PRINT, 0, 0, NULL,
@@ -725,6 +727,19 @@ out:
 	return rc;
 }
 
+const char *hn_p2p_mode_name(enum hn_p2p_mode m)
+{
+	switch (m) {
+	case HN_P2P_HOST:
+		return "host";
+	case HN_P2P_INPROCESS:
+		return "inprocess";
+	case HN_P2P_OFF:
+		return "off";
+	}
+	return "?";
+}
+
 static void hp_str(const struct hn_hostport *hp, char *buf, size_t n)
 {
 	if (strchr(hp->host, ':'))
@@ -801,9 +816,7 @@ int hn_config_print(const struct hn_config *cfg, int fd)
 			break;
 		case K_P2P_MODE:
 			fprintf(f, "%s = %s\n", o->name,
-				cfg->p2p_mode == HN_P2P_HOST ? "host" :
-				cfg->p2p_mode == HN_P2P_INPROCESS ?
-				"inprocess" : "off");
+				hn_p2p_mode_name(cfg->p2p_mode));
 			break;
 		default:
 			break;

@@ -380,6 +380,48 @@ case_stale() {
 	[ "$RC" = 0 ] || fail "exit $RC"
 }
 
+case_log_file() {
+	local d=$WORK/data pid log=$WORK/logs/node.txt i
+	mkdir -p "$WORK/logs"
+	start n --data-dir "$d" --log-file "$log" "${ISO[@]}"
+	pid=$LAST_PID
+	wait_file "$d/run/hathor-node.pid"
+	wait_file "$d/run/admin.ipc"
+	# The one start-up line, in the file and not on stderr.
+	grep -Eq "INFO \[daemon\] hathor-node [0-9]+\.[0-9]+\.[0-9]+ running: network privatenet, data dir $d, API [^,]+, p2p mode off" "$log" ||
+		fail "no start-up line with version, network, data dir, API, p2p mode in $log"
+	grep -q "ledger open" "$log" || fail "module logs not in $log"
+	! grep -q "running" "$WORK/n.log" || fail "log also went to stderr"
+	# Rotation: move the file away, SIGHUP, the node writes a new one.
+	mv "$log" "$log.1"
+	kill -HUP "$pid"
+	for ((i = 0; i < WAIT * 10; i++)); do
+		grep -q "log file .* reopened" "$log" 2>/dev/null && break
+		sleep 0.1
+	done
+	grep -q "log file .* reopened" "$log" || fail "no new log file after SIGHUP"
+	! grep -q "reopened" "$log.1" || fail "reopen logged into the old file"
+	kill -TERM "$pid"
+	wait_exit "$pid"
+	[ "$RC" = 0 ] || fail "exit $RC"
+	grep -q "stopped (SIGTERM)" "$log" || fail "stop not logged in the new file"
+	! grep -q "stopped" "$log.1" || fail "old file still written after SIGHUP"
+	# An unusable log file: clear error on stderr, exit 1, nothing left.
+	run_fg 1 badlog run --data-dir "$WORK/d2" --log-file "$WORK/nodir/x.log" "${ISO[@]}"
+	expect badlog "cannot open log file .*nodir/x.log: No such file"
+	[ ! -e "$WORK/d2/run/hathor-node.pid" ] || fail "pid file written"
+	# A start-up failure is in the log file and on stderr.
+	start a --data-dir "$d" "${ISO[@]}"
+	wait_file "$d/run/hathor-node.pid"
+	wait_file "$d/run/admin.ipc"
+	run_fg 1 second run --data-dir "$d" --log-file "$log" "${ISO[@]}"
+	expect second "cannot start: data dir .* is in use"
+	grep -q "cannot start: data dir .* is in use" "$log" ||
+		fail "start-up failure not in the log file"
+	kill -TERM "$LAST_PID"
+	wait_exit "$LAST_PID"
+}
+
 if ! declare -F "case_$CASE" >/dev/null; then
 	echo "unknown case $CASE" >&2
 	exit 1
