@@ -419,7 +419,7 @@ static int op_checkmultisig(struct stack *s)
 
 static int op_match_value(struct stack *s)
 {
-	struct item n_items, last, dk, data, dv;
+	struct item n_items, last, dk, data, dv = { 0 };
 	struct { uint64_t v; struct item pk; } items[256];
 	size_t n, nitems = 0;
 	uint64_t want;
@@ -497,7 +497,7 @@ static int exec_op(struct stack *s, uint8_t op)
 {
 	const struct hn_script_ctx *ctx = s->ctx;
 	struct item a, b, c;
-	bool ok;
+	bool ok = false;
 	int rc;
 
 	switch (op) {
@@ -583,7 +583,7 @@ static int exec_op(struct stack *s, uint8_t op)
 		return push(s, &c);
 	case HN_OP_DATA_STREQUAL:
 	case HN_OP_DATA_GREATERTHAN: {
-		struct item dv;
+		struct item dv = { 0 };
 		uint64_t x, y;
 
 		if ((rc = need(s, 3, "OP_DATA_*")) < 0)
@@ -746,7 +746,7 @@ int hn_script_eval(const uint8_t *input, size_t input_len,
 static long count_sigops(const uint8_t *d, size_t len, uint32_t max_pk,
 			 bool cds)
 {
-	char err[8];
+	char err[64];
 	size_t pos = 0;
 	long n = 0;
 	int last = -1;
@@ -774,7 +774,7 @@ long hn_script_sigops(const uint8_t *data, size_t len,
 {
 	if (output_script &&
 	    hn_script_is_multisig(output_script, output_len)) {
-		char err[8];
+		char err[64];
 		uint8_t *ms;
 		size_t mlen;
 		long n;

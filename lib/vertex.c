@@ -818,7 +818,7 @@ static int rd_leb128(struct rd *r, unsigned max_bytes, uint64_t *out,
 
 static int rd_nano(struct rd *r, struct hn_nano_header *h)
 {
-	uint64_t n;
+	uint64_t n = 0;
 	int rc;
 
 	if ((rc = rd_copy(r, h->nc_id, 32, "nc_id")) ||
