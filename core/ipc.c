@@ -2,7 +2,7 @@
  * ipc.c: the core's IPC endpoints (core/ipc.h) and the "ipc" daemon
  * module.  node.ipc is served by lib/rpc_nng.c with the method table of
  * ipc_node.c; events.ipc lives in ipc_events.c; the per-generation p2p.ipc
- * REQ socket is managed here.
+ * REQ sockets belong to the supervisor (core/sup.c).
  */
 #include "ipc.h"
 
@@ -25,7 +25,6 @@
 #include "hn/log.h"
 
 #define IPC_DEFAULT_INFLIGHT 16
-#define IPC_P2P_CTX 8
 
 static const char *const core_caps[] = { HN_IPC_CAP_NODE, HN_IPC_CAP_EVENTS,
 					 NULL };
@@ -138,7 +137,6 @@ void hn_ipc_close(struct hn_ipc *ipc)
 {
 	if (!ipc)
 		return;
-	hn_ipc_p2p_close(ipc);
 	hn__ipc_events_close(ipc);
 	hn_rpc_server_close(ipc->node);
 	free(ipc);
@@ -152,74 +150,6 @@ const char *hn_ipc_node_path(const struct hn_ipc *ipc)
 const char *hn_ipc_events_path(const struct hn_ipc *ipc)
 {
 	return ipc->events_path;
-}
-
-int hn_ipc_p2p_open(struct hn_ipc *ipc, unsigned gen, uint64_t pid,
-		    char *path, size_t pathlen, struct hn_error *err)
-{
-	struct hn_rpc_link_opts lo = { 0 };
-	char name[32], url[PATH_MAX + 8];
-	int rc;
-
-	hn_ipc_p2p_close(ipc);
-	snprintf(name, sizeof(name), "p2p.%u.ipc", gen);
-	if ((rc = path_in(ipc->p2p_path, ipc->dir, name, err)) < 0)
-		return rc;
-	snprintf(url, sizeof(url), "ipc://%s", ipc->p2p_path);
-	lo.loop = ipc->loop;
-	lo.url = url;
-	lo.listen = true;
-	lo.max_msg = ipc->max_msg;
-	lo.n_ctx = IPC_P2P_CTX;
-	lo.check_uid = true;
-	lo.peer_uid = getuid();
-	lo.name = "p2p.ipc";
-	if ((rc = hn_rpc_client_open(&lo, &ipc->p2p, err)) < 0) {
-		ipc->p2p = NULL;
-		return rc;
-	}
-	hn_rpc_client_expect_pid(ipc->p2p, pid);
-	ipc->p2p_gen = gen;
-	if (path)
-		snprintf(path, pathlen, "%s", ipc->p2p_path);
-	return 0;
-}
-
-void hn_ipc_p2p_close(struct hn_ipc *ipc)
-{
-	struct hn_rpc_client *c = ipc->p2p;
-
-	if (!c)
-		return;
-	ipc->p2p = NULL;        /* callbacks run from close see no socket */
-	hn_rpc_client_close(c);
-}
-
-void hn_ipc_p2p_expect_pid(struct hn_ipc *ipc, uint64_t pid)
-{
-	if (ipc->p2p)
-		hn_rpc_client_expect_pid(ipc->p2p, pid);
-}
-
-int hn_ipc_p2p_call(struct hn_ipc *ipc, const char *method,
-		    HN_TAKES struct json_object *params, double timeout,
-		    hn_rpc_done_cb cb, void *arg)
-{
-	if (!ipc || !ipc->p2p) {
-		json_object_put(params);
-		return HN_ECLOSED;
-	}
-	return hn_rpc_call(ipc->p2p, method, params, timeout, 0, cb, arg);
-}
-
-bool hn_ipc_p2p_connected(const struct hn_ipc *ipc)
-{
-	struct hn_rpc_pipe_stats ps;
-
-	if (!ipc->p2p)
-		return false;
-	hn_rpc_client_pipe_stats(ipc->p2p, &ps);
-	return ps.connected > 0;
 }
 
 void hn_ipc_on_bad(struct hn_ipc *ipc, hn_ipc_bad_cb cb, void *arg)

@@ -13,7 +13,8 @@
  *                   second; a bounded ring serves events_since
  *   p2p.<gen>.ipc   REQ: core -> host commands, one socket per host
  *                   generation, accepting only that host's pid, so a
- *                   command can never reach the previous generation
+ *                   command can never reach another generation; opened
+ *                   by the supervisor (core/sup.h), not here
  *
  * Every pipe's peer uid must be ours.  Limits (message size, contexts in
  * flight, calls per second) come from the config.  A request the core
@@ -65,8 +66,7 @@ struct hn_ipc_opts {
  * ledger's events.  Returns 0 and *@out, or a negative code with @err. */
 int hn_ipc_open(const struct hn_ipc_opts *o, struct hn_ipc **out,
 		struct hn_error *err);
-/* Closes every socket (calls in flight on p2p.ipc complete with
- * HN_ECLOSED).  NULL: no-op. */
+/* Closes node.ipc and events.ipc.  NULL: no-op. */
 void hn_ipc_close(struct hn_ipc *ipc);
 
 /* Checks @dir as hn_ipc_open does.  Returns 0 or HN_EINVAL with @err. */
@@ -75,28 +75,6 @@ int hn_ipc_check_dir(const char *dir, struct hn_error *err);
 /* Socket paths (borrowed): "<runtime_dir>/node.ipc" etc. */
 const char *hn_ipc_node_path(const struct hn_ipc *ipc);
 const char *hn_ipc_events_path(const struct hn_ipc *ipc);
-
-/* --- p2p.ipc (core -> host) --------------------------------------------- */
-
-/* Opens the REQ socket of host generation @gen on
- * "<runtime_dir>/p2p.<gen>.ipc" (closing the previous one: its calls
- * complete with HN_ECLOSED); only pipes from @pid (0: any of our uid) are
- * accepted.  The path is written to @path (@pathlen bytes).  Returns 0 or
- * a negative code with @err. */
-int hn_ipc_p2p_open(struct hn_ipc *ipc, unsigned gen, uint64_t pid,
-		    char *path, size_t pathlen, struct hn_error *err);
-/* Closes the current generation's socket (calls in flight complete with
- * HN_ECLOSED).  No-op when none is open. */
-void hn_ipc_p2p_close(struct hn_ipc *ipc);
-/* Sets the pid the current p2p socket accepts (after spawn). */
-void hn_ipc_p2p_expect_pid(struct hn_ipc *ipc, uint64_t pid);
-/* A command to the host (docs/ipc.md "p2p.ipc"); as hn_rpc_call.  Returns
- * HN_ECLOSED when no host generation is open. */
-int hn_ipc_p2p_call(struct hn_ipc *ipc, const char *method,
-		    HN_TAKES struct json_object *params, double timeout,
-		    hn_rpc_done_cb cb, void *arg);
-/* True while the current generation's host is connected. */
-bool hn_ipc_p2p_connected(const struct hn_ipc *ipc);
 
 /* --- misconduct and stats ----------------------------------------------- */
 

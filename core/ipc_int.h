@@ -25,11 +25,8 @@ struct hn_ipc {
 	char dir[PATH_MAX];
 	char node_path[PATH_MAX];
 	char events_path[PATH_MAX];
-	char p2p_path[PATH_MAX];
 
 	struct hn_rpc_server *node;     /* node.ipc */
-	struct hn_rpc_client *p2p;      /* p2p.<gen>.ipc, or NULL */
-	unsigned p2p_gen;
 
 	/* events.ipc */
 	nng_socket pub;

@@ -2,6 +2,11 @@
  * sup.c: the hathor-p2p-host supervisor (core/sup.h) and the "sup" daemon
  * module.
  *
+ * Every host process is one struct hgen: its pid and pidfd, its own
+ * p2p.<gen>.ipc REQ socket, its watch state.  s->cur is the serving
+ * generation, s->cand a reload candidate, and every generation still
+ * alive (including ones being retired) is on s->all.
+ *
  * Reaping: libev's default loop reaps every child itself (its SIGCHLD
  * handler), so there the exit comes from an ev_child started right after
  * posix_spawn (the loop cannot iterate in between).  On any other loop
@@ -11,6 +16,7 @@
  */
 #include "sup.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -23,11 +29,13 @@
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <ev.h>
 
+#include "admin.h"
 #include "ipc.h"
 
 /* config.h has a comment containing a glob (-Wcomment). */
@@ -43,77 +51,105 @@
 extern char **environ;
 
 #define SUP_COMP "sup"
-#define SUP_MAX_ARGS 64
+#define SUP_P2P_CTX 8
+/* Fds the host gets: 3 the P2P listener (if any), then the status pipe. */
+#define SUP_FD_MIN 10
+
+enum hgen_state {
+	G_STARTING,             /* spawned, no hello yet */
+	G_UP,                   /* hello done */
+	G_KILLING,              /* SIGTERM sent */
+};
+
+struct hn_sup;
+
+struct hgen {
+	struct hn_sup *s;
+	struct hgen *next;              /* s->all */
+	unsigned gen;
+	enum hgen_state state;
+	pid_t pid;                      /* 0 once reaped */
+	int pidfd;
+	int status_fd;                  /* read end of the status pipe */
+	struct hn_rpc_client *p2p;      /* p2p.<gen>.ipc */
+	char *plugin;                   /* owned */
+	double spawned_at, up_at;
+	unsigned misses;
+	bool hb_inflight, hello_inflight, retiring;
+	uint64_t bad;
+	size_t rss;
+	char reason[96];                /* set when we end the host */
+	char status_msg[256];           /* what the host said at exit */
+	ev_child child_w;
+	ev_io pidfd_w;
+	ev_timer kill_w;
+};
 
 struct hn_sup {
 	struct hn_sup_opts o;
 	struct ev_loop *loop;
 	struct hn_ipc *ipc;
 	bool default_loop;
-
-	enum hn_sup_state state;
 	bool stopping;
-	pid_t pid;
-	int pidfd;
-	unsigned gen;
-	double spawned_at, up_at;
+	char *plugin;                   /* path for (re)starts, owned */
+	char *log_level;                /* owned copy, NULL: inherit */
+	unsigned gen;                   /* last generation spawned */
 	double backoff;
-	unsigned misses;
-	bool hb_inflight, hello_inflight;
-	uint64_t bad;
-	size_t rss;
-	char reason[96];                /* set when we end the host */
+	struct hgen *all, *cur, *cand;
+	bool start_pending;             /* cur waits for retired hosts */
+	ev_timer hb_w, restart_w;
 
-	ev_child child_w;
-	ev_io pidfd_w;
-	ev_timer hb_w, kill_w, restart_w;
+	/* reload in progress */
+	bool reloading;
+	hn_sup_reload_cb reload_cb;     /* NULL: forgotten */
+	void *reload_arg;
+	double reload_t0;
+	pid_t reload_old_pid;
 
 	struct hn_sup_stats st;
-	char max_msg_arg[32], gen_arg[16], ppid_arg[16];
 };
 
-static void spawn_host(struct hn_sup *s);
+static void spawn_serving(struct hn_sup *s);
 
 /* --- ending a host ------------------------------------------------------ */
 
-static void send_signal(struct hn_sup *s, int sig)
+static void send_signal(struct hgen *g, int sig)
 {
-	if (s->pidfd >= 0 && pidfd_send_signal(s->pidfd, sig, NULL, 0) == 0)
+	if (g->pidfd >= 0 && pidfd_send_signal(g->pidfd, sig, NULL, 0) == 0)
 		return;
-	if (s->pid > 0 && s->pidfd < 0)
-		kill(s->pid, sig);
+	if (g->pid > 0 && g->pidfd < 0)
+		kill(g->pid, sig);
 }
 
 static void kill_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct hn_sup *s = w->data;
+	struct hgen *g = w->data;
 
-	if (!s->pid)
+	if (!g->pid)
 		return;
 	hn_log(HN_LOG_WARN, SUP_COMP, "p2p host pid %d did not exit %.1fs "
-	       "after SIGTERM: SIGKILL", (int)s->pid, s->o.term_grace);
-	send_signal(s, SIGKILL);
+	       "after SIGTERM: SIGKILL", (int)g->pid, g->s->o.term_grace);
+	send_signal(g, SIGKILL);
 }
 
-/* Ends the current host (SIGTERM, SIGKILL after the grace period). */
-static void end_host(struct hn_sup *s, const char *fmt, ...)
-	HN_PRINTF(2, 3);
+/* Ends @g (SIGTERM, SIGKILL after the grace period). */
+static void end_host(struct hgen *g, const char *fmt, ...) HN_PRINTF(2, 3);
 
-static void end_host(struct hn_sup *s, const char *fmt, ...)
+static void end_host(struct hgen *g, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!s->pid || s->state == HN_SUP_KILLING)
+	if (!g->pid || g->state == G_KILLING)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(s->reason, sizeof(s->reason), fmt, ap);
+	vsnprintf(g->reason, sizeof(g->reason), fmt, ap);
 	va_end(ap);
-	hn_log(HN_LOG_WARN, SUP_COMP, "ending p2p host pid %d: %s",
-	       (int)s->pid, s->reason);
-	s->state = HN_SUP_KILLING;
-	send_signal(s, SIGTERM);
-	ev_timer_set(&s->kill_w, s->o.term_grace, 0);
-	ev_timer_start(s->loop, &s->kill_w);
+	hn_log(HN_LOG_WARN, SUP_COMP, "ending p2p host pid %d (gen %u): %s",
+	       (int)g->pid, g->gen, g->reason);
+	g->state = G_KILLING;
+	send_signal(g, SIGTERM);
+	ev_timer_set(&g->kill_w, g->s->o.term_grace, 0);
+	ev_timer_start(g->s->loop, &g->kill_w);
 }
 
 static void describe_status(int st, char *buf, size_t len)
@@ -131,13 +167,13 @@ static void restart_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct hn_sup *s = w->data;
 
-	if (!s->stopping && !s->pid)
-		spawn_host(s);
+	if (!s->stopping && !s->cur && !s->cand)
+		spawn_serving(s);
 }
 
 static void schedule_restart(struct hn_sup *s, double delay)
 {
-	s->state = HN_SUP_IDLE;
+	ev_timer_stop(s->loop, &s->restart_w);
 	ev_timer_set(&s->restart_w, delay, 0);
 	ev_timer_start(s->loop, &s->restart_w);
 	s->backoff = s->backoff * 2 > s->o.backoff_max ? s->o.backoff_max :
@@ -145,69 +181,150 @@ static void schedule_restart(struct hn_sup *s, double delay)
 	s->st.next_backoff = s->backoff;
 }
 
-static void host_exited(struct hn_sup *s, int status)
+/* The host's start-up error line from the status pipe (if any). */
+static void read_status(struct hgen *g)
 {
-	double now = ev_now(s->loop), uptime = now - s->spawned_at;
-	char what[64];
-	pid_t pid = s->pid;
+	ssize_t n;
+	char *nl;
+
+	if (g->status_fd < 0)
+		return;
+	n = read(g->status_fd, g->status_msg, sizeof(g->status_msg) - 1);
+	g->status_msg[n > 0 ? n : 0] = 0;
+	nl = strchr(g->status_msg, '\n');
+	if (nl)
+		*nl = 0;
+	close(g->status_fd);
+	g->status_fd = -1;
+}
+
+static void gen_free(struct hgen *g)
+{
+	struct hn_sup *s = g->s;
+	struct hgen **pp;
+
+	for (pp = &s->all; *pp; pp = &(*pp)->next) {
+		if (*pp == g) {
+			*pp = g->next;
+			break;
+		}
+	}
+	if (s->cur == g)
+		s->cur = NULL;
+	if (s->cand == g)
+		s->cand = NULL;
+	hn_rpc_client_close(g->p2p);
+	if (g->status_fd >= 0)
+		close(g->status_fd);
+	if (g->pidfd >= 0)
+		close(g->pidfd);
+	free(g->plugin);
+	free(g);
+}
+
+static void send_startup(struct hn_sup *s);
+
+static void reload_done(struct hn_sup *s, int rc, const char *msg,
+			struct json_object *info)
+{
+	hn_sup_reload_cb cb = s->reload_cb;
+
+	s->reload_cb = NULL;
+	s->reloading = false;
+	if (rc == 0)
+		s->st.reloads++;
+	else
+		s->st.reload_failures++;
+	if (cb)
+		cb(s->reload_arg, rc, msg, info);
+}
+
+static void host_exited(struct hgen *g, int status)
+{
+	struct hn_sup *s = g->s;
+	double now = ev_now(s->loop), uptime = now - g->spawned_at;
+	double up_at = g->up_at;
+	bool was_cur = g == s->cur, was_cand = g == s->cand;
+	char what[64], msg[512];
+	struct hgen *o;
+	pid_t pid = g->pid;
 
 	if (s->default_loop)
-		ev_child_stop(s->loop, &s->child_w);
+		ev_child_stop(s->loop, &g->child_w);
 	else
-		ev_io_stop(s->loop, &s->pidfd_w);
-	if (s->pidfd >= 0)
-		close(s->pidfd);
-	s->pidfd = -1;
-	s->pid = 0;
-	ev_timer_stop(s->loop, &s->kill_w);
+		ev_io_stop(s->loop, &g->pidfd_w);
+	ev_timer_stop(s->loop, &g->kill_w);
+	g->pid = 0;
+	read_status(g);
 	describe_status(status, what, sizeof(what));
-	if (!s->reason[0])
-		snprintf(s->reason, sizeof(s->reason), "exited by itself");
+	if (!g->reason[0])
+		snprintf(g->reason, sizeof(g->reason), "exited by itself");
 	s->st.last_status = status;
 	snprintf(s->st.last_exit, sizeof(s->st.last_exit), "%s", what);
 	snprintf(s->st.last_reason, sizeof(s->st.last_reason), "%s",
-		 s->reason);
-	/* Calls in flight on this generation's p2p.ipc fail now. */
-	hn_ipc_p2p_close(s->ipc);
-	s->hb_inflight = s->hello_inflight = false;
-	if (s->stopping) {
-		hn_log(HN_LOG_INFO, SUP_COMP, "p2p host pid %d (gen %u) "
-		       "ended: %s; reason: %s; rss %zu KB; uptime %.1fs",
-		       (int)pid, s->gen, what, s->reason, s->rss / 1024,
-		       uptime);
-		s->state = HN_SUP_STOPPED;
-		ev_timer_stop(s->loop, &s->hb_w);
+		 g->reason);
+	snprintf(s->st.last_status_msg, sizeof(s->st.last_status_msg), "%s",
+		 g->status_msg);
+	hn_log(s->stopping || g->retiring ? HN_LOG_INFO : HN_LOG_WARN,
+	       SUP_COMP, "p2p host pid %d (gen %u) ended: %s; reason: %s%s%s; "
+	       "rss %zu KB; uptime %.1fs", (int)pid, g->gen, what, g->reason,
+	       g->status_msg[0] ? "; host said: " : "", g->status_msg,
+	       g->rss / 1024, uptime);
+
+	if (was_cand) {
+		/* A failed reload: the serving host is untouched. */
+		snprintf(msg, sizeof(msg), "new p2p host (gen %u, plugin %s) "
+			 "failed: %s%s%s; the running plugin keeps serving",
+			 g->gen, g->plugin, g->status_msg[0] ? g->status_msg :
+			 g->reason, g->status_msg[0] ? "" : ", ",
+			 g->status_msg[0] ? "" : what);
+		gen_free(g);
+		hn_log(HN_LOG_WARN, SUP_COMP, "plugin reload failed: %s", msg);
+		reload_done(s, s->stopping ? HN_ECLOSED : HN_EIO, msg, NULL);
+		if (!s->cur && !s->stopping)
+			schedule_restart(s, s->backoff);
 		return;
 	}
-	if (s->up_at > 0 && now - s->up_at >= s->o.healthy_reset)
-		s->backoff = s->o.backoff_min;
-	s->st.restarts++;
-	hn_log(HN_LOG_WARN, SUP_COMP, "p2p host pid %d (gen %u) ended: %s; "
-	       "reason: %s; rss %zu KB; uptime %.1fs; restart #%u in %.1fs",
-	       (int)pid, s->gen, what, s->reason, s->rss / 1024, uptime,
-	       s->st.restarts, s->backoff);
-	s->reason[0] = 0;
-	schedule_restart(s, s->backoff);
+	gen_free(g);
+	if (was_cur) {
+		if (s->stopping || s->cand)
+			return;         /* no restart; or the candidate takes over */
+		if (up_at > 0 && now - up_at >= s->o.healthy_reset)
+			s->backoff = s->o.backoff_min;
+		s->st.restarts++;
+		hn_log(HN_LOG_WARN, SUP_COMP, "restart #%u of the p2p host in "
+		       "%.1fs", s->st.restarts, s->backoff);
+		schedule_restart(s, s->backoff);
+		return;
+	}
+	/* A retired generation: once none is left, the new one starts. */
+	for (o = s->all; o; o = o->next)
+		if (o->retiring)
+			return;
+	if (s->start_pending && s->cur && !s->stopping) {
+		s->start_pending = false;
+		send_startup(s);
+	}
 }
 
 static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
 {
-	struct hn_sup *s = w->data;
+	struct hgen *g = w->data;
 
-	if (w->rpid == s->pid)
-		host_exited(s, w->rstatus);
+	if (w->rpid == g->pid)
+		host_exited(g, w->rstatus);
 }
 
 static void pidfd_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct hn_sup *s = w->data;
+	struct hgen *g = w->data;
 	int st = 0;
-	pid_t r = waitpid(s->pid, &st, WNOHANG);
+	pid_t r = waitpid(g->pid, &st, WNOHANG);
 
-	if (r == s->pid)
-		host_exited(s, st);
+	if (r == g->pid)
+		host_exited(g, st);
 	else if (r < 0)
-		host_exited(s, 0);      /* reaped elsewhere: status unknown */
+		host_exited(g, 0);      /* reaped elsewhere: status unknown */
 }
 
 /* --- watching ----------------------------------------------------------- */
@@ -232,6 +349,8 @@ static void log_reply(void *arg, int rc, struct hn_rpc_resp *resp)
 {
 	const char *what = arg;
 
+	if (rc == HN_ECLOSED)
+		return;
 	if (rc < 0)
 		hn_log(HN_LOG_WARN, SUP_COMP, "p2p %s failed: %s", what,
 		       hn_strerror(rc));
@@ -240,196 +359,364 @@ static void log_reply(void *arg, int rc, struct hn_rpc_resp *resp)
 		       resp->error.message);
 }
 
+
+static void reload_started(void *arg, int rc, struct hn_rpc_resp *resp)
+{
+	struct hn_sup *s = arg;
+	struct hgen *g = s->cur;
+	struct json_object *info;
+	char msg[300];
+
+	if (resp || rc < 0)
+		log_reply((void *)"start", rc, resp);
+	if (!s->reloading || s->cand)
+		return;
+	if (rc < 0 || (resp && resp->is_error) || !g) {
+		snprintf(msg, sizeof(msg), "new p2p host is up but 'start' "
+			 "failed: %s", rc < 0 ? hn_strerror(rc) :
+			 resp && resp->is_error ? resp->error.message :
+			 "host gone");
+		reload_done(s, rc < 0 ? rc : HN_EIO, msg, NULL);
+		return;
+	}
+	info = json_object_new_object();
+	hn_rpc_add(info, "plugin", json_object_new_string("p2p"));
+	hn_rpc_add(info, "path", json_object_new_string(g->plugin));
+	hn_rpc_add(info, "gen", json_object_new_int64(g->gen));
+	hn_rpc_add(info, "pid", json_object_new_int64(g->pid));
+	hn_rpc_add(info, "old_pid", json_object_new_int64(s->reload_old_pid));
+	hn_rpc_add(info, "ms", json_object_new_int64((int64_t)
+		((ev_time() - s->reload_t0) * 1000)));
+	hn_log(HN_LOG_INFO, SUP_COMP, "plugin reload done: p2p host pid %d "
+	       "(gen %u) serves %s, %.0f ms", (int)g->pid, g->gen, g->plugin,
+	       (ev_time() - s->reload_t0) * 1000);
+	reload_done(s, 0, NULL, info);
+	json_object_put(info);
+}
+
 static void send_startup(struct hn_sup *s)
 {
-	struct json_object *a;
+	struct json_object *a, *p;
+	struct hgen *g = s->cur;
 	size_t i;
 
+	if (!g || !g->p2p)
+		return;
 	if (s->o.n_bootstrap) {
 		a = json_object_new_array();
 		for (i = 0; a && i < s->o.n_bootstrap; i++)
 			json_object_array_add(a, json_object_new_string(
 						      s->o.bootstrap[i]));
-		struct json_object *p = json_object_new_object();
-
+		p = json_object_new_object();
 		hn_rpc_add(p, "peers", a);
-		hn_ipc_p2p_call(s->ipc, "add_peer_discovery", p, 5.0,
-				log_reply, (void *)"add_peer_discovery");
+		hn_rpc_call(g->p2p, "add_peer_discovery", p, 5.0, 0,
+			    log_reply, (void *)"add_peer_discovery");
 	}
-	if (!s->o.no_start)
-		hn_ipc_p2p_call(s->ipc, "start", NULL, 5.0, log_reply,
-				(void *)"start");
+	if (!s->o.no_start && s->reloading)
+		hn_rpc_call(g->p2p, "start", NULL, 5.0, 0, reload_started, s);
+	else if (!s->o.no_start)
+		hn_rpc_call(g->p2p, "start", NULL, 5.0, 0, log_reply,
+			    (void *)"start");
+	else if (s->reloading)
+		reload_started(s, 0, NULL);     /* no "start" to wait for */
+}
+
+/* @g said hello: it serves now; a reload candidate replaces the old. */
+static void gen_up(struct hgen *g)
+{
+	struct hn_sup *s = g->s;
+	struct hgen *old = s->cur, *o;
+	char *path;
+
+	g->state = G_UP;
+	g->up_at = ev_now(s->loop);
+	g->misses = 0;
+	hn_log(HN_LOG_INFO, SUP_COMP, "p2p host pid %d (gen %u) is up",
+	       (int)g->pid, g->gen);
+	if (g == s->cand) {
+		s->cand = NULL;
+		s->cur = g;
+		ev_timer_stop(s->loop, &s->restart_w);
+		if (strcmp(g->plugin, s->plugin) != 0 &&
+		    (path = strdup(g->plugin))) {
+			free(s->plugin);
+			s->plugin = path;
+		}
+		s->reload_old_pid = old ? old->pid : 0;
+		if (old) {
+			old->retiring = true;
+			end_host(old, "replaced by gen %u (plugin reload)",
+				 g->gen);
+		}
+	}
+	for (o = s->all; o; o = o->next) {
+		if (o->retiring) {
+			/* Its peers go first; "start" once it is reaped. */
+			s->start_pending = true;
+			return;
+		}
+	}
+	send_startup(s);
 }
 
 static void hello_cb(void *arg, int rc, struct hn_rpc_resp *resp)
 {
-	struct hn_sup *s = arg;
+	struct hgen *g = arg;
 	static const char *const need[] = { HN_IPC_CAP_P2P, NULL };
 	struct hn_rpc_hello h;
 	struct hn_rpc_error e;
 
-	s->hello_inflight = false;
-	if (rc == HN_ECLOSED || s->state != HN_SUP_STARTING)
+	g->hello_inflight = false;
+	if (rc == HN_ECLOSED || g->state != G_STARTING || !g->pid)
 		return;
 	if (rc < 0)
 		return;         /* retried on the next tick */
 	if (resp->is_error) {
-		end_host(s, "host refused hello: %s", resp->error.message);
+		end_host(g, "host refused hello: %s", resp->error.message);
 		return;
 	}
 	if (hn_rpc_hello_check(resp->result, need, &h, &e) < 0) {
-		end_host(s, "incompatible host: %s", e.message);
+		end_host(g, "incompatible host: %s", e.message);
 		return;
 	}
-	s->state = HN_SUP_UP;
-	s->up_at = ev_now(s->loop);
-	s->misses = 0;
-	hn_log(HN_LOG_INFO, SUP_COMP, "p2p host pid %d (gen %u) is up",
-	       (int)s->pid, s->gen);
-	send_startup(s);
+	gen_up(g);
 }
 
 static void hb_reply(void *arg, int rc, struct hn_rpc_resp *resp)
 {
-	struct hn_sup *s = arg;
+	struct hgen *g = arg;
+	struct hn_sup *s = g->s;
 
-	s->hb_inflight = false;
-	if (rc == HN_ECLOSED || s->state != HN_SUP_UP)
+	g->hb_inflight = false;
+	if (rc == HN_ECLOSED || g->state != G_UP || !g->pid)
 		return;
 	if (rc == 0 && !resp->is_error) {
-		s->misses = 0;
+		g->misses = 0;
 		s->st.heartbeats++;
 		return;
 	}
-	s->misses++;
+	g->misses++;
 	hn_log(HN_LOG_WARN, SUP_COMP, "p2p host pid %d missed heartbeat %u/%u "
-	       "(%s)", (int)s->pid, s->misses, s->o.max_misses,
+	       "(%s)", (int)g->pid, g->misses, s->o.max_misses,
 	       rc < 0 ? hn_strerror(rc) : resp->error.message);
-	if (s->misses >= s->o.max_misses)
-		end_host(s, "no heartbeat answer %u times in a row (hung)",
-			 s->misses);
+	if (g->misses >= s->o.max_misses)
+		end_host(g, "no heartbeat answer %u times in a row (hung)",
+			 g->misses);
+}
+
+static void try_hello(struct hgen *g)
+{
+	if (g->hello_inflight || g->state != G_STARTING || !g->pid)
+		return;
+	if (hn_rpc_call(g->p2p, "hello", hn_rpc_hello_obj("core", NULL),
+			g->s->o.hb_timeout, 0, hello_cb, g) == 0)
+		g->hello_inflight = true;
+}
+
+/* The host dialed its p2p.<gen>.ipc: hello at once, not at the next tick. */
+static void gen_pipe_cb(void *arg, bool up)
+{
+	struct hgen *g = arg;
+
+	if (up)
+		try_hello(g);
+}
+
+static bool gen_connected(const struct hgen *g)
+{
+	struct hn_rpc_pipe_stats ps;
+
+	if (!g->p2p)
+		return false;
+	hn_rpc_client_pipe_stats(g->p2p, &ps);
+	return ps.connected > 0;
+}
+
+static void watch_gen(struct hgen *g, double now)
+{
+	struct hn_sup *s = g->s;
+
+	if (!g->pid || g->state == G_KILLING)
+		return;
+	g->rss = read_rss(g->pid);
+	if (g == s->cur)
+		s->st.rss = g->rss;
+	if (s->o.max_rss && g->rss > s->o.max_rss) {
+		end_host(g, "rss %zu KB over the limit of %zu KB",
+			 g->rss / 1024, s->o.max_rss / 1024);
+		return;
+	}
+	if (g->state == G_STARTING) {
+		if (now - g->spawned_at > s->o.startup_timeout) {
+			end_host(g, "no hello within %.0fs of start",
+				 s->o.startup_timeout);
+			return;
+		}
+		if (gen_connected(g))
+			try_hello(g);
+		return;
+	}
+	if (g != s->cur)
+		return;
+	if (g->up_at > 0 && now - g->up_at >= s->o.healthy_reset)
+		s->backoff = s->o.backoff_min;
+	if (g->hb_inflight)
+		return;         /* its own timeout counts the miss */
+	if (hn_rpc_call(g->p2p, "heartbeat", NULL, s->o.hb_timeout, 0,
+			hb_reply, g) == 0)
+		g->hb_inflight = true;
 }
 
 static void hb_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct hn_sup *s = w->data;
-	double now = ev_now(loop);
+	struct hgen *g, *next;
 
-	if (!s->pid || s->state == HN_SUP_KILLING)
-		return;
-	s->rss = read_rss(s->pid);
-	s->st.rss = s->rss;
-	if (s->o.max_rss && s->rss > s->o.max_rss) {
-		end_host(s, "rss %zu KB over the limit of %zu KB",
-			 s->rss / 1024, s->o.max_rss / 1024);
-		return;
+	for (g = s->all; g; g = next) {
+		next = g->next;
+		watch_gen(g, ev_now(loop));
 	}
-	if (s->state == HN_SUP_STARTING) {
-		if (now - s->spawned_at > s->o.startup_timeout) {
-			end_host(s, "no hello within %.0fs of start",
-				 s->o.startup_timeout);
-			return;
-		}
-		if (!s->hello_inflight && hn_ipc_p2p_connected(s->ipc) &&
-		    hn_ipc_p2p_call(s->ipc, "hello",
-				    hn_rpc_hello_obj("core", NULL),
-				    s->o.hb_timeout, hello_cb, s) == 0)
-			s->hello_inflight = true;
-		return;
-	}
-	if (s->state != HN_SUP_UP)
-		return;
-	if (s->up_at > 0 && now - s->up_at >= s->o.healthy_reset)
-		s->backoff = s->o.backoff_min;
-	if (s->hb_inflight)
-		return;         /* its own timeout counts the miss */
-	if (hn_ipc_p2p_call(s->ipc, "heartbeat", NULL, s->o.hb_timeout,
-			    hb_reply, s) == 0)
-		s->hb_inflight = true;
 }
 
 static void on_bad(void *arg, uint64_t pid, const struct hn_rpc_error *e)
 {
 	struct hn_sup *s = arg;
+	struct hgen *g = s->cur;
 
 	s->st.bad_total++;
-	if (!s->pid)
+	for (struct hgen *o = s->all; pid && o; o = o->next)
+		if ((uint64_t)o->pid == pid)
+			g = o;
+	if (!g || !g->pid)
 		return;
-	s->bad++;
-	if (s->bad >= s->o.max_bad)
-		end_host(s, "%" PRIu64 " malformed request(s) on node.ipc, "
-			 "last: %d %s", s->bad, e->code, e->message);
+	g->bad++;
+	if (g->bad >= s->o.max_bad)
+		end_host(g, "%" PRIu64 " malformed request(s) on node.ipc, "
+			 "last: %d %s", g->bad, e->code, e->message);
 }
 
 /* --- spawning ----------------------------------------------------------- */
 
-static void spawn_host(struct hn_sup *s)
+/* Moves @fd to a number >= SUP_FD_MIN (CLOEXEC), so the dup2 actions of
+ * the spawn cannot overwrite it.  Returns the fd or -1. */
+static int high_fd(int fd)
 {
-	const char *argv[SUP_MAX_ARGS];
+	int nfd;
+
+	if (fd >= SUP_FD_MIN)
+		return fd;
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, SUP_FD_MIN);
+	close(fd);
+	return nfd;
+}
+
+static struct hgen *spawn_gen(struct hn_sup *s, const char *plugin,
+			      struct hn_error *err)
+{
+	struct hn_rpc_link_opts lo = { 0 };
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	struct hn_error err = { 0 };
+	char url[PATH_MAX + 16], num[5][32];
+	const char **argv;
+	struct hgen *g;
 	sigset_t none, def;
+	int pfd[2], status_num, rc;
 	size_t n = 0, i;
 	pid_t pid;
-	int rc;
 
-	s->gen++;
-	s->st.gen = s->gen;
-	s->reason[0] = 0;
-	s->bad = 0;
-	s->misses = 0;
-	s->up_at = 0;
-	if (hn_ipc_p2p_open(s->ipc, s->gen, 0, NULL, 0, &err) < 0) {
-		hn_log(HN_LOG_ERROR, SUP_COMP, "cannot open p2p.ipc: %s",
-		       err.msg);
-		s->st.spawn_failures++;
-		schedule_restart(s, s->backoff);
-		return;
+	g = calloc(1, sizeof(*g));
+	argv = calloc(32 + 2 * s->o.n_config, sizeof(*argv));
+	if (!g || !argv || !(g->plugin = strdup(plugin))) {
+		if (g)
+			free(g->plugin);
+		free(g);
+		free(argv);
+		hn_error_set(err, HN_ENOMEM, "out of memory");
+		return NULL;
 	}
-	snprintf(s->gen_arg, sizeof(s->gen_arg), "%u", s->gen);
-	snprintf(s->ppid_arg, sizeof(s->ppid_arg), "%d", (int)getpid());
+	g->s = s;
+	g->pidfd = g->status_fd = -1;
+	g->gen = ++s->gen;
+	rc = snprintf(url, sizeof(url), "ipc://%s/p2p.%u.ipc",
+		      s->o.runtime_dir, g->gen);
+	/* sun_path holds 107 characters plus NUL (IPC.md section 3). */
+	if (rc < 0 || rc - 6 >= 108) {
+		hn_error_set(err, HN_EINVAL, "socket path '%s' is longer than "
+			     "107 characters; use a shorter runtime dir",
+			     url + 6);
+		goto fail;
+	}
+	lo.loop = s->loop;
+	lo.url = url;
+	lo.listen = true;
+	lo.max_msg = s->o.max_msg;
+	lo.n_ctx = SUP_P2P_CTX;
+	lo.check_uid = true;
+	lo.peer_uid = getuid();
+	lo.name = "p2p.ipc";
+	if (hn_rpc_client_open(&lo, &g->p2p, err) < 0) {
+		g->p2p = NULL;
+		goto fail;
+	}
+	/* No pipe is accepted before we know the pid. */
+	hn_rpc_client_expect_pid(g->p2p, UINT64_MAX);
+	hn_rpc_client_on_pipe(g->p2p, gen_pipe_cb, g);
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		hn_error_set(err, HN_EIO, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	g->status_fd = pfd[0];
+	fcntl(g->status_fd, F_SETFL, O_NONBLOCK);
+	pfd[1] = high_fd(pfd[1]);
+	if (pfd[1] < 0) {
+		hn_error_set(err, HN_EIO, "fcntl: %s", strerror(errno));
+		goto fail;
+	}
+	status_num = s->o.listen_fd >= 0 ? 4 : 3;
+
+	snprintf(num[0], sizeof(num[0]), "%u", g->gen);
+	snprintf(num[1], sizeof(num[1]), "%d", (int)getpid());
+	snprintf(num[2], sizeof(num[2]), "%d", status_num);
 	argv[n++] = s->o.host_bin;
 	argv[n++] = "--runtime-dir";
 	argv[n++] = s->o.runtime_dir;
 	argv[n++] = "--gen";
-	argv[n++] = s->gen_arg;
+	argv[n++] = num[0];
 	argv[n++] = "--plugin";
-	argv[n++] = s->o.plugin_path;
+	argv[n++] = g->plugin;
 	argv[n++] = "--parent-pid";
-	argv[n++] = s->ppid_arg;
+	argv[n++] = num[1];
+	argv[n++] = "--status-fd";
+	argv[n++] = num[2];
 	if (s->o.listen_fd >= 0) {
 		argv[n++] = "--listen-fd";
 		argv[n++] = "3";
 	}
-	if (s->o.log_level) {
+	if (s->log_level) {
 		argv[n++] = "--log-level";
-		argv[n++] = s->o.log_level;
+		argv[n++] = s->log_level;
 	}
 	if (s->o.log_format) {
 		argv[n++] = "--log-format";
 		argv[n++] = s->o.log_format;
 	}
 	if (s->o.max_msg) {
-		snprintf(s->max_msg_arg, sizeof(s->max_msg_arg), "%zu",
-			 s->o.max_msg);
+		snprintf(num[3], sizeof(num[3]), "%zu", s->o.max_msg);
 		argv[n++] = "--max-msg";
-		argv[n++] = s->max_msg_arg;
+		argv[n++] = num[3];
 	}
-	for (i = 0; i < s->o.n_config && n + 3 < SUP_MAX_ARGS; i++) {
+	for (i = 0; i < s->o.n_config; i++) {
 		argv[n++] = "--config";
 		argv[n++] = s->o.config[i];
 	}
 	argv[n] = NULL;
 
 	posix_spawn_file_actions_init(&fa);
-	if (s->o.listen_fd >= 0) {
-		/* glibc clears FD_CLOEXEC when dup2 gets the same number. */
+	/* glibc clears FD_CLOEXEC when dup2 gets the same number. */
+	if (s->o.listen_fd >= 0)
 		posix_spawn_file_actions_adddup2(&fa, s->o.listen_fd, 3);
-		posix_spawn_file_actions_addclosefrom_np(&fa, 4);
-	} else {
-		posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	}
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], status_num);
+	posix_spawn_file_actions_addclosefrom_np(&fa, status_num + 1);
 	posix_spawnattr_init(&attr);
 	sigemptyset(&none);
 	sigemptyset(&def);
@@ -446,34 +733,59 @@ static void spawn_host(struct hn_sup *s)
 			 (char *const *)argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
+	close(pfd[1]);
+	free(argv);
+	argv = NULL;
 	if (rc != 0) {
-		hn_log(HN_LOG_ERROR, SUP_COMP, "cannot spawn '%s': %s",
-		       s->o.host_bin, strerror(rc));
-		hn_ipc_p2p_close(s->ipc);
-		s->st.spawn_failures++;
-		schedule_restart(s, s->backoff);
-		return;
+		hn_error_set(err, HN_EIO, "cannot spawn '%s': %s",
+			     s->o.host_bin, strerror(rc));
+		goto fail;
 	}
 	/* Before the loop iterates again: the host cannot have connected
 	 * (it needs this loop's hello answer first), and libev cannot have
 	 * reaped it. */
-	s->pid = pid;
-	s->st.pid = pid;
-	hn_ipc_p2p_expect_pid(s->ipc, (uint64_t)pid);
-	s->pidfd = pidfd_open(pid, 0);
-	if (s->default_loop) {
-		ev_child_set(&s->child_w, pid, 0);
-		ev_child_start(s->loop, &s->child_w);
-	} else if (s->pidfd >= 0) {
-		ev_io_set(&s->pidfd_w, s->pidfd, EV_READ);
-		ev_io_start(s->loop, &s->pidfd_w);
-	}
-	s->spawned_at = ev_now(s->loop);
-	s->rss = 0;
-	s->state = HN_SUP_STARTING;
+	g->pid = pid;
+	hn_rpc_client_expect_pid(g->p2p, (uint64_t)pid);
+	g->pidfd = pidfd_open(pid, 0);
+	ev_child_init(&g->child_w, child_cb, pid, 0);
+	g->child_w.data = g;
+	ev_io_init(&g->pidfd_w, pidfd_cb, g->pidfd, EV_READ);
+	g->pidfd_w.data = g;
+	ev_timer_init(&g->kill_w, kill_cb, s->o.term_grace, 0);
+	g->kill_w.data = g;
+	if (s->default_loop)
+		ev_child_start(s->loop, &g->child_w);
+	else if (g->pidfd >= 0)
+		ev_io_start(s->loop, &g->pidfd_w);
+	g->spawned_at = ev_now(s->loop);
+	g->state = G_STARTING;
+	g->next = s->all;
+	s->all = g;
 	hn_log(HN_LOG_INFO, SUP_COMP, "spawned p2p host pid %d (gen %u): %s "
-	       "--plugin %s", (int)pid, s->gen, s->o.host_bin,
-	       s->o.plugin_path);
+	       "--plugin %s", (int)pid, g->gen, s->o.host_bin, g->plugin);
+	return g;
+fail:
+	free(argv);
+	hn_rpc_client_close(g->p2p);
+	if (g->status_fd >= 0)
+		close(g->status_fd);
+	free(g->plugin);
+	free(g);
+	return NULL;
+}
+
+static void spawn_serving(struct hn_sup *s)
+{
+	struct hn_error err = { 0 };
+	struct hgen *g;
+
+	if (!(g = spawn_gen(s, s->plugin, &err))) {
+		hn_log(HN_LOG_ERROR, SUP_COMP, "%s", err.msg);
+		s->st.spawn_failures++;
+		schedule_restart(s, s->backoff);
+		return;
+	}
+	s->cur = g;
 }
 
 /* --- public ------------------------------------------------------------- */
@@ -497,8 +809,14 @@ int hn_sup_open(const struct hn_sup_opts *o, struct hn_sup **out,
 				    "executable: %s", o->host_bin,
 				    strerror(errno));
 	s = calloc(1, sizeof(*s));
-	if (!s)
+	if (!s || !(s->plugin = strdup(o->plugin_path)) ||
+	    (o->log_level && !(s->log_level = strdup(o->log_level)))) {
+		if (s) {
+			free(s->plugin);
+			free(s);
+		}
 		return hn_error_set(err, HN_ENOMEM, "out of memory");
+	}
 	s->o = *o;
 	s->o.heartbeat = dflt(o->heartbeat, 2.0);
 	s->o.hb_timeout = dflt(o->hb_timeout, 1.0);
@@ -509,44 +827,38 @@ int hn_sup_open(const struct hn_sup_opts *o, struct hn_sup **out,
 	s->o.backoff_max = dflt(o->backoff_max, 30.0);
 	s->o.healthy_reset = dflt(o->healthy_reset, 60.0);
 	s->o.max_bad = o->max_bad ? o->max_bad : 1;
+	s->o.max_msg = o->max_msg ? o->max_msg : HN_RPC_DEFAULT_MAX_MSG;
 	s->loop = o->loop;
 	s->ipc = o->ipc;
 	s->default_loop = ev_is_default_loop(o->loop);
-	s->pidfd = -1;
 	s->backoff = s->o.backoff_min;
 	s->st.next_backoff = s->backoff;
-	ev_child_init(&s->child_w, child_cb, 0, 0);
-	s->child_w.data = s;
-	ev_io_init(&s->pidfd_w, pidfd_cb, -1, EV_READ);
-	s->pidfd_w.data = s;
 	ev_timer_init(&s->hb_w, hb_cb, s->o.heartbeat, s->o.heartbeat);
 	s->hb_w.data = s;
-	ev_timer_init(&s->kill_w, kill_cb, s->o.term_grace, 0);
-	s->kill_w.data = s;
 	ev_timer_init(&s->restart_w, restart_cb, 0, 0);
 	s->restart_w.data = s;
 	ev_timer_start(s->loop, &s->hb_w);
 	hn_ipc_on_bad(s->ipc, on_bad, s);
-	spawn_host(s);
+	spawn_serving(s);
 	*out = s;
 	return 0;
 }
 
 void hn_sup_stop(struct hn_sup *s)
 {
+	struct hgen *g;
+
 	if (!s || s->stopping)
 		return;
 	s->stopping = true;
 	ev_timer_stop(s->loop, &s->restart_w);
-	if (s->pid)
-		end_host(s, "core stopping");
-	else
-		s->state = HN_SUP_STOPPED;
+	for (g = s->all; g; g = g->next)
+		end_host(g, "core stopping");
 }
 
 bool hn_sup_busy(const struct hn_sup *s)
 {
-	return s && s->pid != 0;
+	return s && s->all != NULL;
 }
 
 void hn_sup_close(struct hn_sup *s)
@@ -554,20 +866,24 @@ void hn_sup_close(struct hn_sup *s)
 	if (!s)
 		return;
 	s->stopping = true;
-	if (s->pid) {
+	while (s->all) {
+		struct hgen *g = s->all;
 		int st = 0;
 
-		send_signal(s, SIGKILL);
-		if (waitpid(s->pid, &st, 0) != s->pid)
-			st = 0;         /* libev reaped it already */
-		snprintf(s->reason, sizeof(s->reason), "core closing");
-		host_exited(s, st);
+		if (g->pid) {
+			send_signal(g, SIGKILL);
+			if (waitpid(g->pid, &st, 0) != g->pid)
+				st = 0;         /* libev reaped it already */
+		}
+		if (g->state != G_KILLING)
+			snprintf(g->reason, sizeof(g->reason), "core closing");
+		host_exited(g, st);
 	}
 	hn_ipc_on_bad(s->ipc, NULL, NULL);
-	hn_ipc_p2p_close(s->ipc);
 	ev_timer_stop(s->loop, &s->hb_w);
-	ev_timer_stop(s->loop, &s->kill_w);
 	ev_timer_stop(s->loop, &s->restart_w);
+	free(s->plugin);
+	free(s->log_level);
 	free(s);
 }
 
@@ -575,22 +891,93 @@ int hn_sup_call(struct hn_sup *s, const char *method,
 		HN_TAKES struct json_object *params, double timeout,
 		hn_rpc_done_cb cb, void *arg)
 {
-	if (!s || s->state != HN_SUP_UP) {
+	if (!s || !s->cur || s->cur->state != G_UP) {
 		json_object_put(params);
 		return HN_ECLOSED;
 	}
-	return hn_ipc_p2p_call(s->ipc, method, params, timeout, cb, arg);
+	return hn_rpc_call(s->cur->p2p, method, params, timeout, 0, cb, arg);
+}
+
+int hn_sup_reload(struct hn_sup *s, const char *plugin_path,
+		  hn_sup_reload_cb cb, void *arg, struct hn_error *err)
+{
+	const char *path = plugin_path ? plugin_path : s->plugin;
+	struct stat st;
+	struct hgen *g;
+
+	if (s->stopping)
+		return hn_error_set(err, HN_ECLOSED, "the node is stopping");
+	if (s->reloading)
+		return hn_error_set(err, -EBUSY, "a p2p plugin reload is "
+				    "already in progress");
+	/* Only what the core can see without loading the file: the host
+	 * does the dlopen and the ABI checks. */
+	if (stat(path, &st) < 0)
+		return hn_error_set(err, errno == ENOENT ? HN_ENOENT : HN_EINVAL,
+				    "cannot reload p2p: plugin '%s': %s", path,
+				    strerror(errno));
+	if (!S_ISREG(st.st_mode) || access(path, R_OK) < 0)
+		return hn_error_set(err, HN_EINVAL, "cannot reload p2p: plugin "
+				    "'%s' is not a readable file", path);
+	if (!(g = spawn_gen(s, path, err))) {
+		s->st.reload_failures++;
+		return err ? err->code : HN_EIO;
+	}
+	s->cand = g;
+	s->reloading = true;
+	s->reload_cb = cb;
+	s->reload_arg = arg;
+	s->reload_t0 = ev_time();
+	s->reload_old_pid = s->cur ? s->cur->pid : 0;
+	hn_log(HN_LOG_INFO, SUP_COMP, "plugin reload: starting gen %u with %s "
+	       "next to %s", g->gen, g->plugin, s->cur ? "the serving host" :
+	       "no serving host");
+	return 0;
+}
+
+void hn_sup_reload_forget(struct hn_sup *s)
+{
+	if (s)
+		s->reload_cb = NULL;
+}
+
+const char *hn_sup_plugin_path(const struct hn_sup *s)
+{
+	return s->cur ? s->cur->plugin : s->plugin;
+}
+
+int hn_sup_set_log_level(struct hn_sup *s, const char *level)
+{
+	char *l = NULL;
+
+	if (level && !(l = strdup(level)))
+		return HN_ENOMEM;
+	free(s->log_level);
+	s->log_level = l;
+	return 0;
 }
 
 void hn_sup_stats(const struct hn_sup *s, struct hn_sup_stats *st)
 {
+	const struct hgen *g = s->cur;
+
 	*st = s->st;
-	st->state = s->state;
-	st->pid = s->pid;
-	st->bad = s->bad;
-	st->misses = s->misses;
-	st->rss = s->rss;
 	st->next_backoff = s->backoff;
+	st->cand_pid = s->cand ? s->cand->pid : 0;
+	if (s->stopping && !s->all)
+		st->state = HN_SUP_STOPPED;
+	else if (!g)
+		st->state = s->cand ? HN_SUP_STARTING : HN_SUP_IDLE;
+	else
+		st->state = g->state == G_UP ? HN_SUP_UP :
+			    g->state == G_KILLING ? HN_SUP_KILLING :
+			    HN_SUP_STARTING;
+	st->pid = g ? g->pid : 0;
+	st->gen = g ? g->gen : s->gen;
+	st->bad = g ? g->bad : 0;
+	st->misses = g ? g->misses : 0;
+	if (g)
+		st->rss = g->rss;
 }
 
 /* --- daemon module ------------------------------------------------------ */
@@ -599,9 +986,9 @@ struct sup_mod {
 	struct hn_sup *sup;
 	int listen_fd;
 	char *host_bin, *plugin;
-	const char **bootstrap;
-	char **boot_str;
-	size_t n_boot;
+	/* "KEY=VALUE" plugin config passed with --config (owned). */
+	char **cfg_str;
+	size_t n_cfg, cap_cfg;
 };
 
 static struct sup_mod *the_mod;
@@ -682,19 +1069,237 @@ static void sup_mod_free(struct sup_mod *m)
 		close(m->listen_fd);
 	free(m->host_bin);
 	free(m->plugin);
-	for (i = 0; i < m->n_boot; i++)
-		free(m->boot_str[i]);
-	free(m->boot_str);
-	free(m->bootstrap);
+	for (i = 0; i < m->n_cfg; i++)
+		free(m->cfg_str[i]);
+	free(m->cfg_str);
 	free(m);
 }
+
+static int cfg_add(struct sup_mod *m, const char *fmt, ...) HN_PRINTF(2, 3);
+
+/* Appends one "KEY=VALUE" to the host's --config list. */
+static int cfg_add(struct sup_mod *m, const char *fmt, ...)
+{
+	va_list ap;
+	char *str;
+	int n;
+
+	if (m->n_cfg == m->cap_cfg) {
+		size_t cap = m->cap_cfg ? m->cap_cfg * 2 : 16;
+		char **nc = realloc(m->cfg_str, cap * sizeof(*nc));
+
+		if (!nc)
+			return HN_ENOMEM;
+		m->cfg_str = nc;
+		m->cap_cfg = cap;
+	}
+	va_start(ap, fmt);
+	n = vasprintf(&str, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return HN_ENOMEM;
+	m->cfg_str[m->n_cfg++] = str;
+	return 0;
+}
+
+/* The plugin's configuration (plugins/p2p_sync_v2/p2p_plugin.c keys):
+ * network, data dir (peer_id.json), identity, max peers, bootstrap peers
+ * and every "[p2p] key = value" of the ini file as "p2p.key". */
+static int plugin_config(struct sup_mod *m, const struct hn_config *cfg)
+{
+	size_t i;
+	int rc = 0;
+
+	if (cfg->network)
+		rc |= cfg_add(m, "network=%s", cfg->network);
+	if (cfg->data_dir)
+		rc |= cfg_add(m, "data_dir=%s", cfg->data_dir);
+	if (cfg->peer_id_file)
+		rc |= cfg_add(m, "p2p.identity=%s", cfg->peer_id_file);
+	if (cfg->p2p_max_peers)
+		rc |= cfg_add(m, "p2p.max_peers=%zu", cfg->p2p_max_peers);
+	for (i = 0; i < cfg->n_bootstrap; i++) {
+		const struct hn_hostport *b = &cfg->bootstrap[i];
+
+		rc |= cfg_add(m, strchr(b->host, ':') ?
+			      "p2p.bootstrap=tcp://[%s]:%u" :
+			      "p2p.bootstrap=tcp://%s:%u", b->host, b->port);
+	}
+	for (i = 0; i < cfg->n_kv; i++) {
+		const struct hn_config_kv *kv = &cfg->kv[i];
+
+		if (kv->section && strcmp(kv->section, "p2p") == 0)
+			rc |= cfg_add(m, "p2p.%s=%s", kv->key, kv->value);
+	}
+	return rc < 0 ? HN_ENOMEM : 0;
+}
+
+/* --- admin hooks (core/admin.h) ---------------------------------------- */
+
+/* A "peers" call waiting for get_connections; @call NULL once cancelled. */
+struct peers_req {
+	struct hn_admin_call *call;
+	struct peers_req *next;
+};
+
+static struct admin_calls {
+	struct peers_req *peers;
+	struct hn_admin_call *reload;
+} adm;
+
+static void peers_reply(void *arg, int rc, struct hn_rpc_resp *resp)
+{
+	struct peers_req *r = arg, **pp;
+	struct json_object *o;
+
+	for (pp = &adm.peers; *pp; pp = &(*pp)->next) {
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
+	}
+	if (r->call) {
+		if (rc < 0)
+			hn_admin_call_done(r->call, rc, NULL, "the p2p host did "
+					   "not answer get_connections");
+		else if (resp->is_error)
+			hn_admin_call_done(r->call, HN_EIO, NULL,
+					   resp->error.message);
+		else {
+			o = json_object_new_object();
+			hn_rpc_add(o, "peers", json_object_get(resp->result));
+			hn_admin_call_done(r->call, 0, o, NULL);
+		}
+	}
+	free(r);
+}
+
+static int h_peers(void *ctx, struct hn_admin_call *call)
+{
+	struct peers_req *r;
+	int rc;
+
+	if (!the_mod || !the_mod->sup)
+		return HN_ECLOSED;
+	if (!(r = calloc(1, sizeof(*r))))
+		return HN_ENOMEM;
+	r->call = call;
+	rc = hn_sup_call(the_mod->sup, "get_connections", NULL, 10.0,
+			 peers_reply, r);
+	if (rc < 0) {
+		free(r);
+		hn_admin_call_done(call, rc, NULL, "the p2p host is not up");
+		return 0;
+	}
+	r->next = adm.peers;
+	adm.peers = r;
+	return 0;
+}
+
+static void reload_cb(void *arg, int rc, const char *msg,
+		      struct json_object *info)
+{
+	struct hn_admin_call *call = adm.reload;
+
+	adm.reload = NULL;
+	if (call)
+		hn_admin_call_done(call, rc < 0 ? HN_EIO : 0,
+				   rc < 0 ? NULL : json_object_get(info), msg);
+}
+
+/* "plugin reload p2p" (or "p2p_sync_v2"): the configured plugin path
+ * again (a new build dropped in its place); "plugin reload PATH" with a
+ * '/' in it: that file becomes the P2P plugin. */
+static int h_plugin_reload(void *ctx, const char *name,
+			   struct hn_admin_call *call)
+{
+	struct hn_error err = { 0 };
+	const char *path = NULL;
+	char msg[200];
+
+	if (!the_mod || !the_mod->sup)
+		return HN_ECLOSED;
+	if (strchr(name, '/'))
+		path = name;
+	else if (strcmp(name, "p2p") != 0 && strcmp(name, "p2p_sync_v2") != 0) {
+		snprintf(msg, sizeof(msg), "no plugin '%s' outside the core: "
+			 "the p2p host runs 'p2p' (or give a path to a .so)",
+			 name);
+		hn_admin_call_done(call, HN_ENOENT, NULL, msg);
+		return 0;
+	}
+	if (hn_sup_reload(the_mod->sup, path, reload_cb, NULL, &err) < 0) {
+		hn_admin_call_done(call, err.code == HN_ECLOSED ? HN_ECLOSED :
+				   HN_EIO, NULL, err.msg);
+		return 0;
+	}
+	adm.reload = call;
+	return 0;
+}
+
+static int h_plugin_list(void *ctx, struct hn_admin_call *call)
+{
+	struct json_object *r, *a, *p;
+	struct hn_sup_stats st;
+	static const char *const states[] = { "idle", "starting", "up",
+					      "killing", "stopped" };
+
+	if (!the_mod || !the_mod->sup)
+		return HN_ECLOSED;
+	hn_sup_stats(the_mod->sup, &st);
+	r = json_object_new_object();
+	a = json_object_new_array();
+	p = json_object_new_object();
+	hn_rpc_add(p, "name", json_object_new_string("p2p"));
+	hn_rpc_add(p, "kind", json_object_new_string("p2p"));
+	hn_rpc_add(p, "path", json_object_new_string(
+			   hn_sup_plugin_path(the_mod->sup)));
+	hn_rpc_add(p, "process", json_object_new_string("hathor-p2p-host"));
+	hn_rpc_add(p, "pid", json_object_new_int64(st.pid));
+	hn_rpc_add(p, "gen", json_object_new_int64(st.gen));
+	hn_rpc_add(p, "state", json_object_new_string(
+			   st.state <= HN_SUP_STOPPED ? states[st.state] : "?"));
+	hn_rpc_add(p, "restarts", json_object_new_int64(st.restarts));
+	hn_rpc_add(p, "reloads", json_object_new_int64(st.reloads));
+	json_object_array_add(a, p);
+	hn_rpc_add(r, "plugins", a);
+	hn_admin_call_done(call, 0, r, NULL);
+	return 0;
+}
+
+static void h_log_level(void *ctx, const char *level)
+{
+	if (the_mod && the_mod->sup)
+		hn_sup_set_log_level(the_mod->sup, level);
+}
+
+static void h_cancel(void *ctx, struct hn_admin_call *call)
+{
+	struct peers_req *r;
+
+	if (adm.reload == call) {
+		adm.reload = NULL;
+		if (the_mod && the_mod->sup)
+			hn_sup_reload_forget(the_mod->sup);
+	}
+	for (r = adm.peers; r; r = r->next)
+		if (r->call == call)
+			r->call = NULL;
+}
+
+static const struct hn_admin_hooks sup_hooks = {
+	.peers = h_peers,
+	.plugin_reload = h_plugin_reload,
+	.plugin_list = h_plugin_list,
+	.log_level = h_log_level,
+	.cancel = h_cancel,
+};
 
 static int sup_mod_open(struct hn_daemon *d, struct hn_error *err)
 {
 	const struct hn_config *cfg = d->cfg;
 	struct hn_sup_opts o = { 0 };
 	struct sup_mod *m;
-	size_t i;
 	int rc;
 
 	if (!cfg || cfg->p2p_mode != HN_P2P_HOST || !d->ipc)
@@ -715,23 +1320,9 @@ static int sup_mod_open(struct hn_daemon *d, struct hn_error *err)
 	if (asprintf(&m->plugin, "%s/p2p_sync_v2.so",
 		     cfg->plugin_dir ? cfg->plugin_dir : ".") < 0)
 		m->plugin = NULL;
-	m->boot_str = calloc(cfg->n_bootstrap + 1, sizeof(*m->boot_str));
-	m->bootstrap = calloc(cfg->n_bootstrap + 1, sizeof(*m->bootstrap));
-	if (!m->host_bin || !m->plugin || !m->boot_str || !m->bootstrap) {
+	if (!m->host_bin || !m->plugin || plugin_config(m, cfg) < 0) {
 		sup_mod_free(m);
 		return hn_error_set(err, HN_ENOMEM, "out of memory");
-	}
-	for (i = 0; i < cfg->n_bootstrap; i++) {
-		const struct hn_hostport *b = &cfg->bootstrap[i];
-
-		if (asprintf(&m->boot_str[i], strchr(b->host, ':') ?
-			     "tcp://[%s]:%u" : "tcp://%s:%u", b->host,
-			     b->port) < 0) {
-			sup_mod_free(m);
-			return hn_error_set(err, HN_ENOMEM, "out of memory");
-		}
-		m->bootstrap[i] = m->boot_str[i];
-		m->n_boot++;
 	}
 	o.loop = d->loop;
 	o.ipc = d->ipc;
@@ -742,8 +1333,8 @@ static int sup_mod_open(struct hn_daemon *d, struct hn_error *err)
 	o.log_level = cfg->log_level;
 	o.log_format = cfg->log_format;
 	o.max_msg = cfg->ipc_max_msg;
-	o.bootstrap = m->bootstrap;
-	o.n_bootstrap = m->n_boot;
+	o.config = (const char *const *)m->cfg_str;
+	o.n_config = m->n_cfg;
 	o.heartbeat = cfg->host_heartbeat_ms ? cfg->host_heartbeat_ms / 1000.0 :
 		      0;
 	o.max_rss = (size_t)cfg->host_max_rss_mb * 1024 * 1024;
@@ -754,6 +1345,7 @@ static int sup_mod_open(struct hn_daemon *d, struct hn_error *err)
 	}
 	d->sup = m->sup;
 	the_mod = m;
+	hn_admin_hooks_register(&sup_hooks);
 	return 0;
 }
 
@@ -769,6 +1361,13 @@ static bool sup_mod_busy(struct hn_daemon *d)
 
 static void sup_mod_close(struct hn_daemon *d)
 {
+	struct peers_req *r;
+
+	/* Held admin calls get cancel() first. */
+	hn_admin_hooks_register(NULL);
+	for (r = adm.peers; r; r = r->next)
+		r->call = NULL;
+	adm.reload = NULL;
 	hn_sup_close(d->sup);
 	d->sup = NULL;
 	sup_mod_free(the_mod);

@@ -1,12 +1,15 @@
 /*
  * sup.h: the supervisor of hathor-p2p-host (IPC.md section 6).
  *
- * One host process at a time, generation 1, 2, ...  Each generation gets
- * its own p2p.<gen>.ipc (core/ipc.h) that accepts only that host's pid.
- * The host is started with posix_spawn (never fork: nng is not fork-safe,
- * and the core's pages are not copied), with the P2P listening socket the
- * core bound as fd 3 and every other fd closed, the log level and format,
- * the runtime dir and the core's pid (the host sets PR_SET_PDEATHSIG).
+ * One serving host process at a time, generation 1, 2, ...  Each
+ * generation gets its own p2p.<gen>.ipc REQ socket (the core listens, the
+ * host dials) that accepts only that host's pid, so a command can never
+ * reach another generation.  The host is started with posix_spawn (never
+ * fork: nng is not fork-safe, and the core's pages are not copied), with
+ * the P2P listening socket the core bound as fd 3, a status pipe on which
+ * it reports a start-up failure in one line, every other fd closed, the
+ * log level and format, the runtime dir and the core's pid (the host sets
+ * PR_SET_PDEATHSIG).
  *
  * Watching: a heartbeat on p2p.ipc every @heartbeat seconds with a
  * @hb_timeout deadline; @max_misses in a row means hung.  RSS (from
@@ -19,8 +22,19 @@
  * @healthy_reset seconds of healthy uptime.
  *
  * After the host's hello on p2p.ipc the supervisor sends the start-up
- * commands (peer discovery, then "start").  Loop thread only; spawn only
- * from the loop thread (PR_SET_PDEATHSIG is per spawning thread).
+ * commands (peer discovery, then "start").
+ *
+ * Reload (hn_sup_reload, "hathor-admin plugin reload p2p"): a candidate
+ * generation is spawned with the (new) plugin next to the serving one.
+ * Only when it said hello (its plugin loaded, passed the ABI checks and
+ * started) is it switched in: the old host gets SIGTERM, and once it is
+ * reaped (its peers are gone) the new one gets "start".  A candidate that
+ * fails (missing file, wrong ABI, init error, no hello in time) is reaped
+ * and the reload fails with the host's own one-line reason, while the old
+ * host keeps serving untouched.
+ *
+ * Loop thread only; spawn only from the loop thread (PR_SET_PDEATHSIG is
+ * per spawning thread).
  */
 #ifndef HN_CORE_SUP_H
 #define HN_CORE_SUP_H
@@ -56,7 +70,7 @@ struct hn_sup_opts {
 	size_t n_bootstrap;
 	bool no_start;                  /* do not send "start" after hello */
 
-	double heartbeat;               /* 0: 2 s */
+	double heartbeat;               /* 0: 2 s (also the watch tick) */
 	double hb_timeout;              /* 0: 1 s */
 	unsigned max_misses;            /* 0: 3 */
 	double term_grace;              /* 0: 3 s */
@@ -81,11 +95,32 @@ bool hn_sup_busy(const struct hn_sup *s);
  * no-op. */
 void hn_sup_close(struct hn_sup *s);
 
-/* A p2p.ipc command to the current host (docs/ipc.md); as hn_rpc_call.
+/* A p2p.ipc command to the serving host (docs/ipc.md); as hn_rpc_call.
  * HN_ECLOSED when no host is up. */
 int hn_sup_call(struct hn_sup *s, const char *method,
 		HN_TAKES struct json_object *params, double timeout,
 		hn_rpc_done_cb cb, void *arg);
+
+/* Reload finished: @rc 0 and @info {"plugin","path","gen","pid",
+ * "old_pid","ms"} (borrowed), or @rc < 0 and @msg, a one-line reason
+ * (the old host still serves). */
+typedef void (*hn_sup_reload_cb)(void *arg, int rc, const char *msg,
+				 struct json_object *info);
+
+/* Starts a reload with @plugin_path (NULL: the current plugin path; a new
+ * path is kept for later restarts once the reload succeeded).  Returns 0
+ * (@cb is called later, exactly once), or a negative code with @err and
+ * no callback: HN_ENOENT/HN_EINVAL plugin path not a readable file,
+ * -EBUSY another reload in progress, HN_ECLOSED stopping. */
+int hn_sup_reload(struct hn_sup *s, const char *plugin_path,
+		  hn_sup_reload_cb cb, void *arg, struct hn_error *err);
+/* Drops the callback of the reload in progress (its caller went away);
+ * the reload itself goes on. */
+void hn_sup_reload_forget(struct hn_sup *s);
+/* Plugin path the serving host runs (borrowed). */
+const char *hn_sup_plugin_path(const struct hn_sup *s);
+/* Log level passed to hosts spawned from now on (NULL: inherit). */
+int hn_sup_set_log_level(struct hn_sup *s, const char *level);
 
 enum hn_sup_state {
 	HN_SUP_IDLE = 0,        /* waiting for the next spawn (backoff) */
@@ -110,6 +145,10 @@ struct hn_sup_stats {
 	int last_status;                /* wait status of the last exit */
 	char last_reason[96];           /* why the last host ended */
 	char last_exit[64];             /* "exit 1", "signal 9" */
+	char last_status_msg[256];      /* the host's start-up error line */
+	unsigned reloads;               /* reloads that switched hosts */
+	unsigned reload_failures;
+	pid_t cand_pid;                 /* reload candidate, 0 none */
 };
 void hn_sup_stats(const struct hn_sup *s, struct hn_sup_stats *st);
 

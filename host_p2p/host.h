@@ -39,6 +39,9 @@ struct host {
 	unsigned inflight;
 	double call_timeout;            /* node calls, seconds */
 	long parent_pid;                /* 0: not checked */
+	/* --status-fd: a start-up failure is written here as one line;
+	 * closed once the plugin runs (-1: none). */
+	int status_fd;
 
 	const char *node_url, *p2p_url, *events_url;
 	const char *plugin_path;

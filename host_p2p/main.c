@@ -10,9 +10,13 @@
  * commands.  It exits when the core goes: SIGTERM (parent death or the
  * supervisor), the parent pid changing, or a lost node.ipc / p2p.ipc link.
  * Exit codes: 0 after SIGTERM/SIGINT, 1 on IPC loss or start-up failure,
- * 2 on usage errors.
+ * 2 on usage errors.  With --status-fd N, a start-up failure (the plugin
+ * loader's refusal, a failed init or start, no core) is also written to
+ * fd N as one line, so the supervisor can report why a new plugin did not
+ * come up; the fd is closed once the plugin runs.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -33,10 +37,32 @@ static const char *const host_caps[] = { "node.v1", "events.v1", "p2p.v1",
 					 NULL };
 static const char *const need_node[] = { "node.v1", NULL };
 
+/* Writes @msg as the start-up failure line (once) and closes the fd. */
+static void status_line(struct host *hs, const char *msg)
+{
+	char line[600];
+	int n;
+
+	if (hs->status_fd < 0)
+		return;
+	if (msg) {
+		n = snprintf(line, sizeof(line), "%s\n", msg);
+		if (n > (int)sizeof(line) - 1)
+			n = (int)sizeof(line) - 1;
+		if (n > 0 && write(hs->status_fd, line, (size_t)n) < 0)
+			hn_log(HN_LOG_DEBUG, hs->comp, "status fd: %s",
+			       strerror(errno));
+	}
+	close(hs->status_fd);
+	hs->status_fd = -1;
+}
+
 void host_stop(struct host *hs, const char *why, int code)
 {
 	if (hs->stopping)
 		return;
+	if (code)
+		status_line(hs, why);
 	hs->stopping = true;
 	hs->exit_code = code;
 	if (code)
@@ -119,11 +145,16 @@ static void start_plugin(struct host *hs)
 	if (hn_plugin_rt_load(hs->rt, hs->plugin_path, &oo, &hs->inst, err,
 			      sizeof(err)) < 0) {
 		hn_log(HN_LOG_ERROR, hs->comp, "%s", err);
+		status_line(hs, err);
 		host_stop(hs, "plugin refused", 1);
 		return;
 	}
 	if (hn_plugin_inst_start(hs->inst, err, sizeof(err)) < 0) {
+		char line[560];
+
 		hn_log(HN_LOG_ERROR, hs->comp, "plugin start failed: %s", err);
+		snprintf(line, sizeof(line), "plugin start failed: %.512s", err);
+		status_line(hs, line);
 		host_stop(hs, "plugin start failed", 1);
 		return;
 	}
@@ -135,6 +166,8 @@ static void start_plugin(struct host *hs)
 	       hs->plugin_path);
 	if (open_p2p(hs) < 0)
 		host_stop(hs, "cannot serve p2p.ipc", 1);
+	else
+		status_line(hs, NULL);
 }
 
 static void baseline_done(void *arg, int rc, struct hn_rpc_resp *resp)
@@ -197,7 +230,7 @@ static void usage(FILE *f)
 		"...\n"
 		"       [--log-level L] [--log-format text|json] [--max-msg B]"
 		" [--inflight N]\n"
-		"       [--call-timeout S]\n");
+		"       [--call-timeout S] [--status-fd FD]\n");
 }
 
 static char *dup_url(const char *dir, const char *name)
@@ -226,6 +259,7 @@ int main(int argc, char **argv)
 		{ "max-msg", required_argument, NULL, 'm' },
 		{ "inflight", required_argument, NULL, 'i' },
 		{ "call-timeout", required_argument, NULL, 't' },
+		{ "status-fd", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -243,6 +277,7 @@ int main(int argc, char **argv)
 	/* First: die with the parent (posix_spawn has no pre-exec hook). */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	memset(&hs, 0, sizeof(hs));
+	hs.status_fd = -1;
 	hs.max_msg = HN_RPC_DEFAULT_MAX_MSG;
 	hs.inflight = 16;
 	hs.call_timeout = 30.0;
@@ -271,6 +306,10 @@ int main(int argc, char **argv)
 		case 'i': hs.inflight = (unsigned)strtoul(optarg, NULL, 10);
 			break;
 		case 't': hs.call_timeout = strtod(optarg, NULL); break;
+		case 's': hs.status_fd = (int)strtol(optarg, NULL, 10);
+			if (hs.status_fd >= 0)
+				fcntl(hs.status_fd, F_SETFD, FD_CLOEXEC);
+			break;
 		case 'h': usage(stdout); free(cfg); return 0;
 		default: usage(stderr); free(cfg); return 2;
 		}
@@ -369,6 +408,9 @@ int main(int argc, char **argv)
 	}
 	ev_run(hs.loop, 0);
 out:
+	if (hs.exit_code)
+		status_line(&hs, "host start-up failed (see its log)");
+	status_line(&hs, NULL);
 	/* Plugin first (its pending node calls complete with ECLOSED), then
 	 * the sockets. */
 	hs.stopping = true;

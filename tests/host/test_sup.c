@@ -12,11 +12,17 @@
  *    after the grace period, and is replaced;
  *  - an RSS limit below what the host uses ends it with that reason;
  *  - a clean stop sends SIGTERM, the host exits 0 and is reaped (no
- *    zombie left, no restart).
+ *    zombie left, no restart);
+ *  - reload: a new generation comes up next to the old one, is switched
+ *    in, the old one is ended; a reload with a missing file, a file that
+ *    is not a shared object, or a plugin built for another ABI major fails
+ *    with the reason and the old host keeps serving (same pid, heartbeats,
+ *    commands).
  *
- * argv[1]: hathor-p2p-host, argv[2]: plug_p2p.so, [argv[3]: "own-loop":
- * a non-default libev loop, where the supervisor reaps through the pidfd
- * instead of libev's SIGCHLD handler].
+ * argv[1]: hathor-p2p-host, argv[2]: plug_p2p.so, argv[3]: a plugin with
+ * a wrong ABI major, [argv[4]: "own-loop": a non-default libev loop, where
+ * the supervisor reaps through the pidfd instead of libev's SIGCHLD
+ * handler].
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -39,7 +45,7 @@
 
 #include "hn/err.h"
 
-static const char *host_bin, *plugin_so;
+static const char *host_bin, *plugin_so, *bad_abi_so;
 static bool own_loop;
 static struct ev_loop *loop;
 static char rundir[256];
@@ -192,7 +198,8 @@ static int setup(void **state)
 	char cwd[200];
 
 	assert_non_null(getcwd(cwd, sizeof(cwd)));
-	snprintf(rundir, sizeof(rundir), "%s/supXXXXXX", cwd);
+	/* mkdtemp's template: six X characters. */
+	snprintf(rundir, sizeof(rundir), "%s/sup%s", cwd, "XX" "XX" "XX");
 	assert_non_null(mkdtemp(rundir));
 	chmod(rundir, 0700);
 	return 0;
@@ -382,6 +389,148 @@ static void test_bad_binary(void **state)
 	assert_null(sup);
 }
 
+/* --- reload ------------------------------------------------------------- */
+
+struct rl {
+	bool done;
+	int rc;
+	char msg[512];
+	char info[512];
+};
+
+static void rl_cb(void *arg, int rc, const char *msg, struct json_object *info)
+{
+	struct rl *r = arg;
+
+	r->done = true;
+	r->rc = rc;
+	snprintf(r->msg, sizeof(r->msg), "%s", msg ? msg : "");
+	snprintf(r->info, sizeof(r->info), "%s", info ?
+		 json_object_to_json_string_ext(info, JSON_C_TO_STRING_PLAIN) :
+		 "");
+}
+
+static bool rl_done(void *arg)
+{
+	return ((struct rl *)arg)->done;
+}
+
+/* The serving host is @pid, it answers heartbeats and commands. */
+static void assert_serving(pid_t pid)
+{
+	struct got g = { 0 };
+	uint64_t beats = stats().heartbeats + 2;
+
+	assert_int_equal(stats().pid, pid);
+	assert_int_equal(stats().state, HN_SUP_UP);
+	assert_true(process_exists(pid));
+	assert_true(run_until(more_beats, &beats, 3.0));
+	assert_int_equal(hn_sup_call(sup, "get_connections", NULL, 2.0,
+				     got_cb, &g), 0);
+	assert_true(run_until(got_done, &g, 3.0));
+	assert_int_equal(g.rc, 0);
+	assert_false(g.is_error);
+	assert_non_null(strstr(g.text, "\"ops\":\"start"));
+	assert_int_equal(stats().pid, pid);
+}
+
+static void test_reload_ok(void **state)
+{
+	struct hn_error err = { 0 };
+	struct rl r = { 0 };
+	char want[64];
+	pid_t none = 0, p1, p2;
+	double t0;
+
+	sup_start(0);
+	assert_true(run_until(is_up_other, &none, 10.0));
+	p1 = stats().pid;
+	t0 = ev_time();
+	assert_int_equal(hn_sup_reload(sup, NULL, rl_cb, &r, &err), 0);
+	/* A second one while the first runs is refused. */
+	assert_int_equal(hn_sup_reload(sup, NULL, rl_cb, &r, &err), -EBUSY);
+	assert_non_null(strstr(err.msg, "already in progress"));
+	/* The old host serves while the candidate starts. */
+	assert_int_equal(stats().pid, p1);
+	assert_true(stats().cand_pid > 0);
+	assert_true(run_until(rl_done, &r, 15.0));
+	print_message("reload: %.0f ms, %s\n", (ev_time() - t0) * 1000,
+		      r.info);
+	assert_int_equal(r.rc, 0);
+	p2 = stats().pid;
+	assert_true(p2 != p1 && p2 > 0);
+	snprintf(want, sizeof(want), "\"old_pid\":%d", (int)p1);
+	assert_non_null(strstr(r.info, want));
+	assert_non_null(strstr(r.info, "\"gen\":2"));
+	/* The old one was ended on purpose, not restarted. */
+	assert_false(process_exists(p1));
+	assert_int_equal(stats().restarts, 0);
+	assert_int_equal(stats().reloads, 1);
+	assert_int_equal(stats().cand_pid, 0);
+	assert_serving(p2);
+	sup_clean_stop();
+}
+
+static void test_reload_fails_old_serves(void **state)
+{
+	struct hn_error err = { 0 };
+	struct rl r = { 0 };
+	char junk[300];
+	pid_t none = 0, p1;
+	FILE *f;
+
+	sup_start(0);
+	assert_true(run_until(is_up_other, &none, 10.0));
+	p1 = stats().pid;
+
+	/* Missing file: refused before anything is spawned. */
+	assert_int_equal(hn_sup_reload(sup, "/nonexistent/p2p_sync_v2.so",
+				       rl_cb, &r, &err), HN_ENOENT);
+	print_message("missing: %s\n", err.msg);
+	assert_non_null(strstr(err.msg, "/nonexistent/p2p_sync_v2.so"));
+	assert_non_null(strstr(err.msg, "No such file"));
+	assert_false(r.done);
+	assert_int_equal(stats().cand_pid, 0);
+
+	/* Not a shared object: the new host's loader refuses it. */
+	snprintf(junk, sizeof(junk), "%s/junk.so", rundir);
+	f = fopen(junk, "w");
+	assert_non_null(f);
+	fputs("this is not an ELF file\n", f);
+	fclose(f);
+	assert_int_equal(hn_sup_reload(sup, junk, rl_cb, &r, &err), 0);
+	assert_true(run_until(rl_done, &r, 15.0));
+	print_message("junk: %s\n", r.msg);
+	assert_true(r.rc < 0);
+	assert_non_null(strstr(r.msg, "junk.so"));
+	assert_non_null(strstr(r.msg, "the running plugin keeps serving"));
+	assert_serving(p1);
+	unlink(junk);
+
+	/* Built for ABI major 2: refused with both versions named. */
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(hn_sup_reload(sup, bad_abi_so, rl_cb, &r, &err), 0);
+	assert_true(run_until(rl_done, &r, 15.0));
+	print_message("abi: %s\n", r.msg);
+	assert_true(r.rc < 0);
+	assert_non_null(strstr(r.msg, "plug_bad_abi_major"));
+	assert_non_null(strstr(r.msg, "2."));
+	assert_serving(p1);
+	assert_int_equal(stats().reload_failures, 2);
+	assert_int_equal(stats().restarts, 0);
+	/* Later restarts still use the good plugin. */
+	assert_string_equal(hn_sup_plugin_path(sup), plugin_so);
+
+	/* And a good reload after the failures works. */
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(hn_sup_reload(sup, plugin_so, rl_cb, &r, &err), 0);
+	assert_true(run_until(rl_done, &r, 15.0));
+	assert_int_equal(r.rc, 0);
+	assert_true(stats().pid != p1);
+	assert_serving(stats().pid);
+	sup_clean_stop();
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -395,17 +544,22 @@ int main(int argc, char **argv)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_binary, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_reload_ok, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_reload_fails_old_serves,
+						setup, teardown),
 	};
 	int rc;
 
-	if (argc < 3) {
-		fprintf(stderr, "usage: %s HOST_BIN PLUGIN_SO [own-loop]\n",
-			argv[0]);
+	if (argc < 4) {
+		fprintf(stderr, "usage: %s HOST_BIN PLUGIN_SO BAD_ABI_SO "
+			"[own-loop]\n", argv[0]);
 		return 2;
 	}
 	host_bin = argv[1];
 	plugin_so = argv[2];
-	own_loop = argc > 3 && strcmp(argv[3], "own-loop") == 0;
+	bad_abi_so = argv[3];
+	own_loop = argc > 4 && strcmp(argv[4], "own-loop") == 0;
 	signal(SIGPIPE, SIG_IGN);
 	loop = own_loop ? ev_loop_new(EVFLAG_AUTO) : ev_default_loop(0);
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
