@@ -22,7 +22,9 @@
 #include "ledger.h"
 #include "store.h"
 
+#include "hn/b64.h"
 #include "hn/err.h"
+#include "hn/hash.h"
 #include "hn/hex.h"
 #include "hn/network.h"
 #include "hn/vertex.h"
@@ -98,6 +100,213 @@ static int load(struct http__req *r, struct hn_ledger *l,
 	return 0;
 }
 
+static const char b58_alphabet[] =
+	"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+
+/* Base58 of @n (<= 25) bytes into @out (>= 40 bytes). */
+static void b58_encode(const uint8_t *in, size_t n, char *out)
+{
+	uint8_t num[25];
+	char tmp[40];
+	size_t i, k = 0, zeros = 0, first = 0;
+
+	memcpy(num, in, n);
+	while (zeros < n && in[zeros] == 0)
+		zeros++;
+	first = zeros;
+	while (first < n) {
+		unsigned rem = 0;
+
+		for (i = first; i < n; i++) {
+			unsigned cur = rem * 256u + num[i];
+
+			num[i] = (uint8_t)(cur / 58u);
+			rem = cur % 58u;
+		}
+		tmp[k++] = b58_alphabet[rem];
+		while (first < n && num[first] == 0)
+			first++;
+	}
+	for (i = 0; i < zeros; i++)
+		tmp[k++] = '1';
+	for (i = 0; i < k; i++)
+		out[i] = tmp[k - 1 - i];
+	out[k] = '\0';
+}
+
+/* get_address_b58_from_public_key_hash / _redeem_script_hash. */
+static struct json_object *address_json(uint8_t version,
+					const uint8_t hash160[20])
+{
+	uint8_t raw[25], ck[32];
+	char b58[40];
+
+	raw[0] = version;
+	memcpy(raw + 1, hash160, 20);
+	hn_sha256d(raw, 21, ck);
+	memcpy(raw + 21, ck, 4);
+	b58_encode(raw, 25, b58);
+	return json_object_new_string(b58);
+}
+
+/* TxOutput.to_human_readable(): P2PKH and MultiSig (both with the
+ * optional "<4 bytes> OP_GREATERTHAN_TIMESTAMP" prefix) decode to {type,
+ * address, timelock, value, token_data}; other scripts to {}. */
+static void add_decoded(const struct hn_network *net, struct json_object *out,
+			const uint8_t *sc, size_t len, uint64_t value,
+			uint8_t token_data)
+{
+	struct json_object *d = json_object_new_object(), *tl = NULL;
+	const char *type = NULL;
+	uint8_t ver = 0;
+	const uint8_t *h = NULL;
+
+	if (!d)
+		return;
+	if (len >= 6 && sc[0] == 4 && sc[5] == 0x6f) {
+		tl = json_object_new_int64((int64_t)((uint32_t)sc[1] << 24 |
+			(uint32_t)sc[2] << 16 | (uint32_t)sc[3] << 8 | sc[4]));
+		sc += 6;
+		len -= 6;
+	}
+	if (len == 25 && sc[0] == 0x76 && sc[1] == 0xa9 && sc[2] == 20 &&
+	    sc[23] == 0x88 && sc[24] == 0xac) {
+		type = "P2PKH";
+		ver = net->p2pkh_version_byte;
+		h = sc + 3;
+	} else if (len == 23 && sc[0] == 0xa9 && sc[1] == 20 &&
+		   sc[22] == 0x87) {
+		type = "MultiSig";
+		ver = net->multisig_version_byte;
+		h = sc + 2;
+	}
+	if (type) {
+		jadd(d, "type", json_object_new_string(type));
+		jadd(d, "address", address_json(ver, h));
+		jadd(d, "timelock", tl);
+		jadd(d, "value", json_object_new_uint64(value));
+		jadd(d, "token_data", json_object_new_int(token_data));
+	} else {
+		json_object_put(tl);
+	}
+	jadd(out, "decoded", d);
+}
+
+/* "decoded" on every output of @o (to_json(decode_script=True)). */
+static void decode_outputs(const struct hn_network *net,
+			   const struct hn_vertex *v, struct json_object *o)
+{
+	struct json_object *outs;
+	size_t i;
+
+	if (!json_object_object_get_ex(o, "outputs", &outs))
+		return;
+	for (i = 0; i < v->n_outputs &&
+	     i < json_object_array_length(outs); i++)
+		add_decoded(net, json_object_array_get_idx(outs, i),
+			    v->outputs[i].script, v->outputs[i].script_len,
+			    v->outputs[i].value, v->outputs[i].token_data);
+}
+
+/* Token uid of output @idx of @v (NULL for HTR or a bad index). */
+static const uint8_t *output_token(const struct hn_vertex *v, uint8_t td)
+{
+	unsigned i = td & HN_TOKEN_INDEX_MASK;
+
+	if (i == 0 || i > v->n_tokens)
+		return NULL;
+	return v->tokens[i - 1];
+}
+
+/* get_tx_extra_data's inputs: the spent output's to_json(decode) + tx_id,
+ * index, with token_data relative to this tx's tokens (appending a token
+ * only the inputs carry, as on a full melt); then tokens detailed as
+ * [{uid, name, symbol}]. */
+static int inputs_and_tokens(struct hn_ledger *l, const struct hn_vertex *v,
+			     struct json_object *tx)
+{
+	const struct hn_network *net = hn_ledger_network(l);
+	uint8_t toks[256][32];
+	size_t nt = 0, i, j;
+	struct json_object *ins = json_object_new_array(), *det;
+
+	if (!ins)
+		return HN_ENOMEM;
+	for (i = 0; i < v->n_tokens && nt < 256; i++)
+		memcpy(toks[nt++], v->tokens[i], 32);
+	for (i = 0; i < v->n_inputs; i++) {
+		const struct hn_tx_input *in = &v->inputs[i];
+		struct hn_ledger_vertex lv = { 0 };
+		struct hn_vertex *sv = NULL;
+		const struct hn_tx_output *so;
+		const uint8_t *uid;
+		struct json_object *e;
+		char err[64];
+		uint8_t td = 0;
+
+		if (hn_ledger_get(l, in->tx_id, HN_VMETA_CORE, &lv) < 0)
+			continue; /* stored txs have their inputs; decode_tx
+				   * of an unknown spend answers less */
+		if (hn_vertex_decode(lv.bytes, lv.len, &sv, err,
+				     sizeof(err)) < 0 ||
+		    in->index >= sv->n_outputs) {
+			hn_vertex_free(sv);
+			hn_ledger_vertex_release(&lv);
+			continue;
+		}
+		so = &sv->outputs[in->index];
+		uid = output_token(sv, so->token_data);
+		if (uid) {
+			for (j = 0; j < nt; j++)
+				if (!memcmp(toks[j], uid, 32))
+					break;
+			if (j == nt && nt < 256)
+				memcpy(toks[nt++], uid, 32);
+			td = (uint8_t)(j + 1);
+		}
+		td |= so->token_data & HN_TOKEN_AUTHORITY_MASK;
+		e = json_object_new_object();
+		if (e) {
+			char *b = hn_b64_encode(so->script, so->script_len);
+
+			jadd(e, "value", json_object_new_uint64(so->value));
+			jadd(e, "token_data", json_object_new_int(td));
+			if (b) {
+				jadd(e, "script", json_object_new_string(b));
+				free(b);
+			}
+			add_decoded(net, e, so->script, so->script_len,
+				    so->value, td);
+			jadd(e, "tx_id", http__hex(in->tx_id, 32));
+			jadd(e, "index", json_object_new_int(in->index));
+			json_object_array_add(ins, e);
+		}
+		hn_vertex_free(sv);
+		hn_ledger_vertex_release(&lv);
+	}
+	jadd(tx, "inputs", ins);
+	det = json_object_new_array();
+	if (!det)
+		return HN_ENOMEM;
+	for (i = 0; i < nt; i++) {
+		struct hn_token_info ti;
+		struct json_object *e = json_object_new_object();
+		bool known;
+
+		if (!e)
+			continue;
+		known = hn_store_token_get(hn_ledger_store(l), toks[i],
+					   &ti) == 0;
+		jadd(e, "uid", http__hex(toks[i], 32));
+		jadd(e, "name", known ? json_object_new_string(ti.name) : NULL);
+		jadd(e, "symbol", known ? json_object_new_string(ti.symbol) :
+		     NULL);
+		json_object_array_add(det, e);
+	}
+	jadd(tx, "tokens", det);
+	return 0;
+}
+
 /* The reference's tx.to_json() plus "height" for blocks and the nonce as
  * a string (get_tx_extra_data). */
 static struct json_object *tx_json(const struct hn_vertex *v,
@@ -132,6 +341,9 @@ int http__tx_extra(struct hn_ledger *l, const uint8_t hash[32],
 	rc = HN_ENOMEM;
 	tx = tx_json(v, &lv.meta);
 	if (!tx || hn_ledger_meta_to_json(l, &lv.meta, &meta) < 0)
+		goto done;
+	decode_outputs(hn_ledger_network(l), v, tx);
+	if (inputs_and_tokens(l, v, tx) < 0)
 		goto done;
 	o = json_object_new_object();
 	spent = json_object_new_object();
@@ -501,6 +713,8 @@ void http__decode_tx(struct http__req *r)
 		hn_vertex_free(v);
 		return;
 	}
+	if (r->h->d && r->h->d->net)
+		decode_outputs(r->h->d->net, v, tx);
 	hn_vertex_free(v);
 	jadd(o, "success", json_object_new_boolean(1));
 	jadd(o, "tx", tx);

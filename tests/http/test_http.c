@@ -38,9 +38,10 @@
 #include "hn/network.h"
 
 #define MAX_BODY 4096
-/* More than the unittests reward lock (10), so the genesis output can be
- * spent by the pushed tx. */
-#define N_BLOCKS 11
+/* 12 blocks: the genesis output unlocks at height 11 on unittests */
+#define N_BLOCKS 12
+#define GEN_VALUE 100000000000ULL       /* genesis block output, 10^11 */
+_Static_assert(N_BLOCKS > 10, "past the unittests reward lock");
 
 struct srv {
 	struct tchain tc;
@@ -51,6 +52,7 @@ struct srv {
 	uint16_t port;
 	uint8_t blocks[N_BLOCKS][32];
 	uint8_t top[32];
+	uint8_t spend[32];      /* stored tx spending the genesis output */
 	uint8_t *tx;            /* a valid tx for push_tx, not stored yet */
 	size_t tx_len;
 	uint8_t tx_hash[32];
@@ -101,14 +103,22 @@ static int setup(void **state)
 	tc_open(&s->tc);
 	tc_chain(&s->tc, tc_gblock(&s->tc), t0(&s->tc), N_BLOCKS, 2.0, 1,
 		 s->top, s->blocks);
+	{
+		struct tc_in in = { .tx = tc_gblock(&s->tc), .index = 0 };
+		uint64_t v = GEN_VALUE;
+
+		tc_add_tx(&s->tc, &in, 1, &v, 1, tc_gtx1(&s->tc),
+			  tc_gtx2(&s->tc), t0(&s->tc) + 400, 2.0, 0, s->spend);
+	}
 	/* push_tx checks the tx age against the clock: bring it close. */
 	{
-		struct tc_in in = { tc_gblock(&s->tc), 0 };
-		uint64_t val = s->tc.net->genesis_token_units;
+		/* the pushed tx spends the stored spend's output */
+		struct tc_in in = { .tx = s->spend, .index = 0 };
+		uint64_t v = GEN_VALUE;
 
-		tc_make_tx(&s->tc, &in, 1, &val, 1, tc_gtx1(&s->tc),
-			   tc_gtx2(&s->tc), t0(&s->tc) + 1000, 2.0, &s->tx,
-			   &s->tx_len, s->tx_hash);
+		tc_make_tx(&s->tc, &in, 1, &v, 1, s->spend, tc_gtx2(&s->tc),
+			   t0(&s->tc) + 1000, 2.0, &s->tx, &s->tx_len,
+			   s->tx_hash);
 	}
 	tc_make_block(&s->tc, s->top, NULL, t0(&s->tc) + 1050, 2.0, 1,
 		      &s->blk, &s->blk_len, s->blk_hash);
@@ -366,15 +376,14 @@ static void test_status(void **state)
 	assert_int_equal(jint(r.json, "dag.best_block.height"), N_BLOCKS);
 	assert_string_equal(jstr(r.json, "server.network"),
 			    s->tc.net->p2p_network);
+	/* the newest vertex is the spend */
 	assert_int_equal(jint(r.json, "dag.latest_timestamp"),
-			 t0(&s->tc) + 30 * (N_BLOCKS - 1));
+			 t0(&s->tc) + 400);
 	assert_int_equal(jint(r.json, "dag.first_timestamp"),
 			 s->tc.net->genesis_block.timestamp);
 	bc = jget(r.json, "dag.best_blockchain");
 	assert_non_null(bc);
-	/* the last 10 blocks (BEST_BLOCKCHAIN_BLOCKS) */
-	assert_int_equal(json_object_array_length(bc),
-			 N_BLOCKS + 1 < 10 ? N_BLOCKS + 1 : 10);
+	assert_int_equal(json_object_array_length(bc), 10); /* capped */
 	e = json_object_array_get_idx(bc, 1);
 	assert_int_equal(json_object_get_int64(json_object_array_get_idx(e, 0)),
 			 N_BLOCKS - 1);
@@ -412,6 +421,54 @@ static void test_transaction(void **state)
 	snprintf(path, sizeof(path), "/v1a/transaction?id=%s", h);
 	get(s, path, &r);
 	assert_int_equal(r.status, 200);
+	resp_free(&r);
+
+	/* the spend: input shows the spent output, decoded */
+	hex(s->spend, h);
+	snprintf(path, sizeof(path), "/v1a/transaction?id=%s", h);
+	get(s, path, &r);
+	assert_int_equal(r.status, 200);
+	{
+		struct json_object *in = json_object_array_get_idx(
+			jget(r.json, "tx.inputs"), 0);
+		struct json_object *out = json_object_array_get_idx(
+			jget(r.json, "tx.outputs"), 0);
+		char gb[65];
+
+		assert_non_null(in);
+		hex(tc_gblock(&s->tc), gb);
+		assert_string_equal(jstr(in, "tx_id"), gb);
+		assert_int_equal(jint(in, "index"), 0);
+		assert_int_equal(jint(in, "value"), (int64_t)GEN_VALUE);
+		assert_string_equal(jstr(in, "decoded.type"), "P2PKH");
+		assert_int_equal(jint(in, "token_data"), 0);
+		assert_non_null(jget(in, "decoded"));
+		assert_int_equal(jint(out, "value"), (int64_t)GEN_VALUE);
+		assert_string_equal(jstr(out, "decoded.type"), "P2PKH");
+		assert_int_equal(jint(out, "decoded.value"), (int64_t)GEN_VALUE);
+		/* chain.c pays the unittests genesis key: GENESIS_OUTPUT_SCRIPT
+		 * 76a914d07bc82d...c83b4188ac (hathorlib unittests.yml) with
+		 * version byte 0x28, base58check computed with Python */
+		assert_int_equal(s->tc.net->p2pkh_version_byte, 0x28);
+		assert_string_equal(jstr(out, "decoded.address"),
+				    "HRXVDmLVdq8pgok1BCUKpiFWdAVAy4a5AJ");
+		assert_string_equal(jstr(in, "decoded.address"),
+				    "HRXVDmLVdq8pgok1BCUKpiFWdAVAy4a5AJ");
+		assert_true(json_object_object_get_ex(jget(out, "decoded"),
+						      "timelock", NULL));
+		assert_null(jget(out, "decoded.timelock"));
+		assert_false(json_object_get_boolean(jget(r.json,
+			"meta.voided_by")));
+		assert_int_equal(json_object_array_length(jget(r.json,
+			"tx.tokens")), 0);
+	}
+	resp_free(&r);
+	/* the genesis block's output 0 is spent by it */
+	hex(tc_gblock(&s->tc), p);
+	snprintf(path, sizeof(path), "/v1a/transaction?id=%s", p);
+	get(s, path, &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(jstr(r.json, "spent_outputs.0"), h);
 	resp_free(&r);
 
 	/* genesis tx */
@@ -525,9 +582,11 @@ static void test_best_block(void **state)
 	assert_string_equal(jstr(json_object_array_get_idx(a, 0), "tx_id"), h);
 	hex(s->blocks[N_BLOCKS - 2], h);
 	assert_string_equal(jstr(json_object_array_get_idx(a, 1), "tx_id"), h);
-	/* only the two genesis txs exist */
-	assert_int_equal(json_object_array_length(jget(r.json,
-		"transactions")), 2);
+	/* the spend and the two genesis txs */
+	a = jget(r.json, "transactions");
+	assert_int_equal(json_object_array_length(a), 3);
+	hex(s->spend, h);
+	assert_string_equal(jstr(json_object_array_get_idx(a, 0), "tx_id"), h);
 	resp_free(&r);
 	get(s, "/v1a/dashboard_tx?block=x&tx=1", &r);
 	assert_error(&r, 400);
@@ -616,8 +675,11 @@ static void test_push_tx(void **state)
 
 	get(s, "/v1a/mempool", &r);
 	assert_int_equal(r.status, 200);
-	assert_int_equal(json_object_array_length(jget(r.json,
-		"transactions")), 0);
+	a = jget(r.json, "transactions");
+	assert_int_equal(json_object_array_length(a), 1);
+	hex(s->spend, h);
+	assert_string_equal(json_object_get_string(
+		json_object_array_get_idx(a, 0)), h);
 	resp_free(&r);
 
 	sprintf(body, "{\"hex_tx\": \"%s\"}", hx);
@@ -634,9 +696,12 @@ static void test_push_tx(void **state)
 
 	get(s, "/v1a/mempool", &r);
 	a = jget(r.json, "transactions");
-	assert_int_equal(json_object_array_length(a), 1);
-	assert_string_equal(json_object_get_string(
-		json_object_array_get_idx(a, 0)), h);
+	assert_int_equal(json_object_array_length(a), 2);
+	hex(s->tx_hash, h);
+	assert_true(!strcmp(json_object_get_string(
+		json_object_array_get_idx(a, 0)), h) ||
+		    !strcmp(json_object_get_string(
+		json_object_array_get_idx(a, 1)), h));
 	resp_free(&r);
 	get(s, "/v1a/tx_parents", &r);
 	assert_int_equal(r.status, 200);
@@ -743,6 +808,8 @@ static void test_mining(void **state)
 	assert_int_equal(r.status, 200);
 	hex(s->blk_hash, h);
 	assert_string_equal(jstr(r.json, "tx.hash"), h);
+	assert_string_equal(jstr(json_object_array_get_idx(
+		jget(r.json, "tx.outputs"), 0), "decoded.type"), "P2PKH");
 	resp_free(&r);
 	get(s, "/v1a/decode_tx?hex_tx=0001", &r);
 	assert_error(&r, 400);
