@@ -18,6 +18,7 @@ struct hn_error;
 struct hn_ledger;
 struct hn_network;
 struct hn_vertex;
+struct hn_daa_block;
 
 /* --- mining ------------------------------------------------------------- */
 
@@ -143,5 +144,73 @@ struct tk_chaingen_stats {
  * negative code with @err set (a vertex the ledger refused, I/O). */
 int tk_chaingen_run(const struct tk_chaingen_opts *o,
 		    struct tk_chaingen_stats *st, struct hn_error *err);
+
+/* --- HTTP API client ----------------------------------------------------- */
+
+/* One request to @url ("http://host:port[/prefix]") + @path (with the
+ * query), @body (JSON, or NULL for none) with a @timeout_s (0: 30 s) on
+ * connect and each read.  On success *@status is the HTTP status and
+ * *@resp the malloc'd, NUL-terminated body.  Returns 0, HN_EINVAL (bad
+ * URL), HN_EIO (connect, send, receive), HN_EPROTO (not HTTP). */
+int tk_http_request(const char *url, const char *method, const char *path,
+		    const char *body, unsigned timeout_s, int *status,
+		    char **resp, struct hn_error *err);
+
+/* --- miner ---------------------------------------------------------------- */
+
+/* Block template as /v1a/get_block_template returns it (the reference's
+ * Block.to_json without hash, nonce and inputs, plus metadata.height)
+ * into a new block vertex (nonce 0) and its height.  Returns 0, or
+ * HN_EPARSE with @err naming the field. */
+int tk_template_parse(const char *json, struct hn_vertex **out,
+		      uint64_t *height, struct hn_error *err);
+
+enum tk_miner_mode {
+	TK_MINE_AUTO = 0,       /* historic while the tip is old enough */
+	TK_MINE_HISTORIC,       /* parent + spacing, DAA weight for that */
+	TK_MINE_LIVE,           /* wall clock */
+};
+
+/* Timestamp and weight for a block on a parent at @parent_height whose
+ * ancestors are @chain (chain[0] the parent, then its block parents; at
+ * least hn_daa_blocks_needed(@parent_height) entries, and 1); @tx_max_ts
+ * is the newest tx parent's timestamp.  Historic: max(parent + @spacing,
+ * tx_max_ts + 1); live: @now within [max(parent, tx_max_ts) + 1,
+ * parent + MAX_DISTANCE_BETWEEN_BLOCKS - 1], as the reference's template.
+ * Auto picks historic when that timestamp is <= @now.  *@historic says
+ * which was used.  Returns 0 or HN_EINVAL (chain too short, DAA refused).
+ */
+int tk_miner_plan(const struct hn_network *net,
+		  const struct hn_daa_block *chain, size_t n,
+		  uint64_t parent_height, uint32_t tx_max_ts,
+		  enum tk_miner_mode mode, uint32_t spacing, uint32_t now,
+		  uint32_t *ts, double *weight, bool *historic);
+
+struct tk_miner_opts {
+	const struct hn_network *net;
+	const char *api;        /* http://host:port */
+	uint64_t blocks;        /* 0: until stopped */
+	const char *address;    /* NULL: the test key's address */
+	enum tk_miner_mode mode;
+	uint32_t spacing;       /* historic spacing, 0: 31 s */
+	unsigned timeout_s;     /* per HTTP request, 0: 30 */
+	volatile int *stop;     /* set to stop (signal handler) */
+	bool quiet;
+};
+
+struct tk_miner_stats {
+	uint64_t mined;         /* accepted by submit_block */
+	uint64_t rejected;
+	uint64_t hashes;
+	uint64_t historic;      /* blocks mined in historic mode */
+	uint64_t last_height;
+	uint8_t last_hash[32];
+};
+
+/* Mines @o->blocks blocks against the API.  Returns 0, or a negative code
+ * with @err set (API unreachable or answering garbage, three rejected
+ * blocks in a row). */
+int tk_miner_run(const struct tk_miner_opts *o, struct tk_miner_stats *st,
+		 struct hn_error *err);
 
 #endif /* HN_TOOLS_TK_H */
