@@ -33,6 +33,7 @@ static const struct hn_daemon_module *const modules[] = {
 	&hn_ledger_module,
 	&hn_ipc_module,
 	&hn_admin_module,
+	&hn_http_module,
 };
 #define N_MODULES (sizeof(modules) / sizeof(modules[0]))
 
