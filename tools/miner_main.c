@@ -23,10 +23,10 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: hathor-miner --api URL [--blocks N] [--address "
-		"ADDR] [--historic|--live]\n"
-		"                    [--spacing SECONDS] [--network NAME] "
-		"[--timeout SECONDS] [--quiet]\n"
+	fprintf(f, "usage: hathor-miner --api URL [--blocks N] "
+		"[--address ADDR] [--historic|--live]\n"
+		"                    [--catch-up] [--spacing SECONDS] "
+		"[--network NAME] [--timeout SECONDS] [--quiet]\n"
 		"  URL: http://host:port of the node's HTTP API; --blocks 0 "
 		"mines until SIGINT\n");
 }
@@ -39,6 +39,7 @@ int main(int argc, char **argv)
 		{ "address", required_argument, NULL, 'A' },
 		{ "historic", no_argument, NULL, 'H' },
 		{ "live", no_argument, NULL, 'L' },
+		{ "catch-up", no_argument, NULL, 'C' },
 		{ "spacing", required_argument, NULL, 's' },
 		{ "network", required_argument, NULL, 'n' },
 		{ "timeout", required_argument, NULL, 't' },
@@ -62,6 +63,7 @@ int main(int argc, char **argv)
 		case 'A': o.address = optarg; break;
 		case 'H': o.mode = TK_MINE_HISTORIC; break;
 		case 'L': o.mode = TK_MINE_LIVE; break;
+		case 'C': o.catch_up = true; break;
 		case 'n': network = optarg; break;
 		case 'q': o.quiet = true; break;
 		case 'b':
@@ -100,9 +102,10 @@ int main(int argc, char **argv)
 	o.stop = &stop_flag;
 	rc = tk_miner_run(&o, &st, &err);
 	hn_hex_encode(st.last_hash, 32, hex);
-	fprintf(stderr, "hathor-miner: mined %llu (historic %llu), rejected "
-		"%llu, hashes %llu; last height %llu %s\n",
+	fprintf(stderr, "hathor-miner: mined %llu (historic %llu, catch-up "
+		"%llu), rejected %llu, hashes %llu; last height %llu %s\n",
 		(unsigned long long)st.mined, (unsigned long long)st.historic,
+		(unsigned long long)st.caught_up,
 		(unsigned long long)st.rejected,
 		(unsigned long long)st.hashes,
 		(unsigned long long)st.last_height, hex);

@@ -194,12 +194,19 @@ struct tk_miner_opts {
 	enum tk_miner_mode mode;
 	uint32_t spacing;       /* historic spacing, 0: 31 s */
 	unsigned timeout_s;     /* per HTTP request, 0: 30 */
+	/* First mine historic blocks MAX_DISTANCE_BETWEEN_BLOCKS - 1 apart
+	 * (minimum weight) until the tip is less than that old, so the chain
+	 * reaches the present (push_tx refuses txs older than 36 h); these
+	 * are not counted in @blocks. */
+	bool catch_up;
+	uint32_t now;           /* fixed clock for tests; 0: time() */
 	volatile int *stop;     /* set to stop (signal handler) */
 	bool quiet;
 };
 
 struct tk_miner_stats {
 	uint64_t mined;         /* accepted by submit_block */
+	uint64_t caught_up;     /* of which mined to catch up */
 	uint64_t rejected;
 	uint64_t hashes;
 	uint64_t historic;      /* blocks mined in historic mode */

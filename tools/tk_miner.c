@@ -224,6 +224,8 @@ struct miner {
 	const char *v1a;        /* "" or "/v1a" */
 	struct anc *win;        /* parent first */
 	size_t n_win, cap_win;
+	struct anc txp[2];      /* timestamps of recent tx parents */
+	int txp_next;
 };
 
 static int api(struct miner *m, const char *method, const char *path,
@@ -386,9 +388,21 @@ static int submit(struct miner *m, const struct hn_vertex *b, bool *ok)
 	return 0;
 }
 
-static int mine_one(struct miner *m, const char *tpath, uint64_t seq)
+static uint32_t clock_now(const struct tk_miner_opts *o)
+{
+	return o->now ? o->now : (uint32_t)time(NULL);
+}
+
+/* Mines one block: 0 accepted, 1 rejected, 2 (@catch_up only) the tip
+ * is already recent, nothing mined; or a negative code. */
+static int mine_one(struct miner *m, const char *tpath, uint64_t seq,
+		    bool catch_up)
 {
 	const struct tk_miner_opts *o = m->o;
+	enum tk_miner_mode mode = catch_up ? TK_MINE_HISTORIC : o->mode;
+	uint32_t spacing = catch_up ?
+		o->net->max_distance_between_blocks - 1 : o->spacing;
+	uint32_t now = clock_now(o);
 	struct json_object *t = NULL;
 	struct hn_vertex *b = NULL;
 	struct hn_daa_block *chain = NULL;
@@ -423,9 +437,20 @@ static int mine_one(struct miner *m, const char *tpath, uint64_t seq)
 		struct anc a;
 		uint8_t pp[32];
 		bool more;
+		int k;
 
-		if ((rc = fetch_block(m, b->parents[i], &a, pp, &more)) < 0)
-			goto out;
+		for (k = 0; k < 2; k++)
+			if (!memcmp(m->txp[k].hash, b->parents[i], 32))
+				break;
+		if (k < 2) {
+			a = m->txp[k];
+		} else {
+			rc = fetch_block(m, b->parents[i], &a, pp, &more);
+			if (rc < 0)
+				goto out;
+			m->txp[m->txp_next] = a;
+			m->txp_next ^= 1;
+		}
 		if (a.b.timestamp > tx_max_ts)
 			tx_max_ts = a.b.timestamp;
 	}
@@ -443,9 +468,12 @@ static int mine_one(struct miner *m, const char *tpath, uint64_t seq)
 				"template %.10f at height %llu\n", tw,
 				b->weight, (unsigned long long)height);
 	}
+	if (catch_up && (uint64_t)chain[0].timestamp + spacing > now) {
+		rc = 2;
+		goto out;
+	}
 	if ((rc = tk_miner_plan(o->net, chain, m->n_win, height - 1,
-				tx_max_ts, o->mode, o->spacing,
-				(uint32_t)time(NULL), &ts, &weight,
+				tx_max_ts, mode, spacing, now, &ts, &weight,
 				&historic)) < 0) {
 		hn_error_set(m->err, rc, "DAA failed at height %llu",
 			     (unsigned long long)height);
@@ -469,8 +497,8 @@ static int mine_one(struct miner *m, const char *tpath, uint64_t seq)
 		}
 		if (!historic) {
 			/* Live: refresh the timestamp (weight decay). */
-			uint32_t now = (uint32_t)time(NULL);
 
+			now = clock_now(o);
 			if (now > b->timestamp &&
 			    tk_miner_plan(o->net, chain, m->n_win, height - 1,
 					  tx_max_ts, TK_MINE_LIVE, o->spacing,
@@ -501,7 +529,9 @@ static int mine_one(struct miner *m, const char *tpath, uint64_t seq)
 			a.b.weight = b->weight;
 			win_push(m, &a);
 		}
-		if (!o->quiet)
+		if (catch_up)
+			m->st->caught_up++;
+		if (!o->quiet && !catch_up)
 			printf("height %llu %s ts %u weight %.4f %s\n",
 			       (unsigned long long)height, hex, b->timestamp,
 			       b->weight, historic ? "historic" : "live");
@@ -542,10 +572,31 @@ int tk_miner_run(const struct tk_miner_opts *o, struct tk_miner_stats *st,
 	}
 	snprintf(tpath, sizeof(tpath), "/get_block_template?address=%s",
 		 addr);
-	for (uint64_t i = 0; !o->blocks || st->mined < o->blocks; i++) {
+	for (uint64_t i = 0; o->catch_up; i++) {
 		if (o->stop && *o->stop)
 			break;
-		rc = mine_one(&m, tpath, i);
+		rc = mine_one(&m, tpath, i, true);
+		if (rc < 0 || rc == 2)
+			break;
+		bad_row = rc ? bad_row + 1 : 0;
+		if (bad_row >= 3) {
+			rc = hn_error_set(err, HN_ECONSENSUS, "three blocks in "
+					  "a row rejected by submit_block");
+			break;
+		}
+	}
+	if (rc < 0) {
+		tk_wallet_release(&w);
+		free(m.win);
+		return rc;
+	}
+	rc = 0;
+	bad_row = 0;
+	for (uint64_t i = 0; !o->blocks || st->mined - st->caught_up <
+	     o->blocks; i++) {
+		if (o->stop && *o->stop)
+			break;
+		rc = mine_one(&m, tpath, i, false);
 		if (rc < 0)
 			break;
 		bad_row = rc ? bad_row + 1 : 0;

@@ -378,9 +378,10 @@ static void srv_stop(struct srv *s, const char *name)
 	rmdir(p);
 }
 
-static int run_miner(struct srv *s, uint64_t blocks, enum tk_miner_mode mode,
-		     uint32_t spacing, struct tk_miner_stats *st,
-		     struct hn_error *err)
+static int run_miner_at(struct srv *s, uint64_t blocks,
+			enum tk_miner_mode mode, uint32_t spacing, bool catch_up,
+			uint32_t now, struct tk_miner_stats *st,
+			struct hn_error *err)
 {
 	struct tk_miner_opts o = { 0 };
 	char url[64];
@@ -393,7 +394,63 @@ static int run_miner(struct srv *s, uint64_t blocks, enum tk_miner_mode mode,
 	o.spacing = spacing;
 	o.timeout_s = 10;
 	o.quiet = true;
+	o.catch_up = catch_up;
+	o.now = now;
 	return tk_miner_run(&o, st, err);
+}
+
+static int run_miner(struct srv *s, uint64_t blocks, enum tk_miner_mode mode,
+		     uint32_t spacing, struct tk_miner_stats *st,
+		     struct hn_error *err)
+{
+	return run_miner_at(s, blocks, mode, spacing, false, 0, st, err);
+}
+
+/* --catch-up: blocks MAX_DISTANCE - 1 apart until the tip is recent, then
+ * the requested blocks; with the clock fixed 10.5 gaps after genesis. */
+static void test_catch_up(void **state)
+{
+	const struct hn_network *net = unittests();
+	uint32_t gap = net->max_distance_between_blocks - 1;
+	uint32_t g = net->genesis_block.timestamp;
+	uint32_t now = g + 10 * gap + gap / 2;
+	struct tk_miner_stats st;
+	struct hn_error err = { 0 };
+	struct hn_block_info bi;
+	struct srv s;
+	uint8_t h[32];
+	int rc;
+
+	(void)state;
+	srv_start(&s, "api2");
+	rc = run_miner_at(&s, 2, TK_MINE_AUTO, 0, true, now, &st, &err);
+	if (rc < 0)
+		fail_msg("miner: %s", err.msg);
+	assert_int_equal(st.caught_up, 10);
+	assert_int_equal(st.mined, 12);
+	assert_int_equal(hn_ledger_best_block(s.l, &bi), 0);
+	assert_int_equal(bi.height, 12);
+	/* Catch-up blocks are a gap apart, the last two 31 s. */
+	for (uint64_t i = 1; i <= 12; i++) {
+		struct hn_ledger_vertex lv;
+		struct hn_vertex *v;
+
+		assert_int_equal(hn_ledger_block_at_height(s.l, i, h), 0);
+		assert_int_equal(hn_ledger_get(s.l, h, HN_VMETA_CORE, &lv), 0);
+		assert_int_equal(hn_vertex_decode(lv.bytes, lv.len, &v, NULL,
+						  0), 0);
+		hn_ledger_vertex_release(&lv);
+		assert_int_equal(v->timestamp, i <= 10 ? g + gap * i :
+				 g + gap * 10 + 31 * (uint32_t)(i - 10));
+		assert_true(v->weight == net->min_block_weight);
+		hn_vertex_free(v);
+	}
+	/* Already recent: nothing to catch up. */
+	rc = run_miner_at(&s, 1, TK_MINE_AUTO, 0, true, now, &st, &err);
+	assert_int_equal(rc, 0);
+	assert_int_equal(st.caught_up, 0);
+	assert_int_equal(st.mined, 1);
+	srv_stop(&s, "api2");
 }
 
 static void test_mine_against_api(void **state)
@@ -467,6 +524,7 @@ int main(void)
 		cmocka_unit_test(test_template_parse),
 		cmocka_unit_test(test_plan),
 		cmocka_unit_test(test_mine_against_api),
+		cmocka_unit_test(test_catch_up),
 	};
 	size_t n;
 	int rc;
