@@ -392,7 +392,7 @@ case_stale() {
 }
 
 case_log_file() {
-	local d=$WORK/data pid log=$WORK/logs/node.txt i
+	local d=$WORK/data pid log=$WORK/logs/node.txt i url
 	mkdir -p "$WORK/logs"
 	start n --data-dir "$d" --log-file "$log" "${ISO[@]}"
 	pid=$LAST_PID
@@ -402,6 +402,15 @@ case_log_file() {
 	grep -Eq "INFO \[daemon\] hathor-node [0-9]+\.[0-9]+\.[0-9]+ running: network privatenet, data dir $d, API [^,]+, p2p mode off" "$log" ||
 		fail "no start-up line with version, network, data dir, API, p2p mode in $log"
 	grep -q "ledger open" "$log" || fail "module logs not in $log"
+	# The API address in that line is the real one (port 0 resolved).
+	url=$(grep -o 'API http://127\.0\.0\.1:[0-9]*/v1a/' "$log" | head -n 1)
+	url=${url#API }
+	[ -n "$url" ] || fail "start-up line has no API URL"
+	case $url in *:0/*) fail "API port 0 logged, not the bound one" ;; esac
+	if command -v curl >/dev/null; then
+		curl -sf --max-time 5 "${url}version" | grep -q '"network": *"privatenet"' ||
+			fail "API at $url does not answer /v1a/version"
+	fi
 	! grep -q "running" "$WORK/n.log" || fail "log also went to stderr"
 	# Rotation: move the file away, SIGHUP, the node writes a new one.
 	mv "$log" "$log.1"
