@@ -156,6 +156,15 @@ int tk_http_request(const char *url, const char *method, const char *path,
 		    const char *body, unsigned timeout_s, int *status,
 		    char **resp, struct hn_error *err);
 
+/* GET/POST @path under @url's /v1a/ (added unless @url ends in /v1a) and
+ * parse the answer: 0 and *@out (caller puts) for HTTP 200 with a JSON
+ * body; HN_EPROTO (other status, with the body's start in @err, or not
+ * JSON) or tk_http_request()'s codes. */
+struct json_object;
+int tk_api_json(const char *url, unsigned timeout_s, const char *method,
+		const char *path, const char *body, struct json_object **out,
+		struct hn_error *err);
+
 /* --- miner ---------------------------------------------------------------- */
 
 /* Block template as /v1a/get_block_template returns it (the reference's
@@ -178,8 +187,9 @@ enum tk_miner_mode {
  * tx_max_ts + 1); live: @now within [max(parent, tx_max_ts) + 1,
  * parent + MAX_DISTANCE_BETWEEN_BLOCKS - 1], as the reference's template.
  * Auto picks historic when that timestamp is <= @now.  *@historic says
- * which was used.  Returns 0 or HN_EINVAL (chain too short, DAA refused).
- */
+ * which was used.  Returns 0, HN_ERANGE (no timestamp within
+ * MAX_DISTANCE_BETWEEN_BLOCKS of the parent is after the tx parents) or
+ * HN_EINVAL (chain too short, DAA refused). */
 int tk_miner_plan(const struct hn_network *net,
 		  const struct hn_daa_block *chain, size_t n,
 		  uint64_t parent_height, uint32_t tx_max_ts,
@@ -218,6 +228,36 @@ struct tk_miner_stats {
  * with @err set (API unreachable or answering garbage, three rejected
  * blocks in a row). */
 int tk_miner_run(const struct tk_miner_opts *o, struct tk_miner_stats *st,
+		 struct hn_error *err);
+
+/* --- transaction generator (push_tx) ----------------------------------- */
+
+struct tk_txgen_opts {
+	const struct hn_network *net;
+	const char *api;        /* http://host:port */
+	uint64_t count;         /* transactions to push */
+	const char *address;    /* gets 1 unit per tx; NULL: the test key */
+	unsigned timeout_s;     /* per HTTP request, 0: 30 */
+	uint32_t now;           /* fixed clock for tests; 0: time() */
+	FILE *out;              /* one pushed tx hash per line, or NULL */
+};
+
+struct tk_txgen_stats {
+	uint64_t pushed;
+	uint64_t hashes;
+	uint8_t spent_block[32]; /* the block reward the chain started from */
+	uint8_t last[32];       /* last pushed tx */
+};
+
+/* Pushes @o->count signed P2PKH transactions through /v1a/push_tx.  The
+ * first spends an unspent, matured block reward paid to the test key
+ * (found with block_at_height and transaction, at most 1000 blocks below
+ * the tip); each next one spends the previous one's change.  Each pays 1
+ * unit to @o->address and the rest back to the test key, with parents from
+ * /v1a/tx_parents, timestamp max(now, parents + 1, spent + 1) and the
+ * minimum tx weight.  Returns 0 or a negative code with @err set (no
+ * spendable reward, push_tx refused: its message is in @err). */
+int tk_txgen_run(const struct tk_txgen_opts *o, struct tk_txgen_stats *st,
 		 struct hn_error *err);
 
 #endif /* HN_TOOLS_TK_H */

@@ -203,8 +203,8 @@ int tk_miner_plan(const struct hn_network *net,
 		hi = parent_ts + net->max_distance_between_blocks - 1;
 		*ts = (uint32_t)(now < lo ? lo : now > hi ? hi : now);
 	}
-	if (*ts < lo)
-		return HN_EINVAL;
+	if (*ts < lo || *ts > parent_ts + net->max_distance_between_blocks)
+		return HN_ERANGE;
 	hn_daa_config_v1(net, &cfg);
 	return hn_daa_next_weight(net, &cfg, chain, need, parent_height, *ts,
 				  weight) < 0 ? HN_EINVAL : 0;
@@ -221,39 +221,50 @@ struct miner {
 	const struct tk_miner_opts *o;
 	struct tk_miner_stats *st;
 	struct hn_error *err;
-	const char *v1a;        /* "" or "/v1a" */
 	struct anc *win;        /* parent first */
 	size_t n_win, cap_win;
 	struct anc txp[2];      /* timestamps of recent tx parents */
 	int txp_next;
 };
 
-static int api(struct miner *m, const char *method, const char *path,
-	       const char *body, struct json_object **out)
+int tk_api_json(const char *url, unsigned timeout_s, const char *method,
+		const char *path, const char *body, struct json_object **out,
+		struct hn_error *err)
 {
+	size_t ul = strlen(url);
+	const char *v1a = ul >= 4 && !strcmp(url + ul - 4, "/v1a") ? "" :
+		"/v1a";
 	char full[600], *resp = NULL;
 	int status, rc;
 
-	snprintf(full, sizeof(full), "%s%s", m->v1a, path);
-	rc = tk_http_request(m->o->api, method, full, body, m->o->timeout_s,
-			     &status, &resp, m->err);
+	*out = NULL;
+	snprintf(full, sizeof(full), "%s%s", v1a, path);
+	rc = tk_http_request(url, method, full, body, timeout_s, &status,
+			     &resp, err);
 	if (rc < 0)
 		return rc;
 	if (status != 200) {
-		hn_error_set(m->err, HN_EPROTO, "%s %s: HTTP %d: %.100s",
+		hn_error_set(err, HN_EPROTO, "%s %s: HTTP %d: %.100s",
 			     method, full, status, resp);
 		free(resp);
 		return HN_EPROTO;
 	}
 	*out = json_tokener_parse(resp);
 	if (!*out) {
-		hn_error_set(m->err, HN_EPROTO, "%s %s: not JSON: %.100s",
+		hn_error_set(err, HN_EPROTO, "%s %s: not JSON: %.100s",
 			     method, full, resp);
 		free(resp);
 		return HN_EPROTO;
 	}
 	free(resp);
 	return 0;
+}
+
+static int api(struct miner *m, const char *method, const char *path,
+	       const char *body, struct json_object **out)
+{
+	return tk_api_json(m->o->api, m->o->timeout_s, method, path, body,
+			   out, m->err);
 }
 
 /* /v1a/transaction?id=H: timestamp, weight and first parent of a block. */
@@ -475,8 +486,16 @@ static int mine_one(struct miner *m, const char *tpath, uint64_t seq,
 	if ((rc = tk_miner_plan(o->net, chain, m->n_win, height - 1,
 				tx_max_ts, mode, spacing, now, &ts, &weight,
 				&historic)) < 0) {
-		hn_error_set(m->err, rc, "DAA failed at height %llu",
-			     (unsigned long long)height);
+		if (rc == HN_ERANGE)
+			hn_error_set(m->err, rc, "no valid timestamp at height "
+				     "%llu: the tx parents are newer than the "
+				     "parent block + %u s (mine with "
+				     "--catch-up before pushing transactions)",
+				     (unsigned long long)height,
+				     o->net->max_distance_between_blocks);
+		else
+			hn_error_set(m->err, rc, "DAA failed at height %llu",
+				     (unsigned long long)height);
 		goto out;
 	}
 	if (!historic && ts == b->timestamp)
@@ -557,11 +576,9 @@ int tk_miner_run(const struct tk_miner_opts *o, struct tk_miner_stats *st,
 	uint8_t script[25];
 	unsigned bad_row = 0;
 	char tpath[200];
-	size_t ul = strlen(o->api);
 	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
-	m.v1a = ul >= 4 && !strcmp(o->api + ul - 4, "/v1a") ? "" : "/v1a";
 	if (!addr) {
 		if ((rc = tk_wallet_init(&w, o->net, tk_unittests_key)) < 0)
 			return hn_error_set(err, rc, "test key refused");

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -151,6 +152,10 @@ static void test_plan(void **state)
 				       TK_MINE_HISTORIC, 5, now, &ts, &w,
 				       &hist), 0);
 	assert_true(w > 2.5);
+	/* A tx parent past parent + MAX_DISTANCE: no valid timestamp. */
+	assert_int_equal(tk_miner_plan(net, chain, 41, 100, 1572640000 + 4600,
+				       TK_MINE_AUTO, 0, now, &ts, &w, &hist),
+			 HN_ERANGE);
 	/* Too short a window. */
 	assert_int_equal(tk_miner_plan(net, chain, 3, 100, 0, TK_MINE_AUTO, 0,
 				       now, &ts, &w, &hist), HN_EINVAL);
@@ -164,9 +169,20 @@ struct srv {
 	struct hn_ledger *l;
 	pthread_t th;
 	volatile int stop;
-	unsigned templates, submits, accepted;
+	unsigned templates, submits, accepted, pushed;
 	bool template_500;      /* answer get_block_template with 500 */
+	uint32_t now;           /* the ledger's and templates' clock; 0: real */
 };
+
+static uint32_t srv_now(const struct srv *s)
+{
+	return s->now ? s->now : (uint32_t)time(NULL);
+}
+
+static double srv_clock(void *arg)
+{
+	return srv_now(arg);
+}
 
 static void reply(int c, int status, const char *body)
 {
@@ -187,19 +203,25 @@ static char *template_json(struct srv *s, const char *query)
 	struct json_object *o = json_object_new_object(), *a, *out, *md;
 	const char *addr = strstr(query, "address=");
 	uint8_t script[25];
-	char hex[65], *b64, *r;
-
-	char a40[41];
+	char hex[65], *b64, *r, a40[41];
+	struct tk_wallet w;
 	size_t al;
 
-	assert_non_null(addr);
-	al = strcspn(addr + 8, " &");
-	assert_true(al <= 40);
-	memcpy(a40, addr + 8, al);
-	a40[al] = 0;
-	assert_int_equal(tk_address_to_script(net, a40, script), 0);
-	assert_int_equal(hn_ledger_block_template(s->l, (uint32_t)time(NULL),
-						  &t), 0);
+	if (addr) {
+		al = strcspn(addr + 8, " &");
+		assert_true(al <= 40);
+		memcpy(a40, addr + 8, al);
+		a40[al] = 0;
+		assert_int_equal(tk_address_to_script(net, a40, script), 0);
+	} else {
+		/* No address: the reference pays an empty script; the test
+		 * key keeps the rewards spendable here. */
+		assert_int_equal(tk_wallet_init(&w, net, tk_unittests_key), 0);
+		memcpy(script, w.script, 25);
+		tk_wallet_release(&w);
+	}
+	assert_int_equal(hn_ledger_block_template(s->l, srv_now(s), &t),
+			 0);
 	json_object_object_add(o, "timestamp",
 			       json_object_new_int64(t.timestamp));
 	json_object_object_add(o, "version", json_object_new_int(0));
@@ -231,24 +253,26 @@ static char *template_json(struct srv *s, const char *query)
 	return r;
 }
 
-static char *tx_json(struct srv *s, const char *id)
+static char *tx_json(struct srv *s, const char *id, const char *key)
 {
 	struct hn_ledger_vertex lv;
 	struct hn_vertex *v;
-	struct json_object *o, *tx;
+	struct json_object *o, *tx, *meta;
 	uint8_t h[32];
 	char *r;
 
 	if (hn_hex_to_hash(id, h) < 0 ||
-	    hn_ledger_get(s->l, h, HN_VMETA_CORE, &lv) < 0)
+	    hn_ledger_get(s->l, h, HN_VMETA_ALL, &lv) < 0)
 		return NULL;
 	assert_int_equal(hn_vertex_decode(lv.bytes, lv.len, &v, NULL, 0), 0);
+	assert_int_equal(hn_ledger_meta_to_json(s->l, &lv.meta, &meta), 0);
 	hn_ledger_vertex_release(&lv);
 	assert_int_equal(hn_vertex_to_json(v, &tx), 0);
 	hn_vertex_free(v);
 	o = json_object_new_object();
 	json_object_object_add(o, "success", json_object_new_boolean(1));
-	json_object_object_add(o, "tx", tx);
+	json_object_object_add(o, key, tx);
+	json_object_object_add(o, "meta", meta);
 	r = strdup(json_object_to_json_string(o));
 	json_object_put(o);
 	return r;
@@ -277,6 +301,34 @@ static char *submit_json(struct srv *s, const char *body)
 	if (rc != 0)
 		print_message("submit_block refused: %s\n", res.msg);
 	r = strdup(rc == 0 ? "{\"result\": true}" : "{\"result\": false}");
+	return r;
+}
+
+static char *push_json(struct srv *s, const char *body)
+{
+	struct json_object *o = json_tokener_parse(body), *v;
+	struct hn_ledger_result res;
+	uint8_t *bytes;
+	size_t n;
+	int rc;
+	char *r;
+
+	assert_non_null(o);
+	assert_true(json_object_object_get_ex(o, "hex_tx", &v));
+	n = strlen(json_object_get_string(v)) / 2;
+	bytes = malloc(n);
+	assert_int_equal(hn_hex_decode(json_object_get_string(v), bytes, n,
+				       &n), 0);
+	json_object_put(o);
+	rc = hn_ledger_add_vertex(s->l, bytes, n,
+				  HN_ADD_MEMPOOL | HN_ADD_PUSH_TX, &res);
+	free(bytes);
+	s->pushed += rc == 0;
+	o = json_object_new_object();
+	json_object_object_add(o, "success", json_object_new_boolean(rc == 0));
+	json_object_object_add(o, "message", json_object_new_string(res.msg));
+	r = strdup(json_object_to_json_string(o));
+	json_object_put(o);
 	return r;
 }
 
@@ -312,7 +364,7 @@ static void *serve(void *arg)
 		buf[len] = 0;
 		hdr_end = strstr(buf, "\r\n\r\n");
 		body = hdr_end ? hdr_end + 4 : buf + len;
-		if (!strncmp(buf, "GET /v1a/get_block_template?", 28)) {
+		if (!strncmp(buf, "GET /v1a/get_block_template", 27)) {
 			s->templates++;
 			if (s->template_500) {
 				reply(c, 500, "{\"error\": \"x\"}");
@@ -325,7 +377,29 @@ static void *serve(void *arg)
 
 			memcpy(id, buf + 24, 64);
 			id[64] = 0;
-			resp = tx_json(s, id);
+			resp = tx_json(s, id, "tx");
+		} else if (!strncmp(buf, "GET /v1a/block_at_height?height=",
+				    32)) {
+			uint8_t h[32];
+			char id[65];
+
+			if (hn_ledger_block_at_height(s->l, strtoull(buf + 32,
+					NULL, 10), h) == 0) {
+				hn_hex_encode(h, 32, id);
+				resp = tx_json(s, id, "block");
+			}
+		} else if (!strncmp(buf, "GET /v1a/tx_parents ", 20)) {
+			uint8_t p[2][32];
+			char a[65], b[65];
+
+			assert_int_equal(hn_ledger_tx_parents(s->l, p), 0);
+			hn_hex_encode(p[0], 32, a);
+			hn_hex_encode(p[1], 32, b);
+			resp = malloc(200);
+			snprintf(resp, 200, "{\"success\": true, \"tx_parents\": "
+				 "[\"%s\", \"%s\"]}", a, b);
+		} else if (!strncmp(buf, "POST /v1a/push_tx ", 18)) {
+			resp = push_json(s, body);
 		} else if (!strncmp(buf, "POST /v1a/submit_block ", 23)) {
 			resp = submit_json(s, body);
 		}
@@ -339,17 +413,25 @@ static void *serve(void *arg)
 	return NULL;
 }
 
-static void srv_start(struct srv *s, const char *name)
+static void srv_start_at(struct srv *s, const char *name, uint32_t now)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	socklen_t sl = sizeof(sa);
+	struct hn_ledger_opts lo = { 0 };
 	struct hn_error err = { 0 };
-	char dir[700];
+	char dir[700], db[720];
 
 	memset(s, 0, sizeof(*s));
+	s->now = now;
 	snprintf(dir, sizeof(dir), "%s/%s", tmpdir, name);
-	assert_int_equal(tk_open_data_dir(dir, unittests(), true, true, &s->l,
-					  &err), 0);
+	snprintf(db, sizeof(db), "%s/ledger.db", dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	lo.db_path = db;
+	lo.net = unittests();
+	lo.create = true;
+	lo.now = srv_clock;
+	lo.now_arg = s;
+	assert_int_equal(hn_ledger_open(&lo, &s->l, &err), 0);
 	s->fd = socket(AF_INET, SOCK_STREAM, 0);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	assert_int_equal(bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
@@ -357,6 +439,11 @@ static void srv_start(struct srv *s, const char *name)
 	assert_int_equal(getsockname(s->fd, (struct sockaddr *)&sa, &sl), 0);
 	s->port = ntohs(sa.sin_port);
 	assert_int_equal(pthread_create(&s->th, NULL, serve, s), 0);
+}
+
+static void srv_start(struct srv *s, const char *name)
+{
+	srv_start_at(s, name, 0);
 }
 
 static void srv_stop(struct srv *s, const char *name)
@@ -518,6 +605,79 @@ static void test_mine_against_api(void **state)
 	assert_int_equal(run_miner(&s, 1, TK_MINE_AUTO, 0, &st, &err), HN_EIO);
 }
 
+/* Catch-up to a fixed "now", then signed txs through push_tx (a ledger
+ * whose clock is that now, so the 36 h mempool age check applies), then a
+ * block confirming them; the txs chain their change. */
+static void test_txgen(void **state)
+{
+	const struct hn_network *net = unittests();
+	uint32_t gap = net->max_distance_between_blocks - 1;
+	uint32_t now = net->genesis_block.timestamp + 30 * gap + 100;
+	struct tk_miner_stats st;
+	struct tk_txgen_opts to = { 0 };
+	struct tk_txgen_stats ts;
+	struct hn_error err = { 0 };
+	struct srv s;
+	uint8_t best[32];
+	char url[64], *buf = NULL;
+	size_t blen = 0;
+	FILE *out;
+	int rc;
+
+	(void)state;
+	srv_start_at(&s, "api3", now);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", s.port);
+	to.net = net;
+	to.api = url;
+	to.count = 3;
+	to.now = now;
+	to.timeout_s = 10;
+	/* Only genesis: no matured reward yet. */
+	assert_int_equal(tk_txgen_run(&to, &ts, &err), HN_ENOENT);
+	rc = run_miner_at(&s, 12, TK_MINE_AUTO, 0, true, now, &st, &err);
+	if (rc < 0)
+		fail_msg("miner: %s", err.msg);
+	assert_int_equal(st.caught_up, 30);
+	out = open_memstream(&buf, &blen);
+	to.out = out;
+	rc = tk_txgen_run(&to, &ts, &err);
+	fclose(out);
+	if (rc < 0)
+		fail_msg("txgen: %s", err.msg);
+	assert_int_equal(ts.pushed, 3);
+	assert_int_equal(s.pushed, 3);
+	assert_int_equal(strlen(buf), 3 * 65);
+	/* The newest matured reward: height 42 - 10 = 32. */
+	assert_int_equal(hn_ledger_block_at_height(s.l, 32, best), 0);
+	assert_memory_equal(ts.spent_block, best, 32);
+	{
+		struct hn_hash_list l = { 0 };
+
+		assert_int_equal(hn_ledger_mempool(s.l, &l), 0);
+		assert_int_equal(l.n, 3);
+		hn_hash_list_release(&l);
+	}
+	/* Spent reward: the next run starts from another block. */
+	to.count = 1;
+	to.out = NULL;
+	assert_int_equal(tk_txgen_run(&to, &ts, &err), 0);
+	assert_memory_not_equal(ts.spent_block, best, 32);
+	/* A block on top confirms them (its tx parents are the new txs). */
+	s.now = now + 10;
+	rc = run_miner_at(&s, 1, TK_MINE_AUTO, 0, false, now + 10, &st, &err);
+	if (rc < 0)
+		fail_msg("miner: %s", err.msg);
+	{
+		struct hn_hash_list l = { 0 };
+
+		assert_int_equal(hn_ledger_mempool(s.l, &l), 0);
+		assert_int_equal(l.n, 0);
+		hn_hash_list_release(&l);
+	}
+	free(buf);
+	srv_stop(&s, "api3");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -525,6 +685,7 @@ int main(void)
 		cmocka_unit_test(test_plan),
 		cmocka_unit_test(test_mine_against_api),
 		cmocka_unit_test(test_catch_up),
+		cmocka_unit_test(test_txgen),
 	};
 	size_t n;
 	int rc;

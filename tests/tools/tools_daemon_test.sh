@@ -97,6 +97,22 @@ j=$(get "transaction?id=$h100") || fail "transaction $h100"
 j=$(get "block_at_height?height=101") || fail "block_at_height 101"
 [ "$(field "$j" 'j["block"]["timestamp"]')" = $((1572639443 + 4499)) ] ||
 	fail "live timestamp: $j"
+# Signed transactions through push_tx, each spending the previous change.
+"$BIN/hathor-txgen" --api "$API" --count 3 >"$WORK/txs" 2>"$WORK/txgen.log" ||
+	fail "txgen: $(cat "$WORK/txgen.log")"
+[ "$(wc -l <"$WORK/txs")" = 3 ] || fail "txgen printed $(cat "$WORK/txs")"
+j=$(get mempool) || fail "mempool"
+for h in $(cat "$WORK/txs"); do
+	[ "$(field "$j" "'$h' in j['transactions']")" = True ] ||
+		fail "$h not in the mempool: $j"
+	t=$(get "transaction?id=$h") || fail "transaction $h"
+	[ "$(field "$t" 'len(j["tx"]["inputs"])')" = 1 ] || fail "tx $h: $t"
+done
+# They are newer than the old tip allows for the next block: the miner
+# says so instead of submitting an invalid block.
+"$BIN/hathor-miner" --api "$API" --blocks 1 -q 2>"$WORK/miner4.log" &&
+	fail "miner mined on transactions it cannot confirm"
+grep -q "catch-up" "$WORK/miner4.log" || fail "miner: $(cat "$WORK/miner4.log")"
 stop_node
 
 # 2. Chain file imported, then served; the miner continues on top of it
