@@ -21,7 +21,10 @@ static void usage(FILE *f)
 		"                      [--seed S] [--spacing SECONDS] "
 		"[--start-time UNIX]\n"
 		"                      (--out FILE | --data-dir DIR | both) "
-		"[--quiet]\n");
+		"[--quiet]\n"
+		"                      [--fork-height H --fork-blocks K "
+		"[--fork-txs T] [--fork-out FILE]\n"
+		"                       [--fork-double-spend]]\n");
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -44,6 +47,11 @@ int main(int argc, char **argv)
 		{ "seed", required_argument, NULL, 's' },
 		{ "spacing", required_argument, NULL, 'p' },
 		{ "start-time", required_argument, NULL, 'T' },
+		{ "fork-height", required_argument, NULL, 'F' },
+		{ "fork-blocks", required_argument, NULL, 'B' },
+		{ "fork-txs", required_argument, NULL, 'X' },
+		{ "fork-out", required_argument, NULL, 'O' },
+		{ "fork-double-spend", no_argument, NULL, 'D' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "data-dir", required_argument, NULL, 'd' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -51,6 +59,8 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	const char *network = "unittests", *out = NULL, *dir = NULL;
+	const char *fork_out = NULL;
+	struct tk_vfile_writer fw = { 0 };
 	struct tk_chaingen_opts o = { 0 };
 	struct tk_chaingen_stats st;
 	struct tk_vfile_writer w = { 0 };
@@ -66,6 +76,14 @@ int main(int argc, char **argv)
 		if (c == 'h') {
 			usage(stdout);
 			return 0;
+		}
+		if (c == 'O') {
+			fork_out = optarg;
+			continue;
+		}
+		if (c == 'D') {
+			o.fork_double_spend = true;
+			continue;
 		}
 		if (c == 'n' || c == 'o' || c == 'd' || c == 'q') {
 			if (c == 'n')
@@ -92,6 +110,9 @@ int main(int argc, char **argv)
 		case 's': o.seed = v; break;
 		case 'p': o.spacing = (uint32_t)v; break;
 		case 'T': o.start_time = (uint32_t)v; break;
+		case 'F': o.fork_height = v; break;
+		case 'B': o.fork_blocks = v; break;
+		case 'X': o.fork_txs = v; break;
 		default: break;
 		}
 	}
@@ -110,6 +131,11 @@ int main(int argc, char **argv)
 			goto fail;
 		o.out = &w;
 	}
+	if (fork_out) {
+		if (tk_vfile_create(&fw, fork_out, o.net->name, &err) < 0)
+			goto fail;
+		o.fork_out = &fw;
+	}
 	if (dir) {
 		if (tk_open_data_dir(dir, o.net, true, true, &l, &err) < 0)
 			goto fail;
@@ -122,6 +148,8 @@ int main(int argc, char **argv)
 		goto fail;
 	if (out && tk_vfile_close(&w, &err) < 0)
 		goto fail;
+	if (fork_out && tk_vfile_close(&fw, &err) < 0)
+		goto fail;
 	hn_ledger_close(l);
 	hn_hex_encode(st.best, 32, hex);
 	printf("blocks %llu txs %llu tokens %llu hashes %llu seconds %.2f\n"
@@ -131,11 +159,19 @@ int main(int argc, char **argv)
 	       (double)(t1.tv_sec - t0.tv_sec) +
 	       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, hex,
 	       st.last_timestamp);
+	if (o.fork_blocks) {
+		hn_hex_encode(st.fork_best, 32, hex);
+		printf("fork blocks %llu txs %llu best %s\n",
+		       (unsigned long long)st.fork_blocks,
+		       (unsigned long long)st.fork_txs, hex);
+	}
 	return 0;
 fail:
 	fprintf(stderr, "hathor-chaingen: %s\n", err.msg);
 	if (w.f)
 		tk_vfile_close(&w, NULL);
+	if (fw.f)
+		tk_vfile_close(&fw, NULL);
 	hn_ledger_close(l);
 	return 1;
 }

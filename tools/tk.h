@@ -127,6 +127,20 @@ struct tk_chaingen_opts {
 	uint64_t seed;          /* PRNG seed: same seed, same bytes */
 	uint32_t spacing;       /* seconds between blocks; 0: 31 */
 	uint32_t start_time;    /* first block's timestamp; 0: genesis + 60 */
+	/* Competing branch, built in the same run: from the main chain's
+	 * block @fork_height (>= 1), @fork_blocks blocks (block data 0x01, so
+	 * they differ from the main chain's) with @fork_txs transactions,
+	 * written to @fork_out (records start after block fork_height; the
+	 * shared prefix is in @out only) and added to @ledger after the main
+	 * chain.  The fork's transactions spend only outputs the main chain
+	 * leaves unspent above the fork, unless @fork_double_spend: then its
+	 * first one spends an output a main-chain tx above the fork spends.
+	 * fork_blocks == 0: no fork. */
+	uint64_t fork_height;
+	uint64_t fork_blocks;
+	uint64_t fork_txs;
+	bool fork_double_spend;
+	struct tk_vfile_writer *fork_out;
 	/* Where the vertices go, in topological order; either or both. */
 	struct tk_vfile_writer *out;
 	struct hn_ledger *ledger; /* added with hn_ledger_add_vertex */
@@ -137,7 +151,12 @@ struct tk_chaingen_stats {
 	uint64_t blocks, txs, tokens;
 	uint64_t hashes;        /* PoW attempts */
 	uint8_t best[32];       /* last block */
+	uint8_t first_tx[32];   /* first transaction */
 	uint32_t last_timestamp;
+	/* The fork branch (opts.fork_blocks). */
+	uint64_t fork_blocks, fork_txs;
+	uint8_t fork_best[32];
+	uint8_t fork_conflict[32]; /* the fork's first tx */
 };
 
 /* Builds the chain (docs/tools.md describes its shape).  Returns 0, or a

@@ -54,6 +54,16 @@ struct gen {
 	size_t n_rewards, head_rewards;
 
 	unsigned in_batch;
+	struct tk_vfile_writer *out;    /* current branch's file */
+
+	/* Fork support: main-chain spends above the fork height, and an
+	 * output the next tx must spend first. */
+	bool record;
+	struct utxo *spent;
+	size_t n_spent, cap_spent;
+	bool has_forced;
+	struct utxo forced;
+	bool fork;                      /* building the fork branch */
 };
 
 static uint64_t rnd(struct gen *g)
@@ -65,8 +75,25 @@ static uint64_t rnd(struct gen *g)
 	return z ^ (z >> 31);
 }
 
+static bool same_outpoint(const struct utxo *a, const struct utxo *b)
+{
+	return a->index == b->index && !memcmp(a->tx, b->tx, 32);
+}
+
+/* In the fork: outputs a main-chain tx above the fork spends stay out of
+ * the pool (no double spends but the one chosen on purpose). */
+static bool main_spent(const struct gen *g, const struct utxo *u)
+{
+	for (size_t j = 0; j < g->n_spent; j++)
+		if (same_outpoint(u, &g->spent[j]))
+			return true;
+	return false;
+}
+
 static int pool_add(struct gen *g, const struct utxo *u)
 {
+	if (g->fork && main_spent(g, u))
+		return 0;
 	if (g->n_pool == g->cap_pool) {
 		size_t cap = g->cap_pool ? 2 * g->cap_pool : 256;
 		struct utxo *p = realloc(g->pool, cap * sizeof(*p));
@@ -99,7 +126,7 @@ static int emit(struct gen *g, const struct hn_vertex *v)
 
 	if ((rc = hn_vertex_encode(v, &b, &n)) < 0)
 		return hn_error_set(g->err, rc, "encode failed");
-	if (g->o->out && (rc = tk_vfile_write(g->o->out, b, n, g->err)) < 0)
+	if (g->out && (rc = tk_vfile_write(g->out, b, n, g->err)) < 0)
 		goto out;
 	if (g->o->ledger) {
 		struct hn_ledger_result res;
@@ -191,6 +218,10 @@ static int add_block(struct gen *g, uint32_t ts)
 	v->parents = malloc(3 * 32);
 	v->n_outputs = 1;
 	v->outputs = calloc(1, sizeof(*v->outputs));
+	if (g->fork) {
+		v->data_len = 1;
+		v->data[0] = 0x01;
+	}
 	if (!v->parents || !v->outputs ||
 	    set_output(&v->outputs[0], hn_daa_reward(g->net, &g->cfg, h), 0,
 		       g->w.script) < 0) {
@@ -267,8 +298,30 @@ static int add_tx(struct gen *g, uint32_t ts, bool token)
 	if (g->n_pool >= 2 && rnd(g) % 4 == 0)
 		n_in = 2;
 	for (unsigned i = 0; i < n_in; i++) {
-		in[i] = pool_take(g);
+		if (i == 0 && g->has_forced) {
+			in[0] = g->forced;
+			g->has_forced = false;
+		} else {
+			in[i] = pool_take(g);
+		}
 		total += in[i].value;
+		if (g->record) {
+			if (g->n_spent == g->cap_spent) {
+				size_t cap = g->cap_spent ? 2 * g->cap_spent :
+					64;
+				struct utxo *p = realloc(g->spent,
+							 cap * sizeof(*p));
+
+				if (!p) {
+					hn_vertex_free(v);
+					return hn_error_set(g->err, HN_ENOMEM,
+							    "out of memory");
+				}
+				g->spent = p;
+				g->cap_spent = cap;
+			}
+			g->spent[g->n_spent++] = in[i];
+		}
 	}
 	if (token) {
 		/* Mint 1..20 whole units (x100), deposit 1%: needs >= 1. */
@@ -338,6 +391,8 @@ static int add_tx(struct gen *g, uint32_t ts, bool token)
 					 (double)hn_vertex_sum_outputs(v));
 	if ((rc = mine(g, v)) < 0 || (rc = emit(g, v)) < 0)
 		goto out;
+	if (g->st->txs == 0)
+		memcpy(g->st->first_tx, v->hash, 32);
 	memcpy(g->txb, g->txa, 32);
 	memcpy(g->txa, v->hash, 32);
 	for (unsigned i = 0; i < n_out; i++) {
@@ -367,6 +422,129 @@ static void gen_release(struct gen *g)
 	free(g->hist);
 	free(g->pool);
 	free(g->rewards);
+	free(g->spent);
+}
+
+
+/* Blocks from+1..to (timestamps start + (i - 1) * spacing), @n_txs
+ * transactions (@n_tokens of them token creations) spread over the gaps
+ * after blocks max(from, first_slot)..to-1.  @fork_at: after adding that
+ * block, call snap(). */
+struct snapshot {
+	struct utxo *pool;
+	size_t n_pool, n_rewards, head_rewards;
+	uint64_t height, rng;
+	uint8_t tip[32], txa[32], txb[32];
+	bool taken;
+};
+
+static int take_snapshot(struct gen *g, struct snapshot *sn)
+{
+	sn->pool = malloc((g->n_pool ? g->n_pool : 1) * sizeof(*sn->pool));
+	if (!sn->pool)
+		return hn_error_set(g->err, HN_ENOMEM, "out of memory");
+	memcpy(sn->pool, g->pool, g->n_pool * sizeof(*sn->pool));
+	sn->n_pool = g->n_pool;
+	sn->n_rewards = g->n_rewards;
+	sn->head_rewards = g->head_rewards;
+	sn->height = g->height;
+	sn->rng = g->rng;
+	memcpy(sn->tip, g->tip, 32);
+	memcpy(sn->txa, g->txa, 32);
+	memcpy(sn->txb, g->txb, 32);
+	sn->taken = true;
+	return 0;
+}
+
+static int branch(struct gen *g, uint64_t from, uint64_t to, uint64_t n_txs,
+		  uint64_t n_tokens, uint64_t first_slot, uint32_t spacing,
+		  uint32_t start, uint64_t fork_at, struct snapshot *sn)
+{
+	uint64_t s0 = from > first_slot ? from : first_slot;
+	uint64_t n_slots = to > s0 ? to - s0 : 0, tx_done = 0;
+	int rc = 0;
+
+	for (uint64_t i = from + 1; i <= to; i++) {
+		uint32_t ts = start + (uint32_t)((i - 1) * spacing);
+
+		if ((rc = add_block(g, ts)) < 0)
+			break;
+		if (i == fork_at) {
+			if ((rc = take_snapshot(g, sn)) < 0)
+				break;
+			g->record = true;
+		}
+		if (i >= s0 && i < to) {
+			uint64_t want = (i - s0 + 1) * n_txs / n_slots;
+
+			if ((rc = mature(g)) < 0)
+				break;
+			for (uint32_t k = 1; tx_done < want; k++) {
+				bool token = (tx_done + 1) * n_tokens / n_txs >
+					tx_done * n_tokens / n_txs;
+
+				if (!g->n_pool) {
+					rc = hn_error_set(g->err, HN_ERANGE,
+							  "no spendable output");
+					break;
+				}
+				if ((rc = add_tx(g, ts + k, token)) < 0)
+					break;
+				tx_done++;
+			}
+			if (rc < 0)
+				break;
+		}
+		if (!g->o->quiet && i % 1000 == 0)
+			fprintf(stderr, "chaingen: %llu/%llu blocks, %llu txs\n",
+				(unsigned long long)i, (unsigned long long)to,
+				(unsigned long long)tx_done);
+	}
+	return rc;
+}
+
+/* Restores the state at the fork block and builds the fork branch. */
+static int fork_branch(struct gen *g, struct snapshot *sn,
+		       uint64_t first_slot, uint32_t spacing, uint32_t start)
+{
+	const struct tk_chaingen_opts *o = g->o;
+	struct tk_chaingen_stats *main_st = g->st, fst;
+	int rc;
+
+	memset(&fst, 0, sizeof(fst));
+	g->record = false;
+	g->fork = true;
+	g->n_pool = 0;
+	for (size_t i = 0; i < sn->n_pool; i++) {
+		if (o->fork_double_spend && !g->has_forced &&
+		    main_spent(g, &sn->pool[i])) {
+			g->forced = sn->pool[i];
+			g->has_forced = true;
+		}
+		if ((rc = pool_add(g, &sn->pool[i])) < 0)
+			return rc;
+	}
+	if (o->fork_double_spend && !g->has_forced)
+		return hn_error_set(g->err, HN_EINVAL, "no main-chain spend "
+				    "above the fork to double-spend");
+	g->n_rewards = sn->n_rewards;
+	g->head_rewards = sn->head_rewards;
+	g->height = sn->height;
+	g->rng = sn->rng ^ 0xd1b54a32d192ed03ULL;
+	memcpy(g->tip, sn->tip, 32);
+	memcpy(g->txa, sn->txa, 32);
+	memcpy(g->txb, sn->txb, 32);
+	g->out = o->fork_out;
+	g->st = &fst;
+	rc = branch(g, o->fork_height, o->fork_height + o->fork_blocks,
+		    o->fork_txs, 0, first_slot, spacing, start, 0, NULL);
+	g->st = main_st;
+	main_st->fork_blocks = fst.blocks;
+	main_st->fork_txs = fst.txs;
+	memcpy(main_st->fork_best, fst.best, 32);
+	memcpy(main_st->fork_conflict, fst.first_tx, 32);
+	main_st->hashes += fst.hashes;
+	return rc;
 }
 
 int tk_chaingen_run(const struct tk_chaingen_opts *o,
@@ -376,10 +554,12 @@ int tk_chaingen_run(const struct tk_chaingen_opts *o,
 	uint64_t first_slot = (uint64_t)net->reward_spend_min_blocks + 1;
 	uint64_t n_slots = o->n_blocks > first_slot ?
 		o->n_blocks - first_slot : 0;
-	uint64_t tx_done = 0;
 	uint32_t spacing = o->spacing ? o->spacing : 31;
 	uint32_t start = o->start_time ? o->start_time :
 		net->genesis_block.timestamp + 60;
+	uint64_t n_hist = o->n_blocks > o->fork_height + o->fork_blocks ?
+		o->n_blocks : o->fork_height + o->fork_blocks;
+	struct snapshot sn = { 0 };
 	struct gen g;
 	int rc;
 
@@ -400,16 +580,33 @@ int tk_chaingen_run(const struct tk_chaingen_opts *o,
 				    net->reward_spend_min_blocks);
 	if (n_slots && (o->n_txs + n_slots - 1) / n_slots + 2 > spacing)
 		spacing = (uint32_t)((o->n_txs + n_slots - 1) / n_slots + 2);
+	if (o->fork_blocks && o->fork_txs) {
+		uint64_t f0 = o->fork_height > first_slot ? o->fork_height :
+			first_slot;
+		uint64_t fs = o->fork_height + o->fork_blocks > f0 ?
+			o->fork_height + o->fork_blocks - f0 : 0;
+
+		if (fs && (o->fork_txs + fs - 1) / fs + 2 > spacing)
+			spacing = (uint32_t)((o->fork_txs + fs - 1) / fs + 2);
+	}
 	if (spacing > net->max_distance_between_blocks)
 		return hn_error_set(err, HN_EINVAL, "too many transactions "
 				    "per block");
 	if (start <= net->genesis_tx2.timestamp)
 		return hn_error_set(err, HN_EINVAL, "start time before genesis");
+	if (o->fork_blocks && (o->fork_height < 1 ||
+			       o->fork_height >= o->n_blocks))
+		return hn_error_set(err, HN_EINVAL, "fork height must be in "
+				    "1..blocks-1");
+	if (o->fork_blocks && o->fork_txs && o->fork_height +
+	    o->fork_blocks <= first_slot)
+		return hn_error_set(err, HN_EINVAL, "fork too short for "
+				    "transactions");
 	hn_daa_config_v1(net, &g.cfg);
 	if ((rc = tk_wallet_init(&g.w, net, tk_unittests_key)) < 0)
 		return hn_error_set(err, rc, "wallet key refused");
-	g.hist = calloc(o->n_blocks + 1, sizeof(*g.hist));
-	g.rewards = calloc(o->n_blocks + 1, sizeof(*g.rewards));
+	g.hist = calloc(n_hist + 1, sizeof(*g.hist));
+	g.rewards = calloc(n_hist + 1, sizeof(*g.rewards));
 	if (!g.hist || !g.rewards) {
 		gen_release(&g);
 		return hn_error_set(err, HN_ENOMEM, "out of memory");
@@ -421,40 +618,12 @@ int tk_chaingen_run(const struct tk_chaingen_opts *o,
 	memcpy(g.txb, net->genesis_tx2.hash, 32);
 	memcpy(st->best, g.tip, 32);
 
-	for (uint64_t i = 1; i <= o->n_blocks; i++) {
-		uint32_t ts = start + (uint32_t)((i - 1) * spacing);
-
-		if ((rc = add_block(&g, ts)) < 0)
-			break;
-		if (i >= first_slot && i < o->n_blocks) {
-			uint64_t slot = i - first_slot;
-			uint64_t want = (slot + 1) * o->n_txs / n_slots;
-
-			if ((rc = mature(&g)) < 0)
-				break;
-			for (uint32_t k = 1; tx_done < want; k++) {
-				bool token = (tx_done + 1) * o->n_tokens /
-					o->n_txs > tx_done * o->n_tokens /
-					o->n_txs;
-
-				if (!g.n_pool) {
-					rc = hn_error_set(err, HN_ERANGE,
-							  "no spendable output");
-					break;
-				}
-				if ((rc = add_tx(&g, ts + k, token)) < 0)
-					break;
-				tx_done++;
-			}
-			if (rc < 0)
-				break;
-		}
-		if (!o->quiet && i % 1000 == 0)
-			fprintf(stderr, "chaingen: %llu/%llu blocks, %llu txs\n",
-				(unsigned long long)i,
-				(unsigned long long)o->n_blocks,
-				(unsigned long long)tx_done);
-	}
+	g.out = o->out;
+	rc = branch(&g, 0, o->n_blocks, o->n_txs, o->n_tokens, first_slot,
+		    spacing, start, o->fork_blocks ? o->fork_height : 0, &sn);
+	if (rc == 0 && o->fork_blocks)
+		rc = fork_branch(&g, &sn, first_slot, spacing, start);
+	free(sn.pool);
 	if (o->ledger && g.in_batch) {
 		int end = hn_ledger_batch_end(o->ledger);
 

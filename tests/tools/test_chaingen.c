@@ -135,11 +135,28 @@ static void test_wallet(void **state)
 	tk_wallet_release(&w);
 }
 
+/* Fork options for gen() (0: none). */
+static uint64_t g_fork_height, g_fork_blocks, g_fork_txs;
+static bool g_fork_ds;
+static const char *g_fork_out;
+
 static int gen(const char *file, const char *dir, uint64_t seed,
 	       uint64_t blocks, uint64_t txs, uint64_t tokens,
 	       struct tk_chaingen_stats *st)
 {
 	struct tk_chaingen_opts o = { 0 };
+
+	struct tk_vfile_writer fw;
+
+	o.fork_height = g_fork_height;
+	o.fork_blocks = g_fork_blocks;
+	o.fork_txs = g_fork_txs;
+	o.fork_double_spend = g_fork_ds;
+	if (g_fork_out) {
+		assert_int_equal(tk_vfile_create(&fw, g_fork_out, "unittests",
+						 NULL), 0);
+		o.fork_out = &fw;
+	}
 	struct tk_vfile_writer w;
 	struct hn_ledger *l = NULL;
 	struct hn_error err = { 0 };
@@ -166,6 +183,8 @@ static int gen(const char *file, const char *dir, uint64_t seed,
 		print_error("chaingen: %s\n", err.msg);
 	if (file)
 		assert_int_equal(tk_vfile_close(&w, &err), 0);
+	if (g_fork_out)
+		assert_int_equal(tk_vfile_close(&fw, &err), 0);
 	hn_ledger_close(l);
 	return rc;
 }
@@ -343,6 +362,192 @@ static void test_chain_limits(void **state)
 	assert_int_equal(st.blocks, 30);
 }
 
+/* Hashes of every vertex in a file. */
+static size_t file_hashes(const char *file, uint8_t (*out)[32], size_t max,
+			  bool *is_block)
+{
+	struct tk_vfile_reader r;
+	struct hn_error err = { 0 };
+	const uint8_t *b;
+	size_t n, k = 0;
+
+	assert_int_equal(tk_vfile_open(&r, file, &err), 0);
+	while (tk_vfile_next(&r, &b, &n, &err) == 1) {
+		struct hn_vertex *v;
+
+		assert_true(k < max);
+		assert_int_equal(hn_vertex_decode(b, n, &v, NULL, 0), 0);
+		memcpy(out[k], v->hash, 32);
+		is_block[k++] = hn_vertex_is_block(v);
+		hn_vertex_free(v);
+	}
+	tk_vfile_close_reader(&r);
+	return k;
+}
+
+static void meta_of(struct hn_ledger *l, const uint8_t h[32],
+		    struct hn_vmeta *m)
+{
+	assert_int_equal(hn_store_get_meta(hn_ledger_store(l), h,
+					   HN_VMETA_CORE, m), 0);
+}
+
+static bool in_mempool(struct hn_ledger *l, const uint8_t h[32])
+{
+	struct hn_hash_list ml = { 0 };
+	bool found = false;
+
+	assert_int_equal(hn_ledger_mempool(l, &ml), 0);
+	for (size_t i = 0; i < ml.n; i++)
+		found |= !memcmp(ml.h[i], h, 32);
+	hn_hash_list_release(&ml);
+	return found;
+}
+
+static void set_fork(uint64_t h, uint64_t blocks, uint64_t txs, bool ds,
+		     const char *out)
+{
+	g_fork_height = h;
+	g_fork_blocks = blocks;
+	g_fork_txs = txs;
+	g_fork_ds = ds;
+	g_fork_out = out;
+}
+
+/* A fork built in the same run: the main chain's bytes do not change, the
+ * fork file starts after the fork block.  Fed after the main chain, the
+ * longer fork (more blocks and more transactions) wins: the losing
+ * branch's blocks are voided and its transactions are not confirmed any
+ * more (back in the mempool, or voided when they spend a voided block's
+ * reward).  No double spends unless asked for. */
+static void test_fork(void **state)
+{
+	static uint8_t ha[200][32], hb[200][32], hn[200][32];
+	static bool ba[200], bb[200], bn[200];
+	struct tk_chaingen_stats sa, sn;
+	struct hn_error err = { 0 };
+	struct hn_block_info bi;
+	struct hn_ledger *l;
+	char fa[600], fb[600], fn[600], d[600];
+	size_t na, nb, nn, voided = 0, mempool = 0, fork_at = 0;
+	uint64_t added;
+
+	(void)state;
+	path(fa, sizeof(fa), "main.bin");
+	path(fb, sizeof(fb), "fork.bin");
+	path(fn, sizeof(fn), "nofork.bin");
+	path(d, sizeof(d), "forkdata");
+	assert_int_equal(gen(fn, NULL, 9, 40, 30, 1, &sn), 0);
+	set_fork(25, 20, 30, false, fb);
+	assert_int_equal(gen(fa, NULL, 9, 40, 30, 1, &sa), 0);
+	set_fork(0, 0, 0, false, NULL);
+	assert_int_equal(sa.fork_blocks, 20);
+	assert_int_equal(sa.fork_txs, 30);
+	assert_memory_equal(sa.best, sn.best, 32);
+	na = file_hashes(fa, ha, 200, ba);
+	nb = file_hashes(fb, hb, 200, bb);
+	nn = file_hashes(fn, hn, 200, bn);
+	assert_int_equal(na, nn);
+	assert_memory_equal(ha, hn, na * 32);
+	/* The fork starts with a block whose parent is main block 25. */
+	for (size_t i = 0, blocks = 0; i < na; i++)
+		if (ba[i] && ++blocks == 25)
+			fork_at = i + 1;
+	assert_true(bb[0]);
+
+	assert_int_equal(tk_open_data_dir(d, unittests(), true, true, &l,
+					  &err), 0);
+	if (tk_import_file(l, fa, 0, &added, &err) < 0)
+		fail_msg("import main: %s", err.msg);
+	assert_int_equal(hn_ledger_best_block(l, &bi), 0);
+	assert_memory_equal(bi.hash, sa.best, 32);
+	if (tk_import_file(l, fb, 0, &added, &err) < 0)
+		fail_msg("import fork: %s", err.msg);
+	assert_int_equal(added, nb);
+	assert_int_equal(hn_ledger_best_block(l, &bi), 0);
+	assert_int_equal(bi.height, 45);
+	assert_memory_equal(bi.hash, sa.fork_best, 32);
+	for (size_t i = fork_at; i < na; i++) {
+		struct hn_vmeta m;
+
+		meta_of(l, ha[i], &m);
+		if (ba[i]) {
+			assert_true(m.n_voided_by > 0);
+		} else {
+			assert_false(m.has_first_block);
+			if (m.n_voided_by)
+				voided++;
+			else if (in_mempool(l, ha[i]))
+				mempool++;
+			else
+				fail_msg("tx %zu neither voided nor in the "
+					 "mempool", i);
+		}
+		hn_vmeta_release(&m);
+	}
+	assert_true(mempool > 0);
+	for (size_t i = 0; i < nb; i++) {
+		struct hn_vmeta m;
+
+		meta_of(l, hb[i], &m);
+		assert_int_equal(m.n_voided_by, 0);
+		if (!bb[i])
+			assert_true(m.has_first_block);
+		hn_vmeta_release(&m);
+	}
+	if (hn_ledger_check(l, &err) < 0)
+		fail_msg("ledger check: %s", err.msg);
+	hn_ledger_close(l);
+	rm_data_dir(d);
+	print_message("fork: %zu losing txs back in the mempool, %zu voided\n",
+		      mempool, voided);
+
+	/* Double spend: the fork's first tx spends an output that a main
+	 * tx above the fork spends too. */
+	set_fork(25, 20, 30, true, fb);
+	assert_int_equal(gen(fa, NULL, 9, 40, 30, 1, &sa), 0);
+	set_fork(0, 0, 0, false, NULL);
+	{
+		struct tk_vfile_reader r;
+		const uint8_t *b;
+		size_t n;
+		struct hn_vertex *first = NULL;
+		bool found = false;
+
+		assert_int_equal(tk_vfile_open(&r, fb, &err), 0);
+		while (!first && tk_vfile_next(&r, &b, &n, &err) == 1) {
+			assert_int_equal(hn_vertex_decode(b, n, &first, NULL,
+							  0), 0);
+			if (hn_vertex_is_block(first)) {
+				hn_vertex_free(first);
+				first = NULL;
+			}
+		}
+		tk_vfile_close_reader(&r);
+		assert_non_null(first);
+		assert_memory_equal(first->hash, sa.fork_conflict, 32);
+		assert_int_equal(tk_vfile_open(&r, fa, &err), 0);
+		while (tk_vfile_next(&r, &b, &n, &err) == 1) {
+			struct hn_vertex *v;
+
+			assert_int_equal(hn_vertex_decode(b, n, &v, NULL, 0), 0);
+			for (unsigned i = 0; i < v->n_inputs; i++)
+				if (!memcmp(v->inputs[i].tx_id,
+					    first->inputs[0].tx_id, 32) &&
+				    v->inputs[i].index ==
+				    first->inputs[0].index)
+					found = true;
+			hn_vertex_free(v);
+		}
+		tk_vfile_close_reader(&r);
+		assert_true(found);
+		hn_vertex_free(first);
+	}
+	unlink(fa);
+	unlink(fb);
+	unlink(fn);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -350,6 +555,7 @@ int main(void)
 		cmocka_unit_test(test_wallet),
 		cmocka_unit_test(test_chain_import),
 		cmocka_unit_test(test_chain_limits),
+		cmocka_unit_test(test_fork),
 	};
 	size_t n;
 	int rc;
