@@ -3,6 +3,7 @@
  * every vertex through the ledger's full verification.
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,7 +16,10 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: hathor-import --data-dir DIR [--network NAME] "
-		"FILE\n");
+		"FILE\n"
+		"       hathor-import --data-dir DIR --check [--network NAME]\n"
+		"  --check: consistency check of DIR's ledger (sqlite "
+		"integrity_check and the ledger's index invariants)\n");
 }
 
 int main(int argc, char **argv)
@@ -23,6 +27,7 @@ int main(int argc, char **argv)
 	static const struct option lopts[] = {
 		{ "network", required_argument, NULL, 'n' },
 		{ "data-dir", required_argument, NULL, 'd' },
+		{ "check", no_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -33,6 +38,7 @@ int main(int argc, char **argv)
 	struct hn_error err = { 0 };
 	struct hn_block_info bi;
 	uint64_t n = 0, nb = 0, nt = 0;
+	bool check = false;
 	char hex[65];
 	int c;
 
@@ -40,13 +46,32 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'n': network = optarg; break;
 		case 'd': dir = optarg; break;
+		case 'c': check = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!dir || optind + 1 != argc) {
+	if (!dir || optind + (check ? 0 : 1) != argc) {
 		usage(stderr);
 		return 2;
+	}
+	if (check) {
+		net = hn_network_by_name(network ? network : "unittests");
+		if (!net) {
+			fprintf(stderr, "hathor-import: unknown network\n");
+			return 2;
+		}
+		if (tk_open_data_dir(dir, net, false, false, &l, &err) < 0 ||
+		    hn_ledger_check(l, &err) < 0 ||
+		    hn_ledger_best_block(l, &bi) < 0 ||
+		    hn_ledger_counts(l, &nb, &nt) < 0)
+			goto fail;
+		hn_ledger_close(l);
+		hn_hex_encode(bi.hash, 32, hex);
+		printf("check ok: %llu blocks %llu txs; best height %llu %s\n",
+		       (unsigned long long)nb, (unsigned long long)nt,
+		       (unsigned long long)bi.height, hex);
+		return 0;
 	}
 	/* The network comes from the file unless given. */
 	if (!network) {

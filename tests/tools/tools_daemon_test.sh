@@ -114,7 +114,24 @@ done
 "$BIN/hathor-miner" --api "$API" --blocks 1 -q 2>"$WORK/miner4.log" &&
 	fail "miner mined on transactions it cannot confirm"
 grep -q "catch-up" "$WORK/miner4.log" || fail "miner: $(cat "$WORK/miner4.log")"
+j=$(get "block_at_height?height=101") || fail "block_at_height 101"
+h101=$(field "$j" 'j["block"]["hash"]')
+# kill -9 and restart: blocks and mempool txs are all there.
+kill -KILL "$NODE_PID"
+wait "$NODE_PID" 2>/dev/null
+start_node n1b "$WORK/d1"
+j=$(get "block_at_height?height=101") || fail "block_at_height 101 after kill"
+[ "$(field "$j" 'j["block"]["hash"]')" = "$h101" ] || fail "after kill: $j"
+j=$(get mempool) || fail "mempool after kill"
+for h in $(cat "$WORK/txs"); do
+	[ "$(field "$j" "'$h' in j['transactions']")" = True ] ||
+		fail "$h lost by kill -9: $j"
+done
 stop_node
+"$BIN/hathor-import" --data-dir "$WORK/d1" --check >"$WORK/check.log" 2>&1 ||
+	fail "check: $(cat "$WORK/check.log")"
+grep -q "check ok: 102 blocks 5 txs; best height 101 $h101" "$WORK/check.log" ||
+	fail "check: $(cat "$WORK/check.log")"
 
 # 2. Chain file imported, then served; the miner continues on top of it
 #    (its last block has transactions as parents).
