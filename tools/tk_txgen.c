@@ -135,7 +135,11 @@ static int find_reward(struct gen *g, const uint8_t script[25],
 		if ((rc = api(g, "GET", path, NULL, &root)) < 0)
 			return rc;
 		blk = member(root, "block");
+		/* Our node says "hash", the reference (to_json_extended)
+		 * "tx_id". */
 		hex = blk ? json_object_get_string(member(blk, "hash")) : NULL;
+		if (!hex && blk)
+			hex = json_object_get_string(member(blk, "tx_id"));
 		if (!hex || strlen(hex) != 64) {
 			json_object_put(root);
 			return hn_error_set(g->err, HN_EPROTO, "block_at_height "

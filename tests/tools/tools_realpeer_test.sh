@@ -1,0 +1,120 @@
+#!/bin/bash
+# tests/tools against the reference node (hathor-core v0.69.0,
+# ../shared/realpeer): a hathor-chaingen chain (signed txs, token
+# creations) served from our ledger by p2p_harness is synced by a private
+# reference node, which must reach our best block and hold every tx
+# confirmed and not voided; then hathor-miner mines on the reference's
+# API (historic at 31 s, and at 5 s so the DAA weight rises: the reference
+# checks our locally computed weights) and hathor-txgen pushes txs into its
+# mempool.  Skips (77) when the reference node is not installed.
+#
+#   tools_realpeer_test.sh BIN_DIR P2P_HARNESS HATHOR_NODE
+set -u
+
+BIN=$1
+HARNESS=$2
+NODE=$3
+RP=${REALPEER_DIR:-/tmp/realpeer}
+if [[ ! -f $RP/env.sh ]]; then
+	echo "SKIP: reference node not installed ($RP/env.sh)"
+	exit 77
+fi
+WORK=$(mktemp -d -p "$PWD" "tools-realpeer.$(printf "X%.0s" 1 2 3 4 5 6)") || exit 1
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*" >&2
+	tail -20 "$WORK/ref.log" >&2 2>/dev/null
+	exit 1
+}
+base=$((43000 + ($$ % 300) * 3))
+OUR_P2P=$base REF_P2P=$((base + 1)) REF_HTTP=$((base + 2))
+API=http://127.0.0.1:$REF_HTTP
+get() {
+	python3 - "$API/v1a/$1" <<'PY'
+import json, sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=10) as r:
+    print(json.dumps(json.load(r)))
+PY
+}
+field() {
+	python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+"$BIN/hathor-chaingen" --blocks 200 --txs 60 --tokens 3 --seed 11 \
+	--data-dir "$WORK/d" --out "$WORK/c.bin" -q >"$WORK/gen.log" 2>&1 ||
+	fail "chaingen: $(cat "$WORK/gen.log")"
+best=$(sed -n 's/^best \([0-9a-f]*\) .*/\1/p' "$WORK/gen.log")
+"$HARNESS" --network unittests --data-dir "$WORK/d" \
+	--listen "127.0.0.1:$OUR_P2P" --run-for 600 >"$WORK/h.log" 2>&1 &
+PIDS+=($!)
+(
+	source "$RP/env.sh"
+	cd "$RP/src/hathor-core" || exit 1
+	exec "$HATHOR_PY" -m hathor run_node \
+		--config-yaml "$RP/src/hathor-core/hathor/conf/unittests.yml" \
+		--temp-data --listen "tcp:$REF_P2P:interface=127.0.0.1" \
+		--status "$REF_HTTP" --x-localhost-only --wallet-index \
+		--bootstrap "tcp://127.0.0.1:$OUR_P2P"
+) >"$WORK/ref.log" 2>&1 &
+PIDS+=($!)
+synced=
+for ((i = 0; i < 120; i++)); do
+	j=$(get status 2>/dev/null) &&
+		[ "$(field "$j" 'j["dag"]["best_block"]["hash"]')" = "$best" ] &&
+		{ synced=1; break; }
+	sleep 1
+done
+[ -n "$synced" ] || fail "the reference did not reach our best block $best"
+# Every generated tx: known to the reference, confirmed, not voided.
+python3 - "$WORK/c.bin" "$API" "$NODE" <<'PY' || fail "txs on the reference"
+import json, struct, subprocess, sys, urllib.request
+b = open(sys.argv[1], 'rb').read()
+off, n_tx, n_tok = 9 + b[8], 0, 0
+while off < len(b):
+    n = struct.unpack('>I', b[off:off + 4])[0]
+    rec = b[off + 4:off + 4 + n]
+    off += 4 + n
+    if rec[1] == 0:
+        continue
+    d = json.loads(subprocess.run([sys.argv[3], 'decode', '--network', 'unittests',
+                                   '--compact', rec.hex()], capture_output=True,
+                                  text=True, check=True).stdout)
+    with urllib.request.urlopen(sys.argv[2] + '/v1a/transaction?id=' + d['hash'],
+                                timeout=10) as r:
+        m = json.load(r)['meta']
+    if m['voided_by'] or not m['first_block']:
+        sys.exit('tx %s voided or unconfirmed: %s' % (d['hash'], m))
+    n_tx += 1
+    n_tok += rec[1] == 2
+if (n_tx, n_tok) != (60, 3):
+    sys.exit('found %d txs, %d token creations' % (n_tx, n_tok))
+PY
+"$BIN/hathor-miner" --api "$API" --blocks 20 -q 2>"$WORK/m1.log" ||
+	fail "miner on the reference: $(cat "$WORK/m1.log")"
+grep -q "mined 20 (historic 20, catch-up 0), rejected 0" "$WORK/m1.log" ||
+	fail "miner: $(cat "$WORK/m1.log")"
+"$BIN/hathor-miner" --api "$API" --blocks 30 --historic --spacing 5 \
+	2>"$WORK/m2.log" >"$WORK/m2.out" || fail "miner at 5 s: $(cat "$WORK/m2.log")"
+grep -q "warning" "$WORK/m2.log" && fail "DAA mismatch: $(cat "$WORK/m2.log")"
+j=$(get status) || fail status
+[ "$(field "$j" 'j["dag"]["best_block"]["height"]')" = 250 ] || fail "height: $j"
+w=$(tail -1 "$WORK/m2.out" | sed -n 's/.* weight \([0-9.]*\) .*/\1/p')
+python3 -c "import sys; sys.exit(0 if float('$w') > 5 else 1)" ||
+	fail "weight did not rise: $(tail -1 "$WORK/m2.out")"
+"$BIN/hathor-txgen" --api "$API" --count 3 >"$WORK/txs" 2>"$WORK/tx.log" ||
+	fail "txgen on the reference: $(cat "$WORK/tx.log")"
+j=$(get mempool) || fail mempool
+for h in $(cat "$WORK/txs"); do
+	[ "$(field "$j" "'$h' in j['transactions']")" = True ] ||
+		fail "$h not in the reference's mempool: $j"
+done
+echo "ok: reference synced $best, accepted 50 mined blocks (last weight $w) and 3 txs"
