@@ -82,6 +82,7 @@ struct script {
 	size_t n_blocks;
 	char best_hex[65];
 	size_t max_pending;     /* observed on the victim (main thread) */
+	size_t high;            /* slow reader: the victim's high-water mark */
 	bool reading;           /* slow reader: reading again */
 	bool small_sndbuf;      /* shrink the victim's socket buffers */
 };
@@ -110,8 +111,11 @@ static void watch_cb(struct ev_loop *l, ev_timer *w, int revents)
 			setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sz,
 				   sizeof(sz));
 		}
-		if (p2p_conn_pending_out(c) > s->max_pending)
-			s->max_pending = p2p_conn_pending_out(c);
+		if (p2p_conn_pending_out(c) >
+		    __atomic_load_n(&s->max_pending, __ATOMIC_SEQ_CST))
+			__atomic_store_n(&s->max_pending,
+					 p2p_conn_pending_out(c),
+					 __ATOMIC_SEQ_CST);
 	}
 	if (__atomic_load_n(&s->done, __ATOMIC_SEQ_CST))
 		ev_break(l, EVBREAK_ALL);
@@ -251,7 +255,8 @@ static void script_slow_reader(struct script *s)
 	struct tclient t;
 	char gen[65], *l;
 	int rcv = 4096, n_blocks = 0;
-	struct timespec ts = { .tv_sec = 1, .tv_nsec = 500000000 };
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = 50000000 };
+	int waited = 0;
 
 	if (tclient_connect(&t, s->victim->port, cid) < 0)
 		FAIL(s, "connect");
@@ -262,7 +267,14 @@ static void script_slow_reader(struct script *s)
 	tclient_sendf(&t, "GET-NEXT-BLOCKS {\"start_hash\": \"%s\", "
 		      "\"end_hash\": \"%s\", \"quantity\": 5000}", gen,
 		      s->best_hex);
-	nanosleep(&ts, NULL);   /* not reading */
+	/* Not reading until the victim has queued up to its mark (or 20 s:
+	 * on a loaded machine a fixed pause may end before the victim has
+	 * even filled the kernel buffers), then half a second more. */
+	while (__atomic_load_n(&s->max_pending, __ATOMIC_SEQ_CST) <
+	       s->high && waited++ < 400)
+		nanosleep(&ts, NULL);
+	for (waited = 0; waited < 10; waited++)
+		nanosleep(&ts, NULL);
 	__atomic_store_n(&s->reading, true, __ATOMIC_SEQ_CST);
 	while ((l = tclient_recv(&t, 10))) {
 		if (!strncmp(l, "BLOCKS ", 7))
@@ -394,6 +406,7 @@ static void test_slow_reader(void **state)
 	build(&v.mn, &c, 1500, 0, 0);
 	p2p_hex32(c.tip, s.best_hex);
 	s.victim = &v;
+	s.high = high;
 	run(&s);
 	/* Never more than the high-water mark plus one line was queued. */
 	fprintf(stderr, "max pending output %zu bytes (high %zu)\n",
