@@ -61,6 +61,7 @@ int main(int argc, char **argv)
 	const char *network = "unittests", *out = NULL, *dir = NULL;
 	const char *fork_out = NULL;
 	struct tk_vfile_writer fw = { 0 };
+	int lock_fd = -1;
 	struct tk_chaingen_opts o = { 0 };
 	struct tk_chaingen_stats st;
 	struct tk_vfile_writer w = { 0 };
@@ -137,7 +138,8 @@ int main(int argc, char **argv)
 		o.fork_out = &fw;
 	}
 	if (dir) {
-		if (tk_open_data_dir(dir, o.net, true, true, &l, &err) < 0)
+		if (tk_lock_data_dir(dir, &lock_fd, &err) < 0 ||
+		    tk_open_data_dir(dir, o.net, true, true, &l, &err) < 0)
 			goto fail;
 		o.ledger = l;
 	}

@@ -39,6 +39,7 @@ int main(int argc, char **argv)
 	struct hn_block_info bi;
 	uint64_t n = 0, nb = 0, nt = 0;
 	bool check = false;
+	int lock_fd = -1;
 	char hex[65];
 	int c;
 
@@ -61,7 +62,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "hathor-import: unknown network\n");
 			return 2;
 		}
-		if (tk_open_data_dir(dir, net, false, false, &l, &err) < 0 ||
+		if (tk_lock_data_dir(dir, &lock_fd, &err) < 0 ||
+		    tk_open_data_dir(dir, net, false, false, &l, &err) < 0 ||
 		    hn_ledger_check(l, &err) < 0 ||
 		    hn_ledger_best_block(l, &bi) < 0 ||
 		    hn_ledger_counts(l, &nb, &nt) < 0)
@@ -86,7 +88,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hathor-import: unknown network\n");
 		return 2;
 	}
-	if (tk_open_data_dir(dir, net, true, false, &l, &err) < 0 ||
+	if (tk_lock_data_dir(dir, &lock_fd, &err) < 0 ||
+	    tk_open_data_dir(dir, net, true, false, &l, &err) < 0 ||
 	    tk_import_file(l, argv[optind], 0, &n, &err) < 0 ||
 	    hn_ledger_best_block(l, &bi) < 0 ||
 	    hn_ledger_counts(l, &nb, &nt) < 0)

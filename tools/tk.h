@@ -117,6 +117,13 @@ int tk_open_data_dir(const char *dir, const struct hn_network *net,
 		     bool create, bool must_be_new, struct hn_ledger **out,
 		     struct hn_error *err);
 
+/* Takes <dir>/LOCK (creating @dir and the file) as hathor-node does:
+ * flock(LOCK_EX | LOCK_NB), so a tool never writes a data dir a running
+ * daemon has open, and a daemon refuses to start while a tool works on it.
+ * *@fd is held until the caller closes it (or exits).  Returns 0,
+ * HN_EEXIST (in use; @err names the holder's pid), HN_EIO. */
+int tk_lock_data_dir(const char *dir, int *fd, struct hn_error *err);
+
 /* --- chain generator ------------------------------------------------------ */
 
 struct tk_chaingen_opts {

@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -211,4 +213,44 @@ int tk_open_data_dir(const char *dir, const struct hn_network *net,
 	o.create = create;
 	rc = hn_ledger_open(&o, out, err);
 	return rc < 0 ? rc : 0;
+}
+
+int tk_lock_data_dir(const char *dir, int *fd, struct hn_error *err)
+{
+	char path[4096], buf[32];
+	ssize_t n;
+	int f;
+
+	*fd = -1;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return hn_error_set(err, HN_EIO, "%s: %s", dir,
+				    strerror(errno));
+	if ((size_t)snprintf(path, sizeof(path), "%s/LOCK", dir) >=
+	    sizeof(path))
+		return hn_error_set(err, HN_EINVAL, "data dir path too long");
+	f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (f < 0)
+		return hn_error_set(err, HN_EIO, "cannot open %s: %s", path,
+				    strerror(errno));
+	if (flock(f, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+
+		n = pread(f, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = 0;
+		buf[strcspn(buf, "\n")] = 0;
+		close(f);
+		if (e == EWOULDBLOCK)
+			return hn_error_set(err, HN_EEXIST, "data dir %s is in "
+					    "use (pid %s holds %s)", dir,
+					    buf[0] ? buf : "?", path);
+		return hn_error_set(err, HN_EIO, "cannot lock %s: %s", path,
+				    strerror(e));
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(f, 0) < 0 || pwrite(f, buf, (size_t)n, 0) != n) {
+		close(f);
+		return hn_error_set(err, HN_EIO, "cannot write %s", path);
+	}
+	*fd = f;
+	return 0;
 }

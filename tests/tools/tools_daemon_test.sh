@@ -127,6 +127,11 @@ for h in $(cat "$WORK/txs"); do
 	[ "$(field "$j" "'$h' in j['transactions']")" = True ] ||
 		fail "$h lost by kill -9: $j"
 done
+# The tools take the daemon's LOCK: no import into a data dir in use.
+"$BIN/hathor-import" --data-dir "$WORK/d1" --check >"$WORK/busy.log" 2>&1 &&
+	fail "import ran on a data dir in use"
+grep -q "is in use (pid $NODE_PID holds" "$WORK/busy.log" ||
+	fail "busy: $(cat "$WORK/busy.log")"
 stop_node
 "$BIN/hathor-import" --data-dir "$WORK/d1" --check >"$WORK/check.log" 2>&1 ||
 	fail "check: $(cat "$WORK/check.log")"
