@@ -62,6 +62,10 @@ int tk_wallet_sign(const struct tk_wallet *w, struct hn_vertex *v);
  * checksum, or a version byte other than @net's P2PKH one). */
 int tk_address_to_script(const struct hn_network *net, const char *addr,
 			 uint8_t script[25]);
+/* Base58check address of @net, P2PKH or (*@multisig) P2SH: 0 or
+ * HN_EINVAL. */
+int tk_address_check(const struct hn_network *net, const char *addr,
+		     bool *multisig);
 /* P2PKH script to its address (out >= 40 bytes). */
 void tk_script_to_address(const struct hn_network *net,
 			  const uint8_t script[25], char *out);

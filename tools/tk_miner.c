@@ -573,7 +573,7 @@ int tk_miner_run(const struct tk_miner_opts *o, struct tk_miner_stats *st,
 	struct miner m = { .o = o, .st = st, .err = err };
 	const char *addr = o->address;
 	struct tk_wallet w = { 0 };
-	uint8_t script[25];
+	bool multisig;
 	unsigned bad_row = 0;
 	char tpath[200];
 	int rc = 0;
@@ -583,7 +583,7 @@ int tk_miner_run(const struct tk_miner_opts *o, struct tk_miner_stats *st,
 		if ((rc = tk_wallet_init(&w, o->net, tk_unittests_key)) < 0)
 			return hn_error_set(err, rc, "test key refused");
 		addr = w.address;
-	} else if (tk_address_to_script(o->net, addr, script) < 0) {
+	} else if (tk_address_check(o->net, addr, &multisig) < 0) {
 		return hn_error_set(err, HN_EINVAL, "bad address %s for %s",
 				    addr, o->net->name);
 	}

@@ -84,15 +84,31 @@ static int b58_decode(const char *s, uint8_t *out, size_t n)
 	return 0;
 }
 
-int tk_address_to_script(const struct hn_network *net, const char *addr,
-			 uint8_t script[25])
+int tk_address_check(const struct hn_network *net, const char *addr,
+		     bool *multisig)
 {
 	uint8_t raw[25], ck[32];
 
 	if (strlen(addr) > 40 || b58_decode(addr, raw, sizeof(raw)) < 0)
 		return HN_EINVAL;
 	hn_sha256d(raw, 21, ck);
-	if (memcmp(ck, raw + 21, 4) || raw[0] != net->p2pkh_version_byte)
+	if (memcmp(ck, raw + 21, 4))
+		return HN_EINVAL;
+	if (raw[0] != net->p2pkh_version_byte &&
+	    raw[0] != net->multisig_version_byte)
+		return HN_EINVAL;
+	*multisig = raw[0] == net->multisig_version_byte;
+	return 0;
+}
+
+int tk_address_to_script(const struct hn_network *net, const char *addr,
+			 uint8_t script[25])
+{
+	uint8_t raw[25];
+	bool ms;
+
+	if (tk_address_check(net, addr, &ms) < 0 || ms ||
+	    b58_decode(addr, raw, sizeof(raw)) < 0)
 		return HN_EINVAL;
 	script[0] = 0x76;
 	script[1] = 0xa9;

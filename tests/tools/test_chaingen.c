@@ -129,6 +129,23 @@ static void test_wallet(void **state)
 	bad[10] = bad[10] == 'a' ? 'b' : 'a';
 	assert_int_equal(tk_address_to_script(net, bad, s), HN_EINVAL);
 	assert_int_equal(tk_address_to_script(net, "0OIl", s), HN_EINVAL);
+	{
+		/* A P2SH address (multisig version byte 0x64 on unittests):
+		 * valid for the miner, not a P2PKH script. */
+		struct hn_network fake = *net;
+		char ms[64];
+		bool is_ms = true;
+
+		tk_script_to_address(net, w.script, ms);
+		assert_int_equal(tk_address_check(net, ms, &is_ms), 0);
+		assert_false(is_ms);
+		/* The same hash with the multisig version byte. */
+		fake.p2pkh_version_byte = net->multisig_version_byte;
+		tk_script_to_address(&fake, w.script, ms);
+		assert_int_equal(tk_address_check(net, ms, &is_ms), 0);
+		assert_true(is_ms);
+		assert_int_equal(tk_address_to_script(net, ms, s), HN_EINVAL);
+	}
 	/* Wrong network version byte. */
 	assert_int_equal(tk_address_to_script(hn_network_by_name("testnet"),
 					      w.address, s), HN_EINVAL);
