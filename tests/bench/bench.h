@@ -24,11 +24,16 @@ struct bench {
 	bool quick;                     /* smoke sizes */
 	char dir[512];                  /* private scratch dir (removed) */
 	const char *plugin;             /* p2p_sync_v2 .so, or NULL */
+	/* Executables (NULL: not built) and the chain. */
+	const char *chaingen, *import, *harness;
+	const char *chain;              /* vertex file (made if missing) */
+	long blocks, txs;               /* chain size when generated */
 	struct json_object *rows;       /* array of row objects */
 	struct json_object *detail;     /* object: part -> details */
 	/* Figures parts pass on (0: not measured). */
 	double bound_inproc;            /* vertices/s, limits part */
 	double bound_host;
+	double sync_inproc;             /* vertices/s, sync part */
 };
 
 /* Monotonic clock in seconds. */
@@ -52,6 +57,7 @@ double bench_pct(const double *sorted, size_t n, double p);
 
 /* Parts.  Each returns 0, or negative if a check failed. */
 int bench_limits(struct bench *b);
+int bench_sync(struct bench *b);
 
 /* hn-bench --nng-server URL: the REP side of the nng figures, in a
  * process of its own; writes one byte to stdout when it listens. */

@@ -1,7 +1,11 @@
 /*
  * bench_main.c: hn-bench, the benchmark runner (see bench.h).
  *
- *   hn-bench [--quick] [--out DIR] [--parts limits,...] [--plugin SO]
+ *   hn-bench [--quick] [--out DIR] [--parts limits,sync] [--chain FILE]
+ *            [--blocks N] [--txs N] [--plugin SO]
+ *
+ * --chain FILE: the hathor-chaingen vertex file to sync; generated there
+ * (--blocks, --txs; default 20 000 + 20 000) when it does not exist.
  *
  * Writes DIR/bench.json and DIR/bench.md (default DIR: .) and prints the
  * table.  Exit 0, or 1 if a part failed a check or could not write.
@@ -189,7 +193,8 @@ static struct json_object *machine_json(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: hn-bench [--quick] [--out DIR] "
-		"[--parts limits] [--plugin SO]\n");
+		"[--parts limits,sync]\n\t[--chain FILE] [--blocks N] "
+		"[--txs N] [--plugin SO]\n");
 }
 
 int main(int argc, char **argv)
@@ -199,10 +204,13 @@ int main(int argc, char **argv)
 		{ "out", required_argument, NULL, 'o' },
 		{ "parts", required_argument, NULL, 'p' },
 		{ "plugin", required_argument, NULL, 'P' },
+		{ "chain", required_argument, NULL, 'c' },
+		{ "blocks", required_argument, NULL, 'b' },
+		{ "txs", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bench b = { 0 };
-	const char *out = ".", *parts = "limits";
+	const char *out = ".", *parts = "limits,sync";
 	struct json_object *root;
 	char path[1024];
 	FILE *f;
@@ -226,11 +234,33 @@ int main(int argc, char **argv)
 		case 'P':
 			b.plugin = optarg;
 			break;
+		case 'c':
+			b.chain = optarg;
+			break;
+		case 'b':
+			b.blocks = atol(optarg);
+			break;
+		case 't':
+			b.txs = atol(optarg);
+			break;
 		default:
 			usage();
 			return 2;
 		}
 	}
+#ifdef HN_BENCH_CHAINGEN
+	b.chaingen = HN_BENCH_CHAINGEN;
+#endif
+#ifdef HN_BENCH_IMPORT
+	b.import = HN_BENCH_IMPORT;
+#endif
+#ifdef HN_BENCH_HARNESS
+	b.harness = HN_BENCH_HARNESS;
+#endif
+	if (b.blocks <= 0)
+		b.blocks = b.quick ? 30 : 20000;
+	if (b.txs <= 0)
+		b.txs = b.quick ? 10 : 20000;
 	hn_log_setup("warn", NULL, -1);
 	if (mkdir(out, 0755) < 0 && errno != EEXIST) {
 		fprintf(stderr, "hn-bench: %s: %s\n", out, strerror(errno));
@@ -245,6 +275,8 @@ int main(int argc, char **argv)
 	b.detail = json_object_new_object();
 
 	if (strstr(parts, "limits") && bench_limits(&b) < 0)
+		status = 1;
+	if (strstr(parts, "sync") && bench_sync(&b) < 0)
 		status = 1;
 
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));

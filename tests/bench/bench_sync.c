@@ -1,0 +1,299 @@
+/*
+ * bench_sync.c: sync throughput with the P2P engine in process over the
+ * real core ledger, in two processes on loopback TLS:
+ *
+ *   1. the chain (a hathor-chaingen vertex file: --chain FILE, or one
+ *      generated here with --blocks/--txs) is imported into A's data dir
+ *      with hathor-import (full verification; timed, a figure of its own);
+ *   2. A = p2p_harness --data-dir A --listen 127.0.0.1:0 serves it;
+ *   3. B = p2p_harness --data-dir B (empty) --bootstrap A syncs until it
+ *      has A's best height and an empty mempool; the wall time from B's
+ *      start to its exit gives vertices/s, and wait4() gives each process's
+ *      CPU seconds and peak RSS.
+ *
+ * p2p_harness links the same engine sources as plugins/p2p_sync_v2 and
+ * calls the ledger synchronously through tests/p2p/ledgernode.c; the .so
+ * itself runs in host mode (hathor-p2p-host), measured by the host part.
+ */
+#include "bench.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "hn/err.h"
+
+#define PART "sync"
+
+struct proc {
+	pid_t pid;
+	struct rusage ru;
+	int status;
+	double t0, t1;
+};
+
+/* Starts @argv with stdout and stderr to @log. */
+static int spawn(struct proc *p, char *const argv[], const char *log)
+{
+	p->pid = fork();
+	if (p->pid < 0)
+		return -errno;
+	if (p->pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	p->t0 = bench_now();
+	return 0;
+}
+
+static int reap(struct proc *p)
+{
+	if (wait4(p->pid, &p->status, 0, &p->ru) < 0)
+		return -errno;
+	p->t1 = bench_now();
+	p->pid = 0;
+	return 0;
+}
+
+static double cpu_s(const struct rusage *ru)
+{
+	return (double)ru->ru_utime.tv_sec + ru->ru_utime.tv_usec * 1e-6 +
+	       (double)ru->ru_stime.tv_sec + ru->ru_stime.tv_usec * 1e-6;
+}
+
+/* Reads "key=value" from the one-line status file; -1 if absent. */
+static long long status_get(const char *path, const char *key)
+{
+	char line[512], pat[64], *s;
+	FILE *f = fopen(path, "r");
+	long long v = -1;
+
+	if (!f)
+		return -1;
+	snprintf(pat, sizeof(pat), "%s=", key);
+	if (fgets(line, sizeof(line), f)) {
+		s = strstr(line, pat);
+		if (s)
+			v = atoll(s + strlen(pat));
+	}
+	fclose(f);
+	return v;
+}
+
+static long long file_size(const char *dir)
+{
+	char p[700];
+	struct stat st;
+	long long n = 0;
+
+	snprintf(p, sizeof(p), "%s/ledger.db", dir);
+	if (stat(p, &st) == 0)
+		n += st.st_size;
+	snprintf(p, sizeof(p), "%s/ledger.db-wal", dir);
+	if (stat(p, &st) == 0)
+		n += st.st_size;
+	return n;
+}
+
+/* Runs @argv to completion; 0 if it exited 0. */
+static int run(char *const argv[], const char *log, struct proc *p)
+{
+	int rc = spawn(p, argv, log);
+
+	if (rc < 0 || (rc = reap(p)) < 0)
+		return rc;
+	if (!WIFEXITED(p->status) || WEXITSTATUS(p->status) != 0) {
+		fprintf(stderr, "bench: %s failed (status %d), see %s\n",
+			argv[0], p->status, log);
+		return -1;
+	}
+	return 0;
+}
+
+/* The chain file: given, or generated into the scratch dir. */
+static int chain_file(struct bench *b, char *out, size_t n)
+{
+	char blocks[32], txs[32], log[700];
+	struct proc p;
+	int rc;
+
+	if (b->chain && access(b->chain, R_OK) == 0) {
+		snprintf(out, n, "%s", b->chain);
+		return 0;
+	}
+	/* --chain names a file that is not there yet: generate it there, so
+	 * the next run reuses it (20 000 + 20 000 takes ~12 min). */
+	if (b->chain)
+		snprintf(out, n, "%s", b->chain);
+	else
+		snprintf(out, n, "%s/chain.bin", b->dir);
+	if (!b->chaingen)
+		return HN_ENOENT;
+	snprintf(blocks, sizeof(blocks), "%ld", b->blocks);
+	snprintf(txs, sizeof(txs), "%ld", b->txs);
+	snprintf(log, sizeof(log), "%s/chaingen.log", b->dir);
+	{
+		char *argv[] = { (char *)b->chaingen, "--blocks", blocks,
+				 "--txs", txs, "--out", out, "--quiet", NULL };
+
+		rc = run(argv, log, &p);
+	}
+	if (rc == 0)
+		bench_row(b, PART, "hathor-chaingen time", p.t1 - p.t0, "s",
+			  NULL, "mining the test chain, not a node figure");
+	return rc;
+}
+
+int bench_sync(struct bench *b)
+{
+	char chain[700], da[600], db[600], sta[700], stb[700], log[700];
+	char port_arg[64], until[32], timeout[32];
+	struct proc imp, pa = { 0 }, pb = { 0 };
+	struct json_object *d = bench_detail(b, PART);
+	long long height, verts, port = 0;
+	double t0, el, rate;
+	char note[200];
+	int rc;
+
+	if (!b->harness || !b->import || !b->chaingen) {
+		bench_missing(b, PART, "in-process sync", "p2p_harness, "
+			      "hathor-import or hathor-chaingen not built");
+		return 0;
+	}
+	rc = chain_file(b, chain, sizeof(chain));
+	if (rc < 0)
+		return rc;
+	snprintf(da, sizeof(da), "%s/A", b->dir);
+	snprintf(db, sizeof(db), "%s/B", b->dir);
+	snprintf(sta, sizeof(sta), "%s/A.status", b->dir);
+	snprintf(stb, sizeof(stb), "%s/B.status", b->dir);
+	if (mkdir(da, 0700) < 0 || mkdir(db, 0700) < 0)
+		return -errno;
+
+	/* 1. import into A */
+	snprintf(log, sizeof(log), "%s/import.log", b->dir);
+	{
+		char *argv[] = { (char *)b->import, "--data-dir", da, chain,
+				 NULL };
+
+		rc = run(argv, log, &imp);
+	}
+	if (rc < 0)
+		return rc;
+
+	/* 2. A serves */
+	snprintf(log, sizeof(log), "%s/A.log", b->dir);
+	{
+		char *argv[] = { (char *)b->harness, "--data-dir", da,
+				 "--listen", "127.0.0.1:0", "--status-file",
+				 sta, "--run-for", "3600", NULL };
+
+		rc = spawn(&pa, argv, log);
+	}
+	if (rc < 0)
+		return rc;
+	t0 = bench_now();
+	while (bench_now() - t0 < 30) {
+		port = status_get(sta, "port");
+		if (port > 0)
+			break;
+		usleep(20000);
+	}
+	height = status_get(sta, "height");
+	verts = status_get(sta, "vertices");
+	if (port <= 0 || height <= 0) {
+		fprintf(stderr, "bench: serving harness did not come up\n");
+		rc = -1;
+		goto out;
+	}
+	rate = (double)(verts - 3) / (imp.t1 - imp.t0);
+	snprintf(note, sizeof(note), "%lld vertices, hathor-import, every "
+		 "vertex fully verified, one process", verts - 3);
+	bench_row(b, PART, "import rate (full verification)", rate,
+		  "vertices/s", NULL, note);
+	if (b->bound_inproc > 0)
+		bench_row(b, PART, "import rate / bound in process",
+			  rate / b->bound_inproc, "ratio", NULL, NULL);
+
+	/* 3. B syncs from empty */
+	snprintf(port_arg, sizeof(port_arg), "127.0.0.1:%lld", port);
+	snprintf(until, sizeof(until), "%lld", height);
+	snprintf(timeout, sizeof(timeout), "%d", b->quick ? 30 : 1200);
+	snprintf(log, sizeof(log), "%s/B.log", b->dir);
+	{
+		char *argv[] = { (char *)b->harness, "--data-dir", db,
+				 "--bootstrap", port_arg, "--status-file", stb,
+				 "--until-height", until, "--until-mempool",
+				 "0", "--timeout", timeout, NULL };
+
+		rc = spawn(&pb, argv, log);
+	}
+	if (rc < 0 || (rc = reap(&pb)) < 0)
+		goto out;
+	if (!WIFEXITED(pb.status) || WEXITSTATUS(pb.status) != 0) {
+		fprintf(stderr, "bench: syncing harness failed (status %d), "
+			"see %s\n", pb.status, log);
+		rc = -1;
+		goto out;
+	}
+	if (status_get(stb, "vertices") != verts) {
+		fprintf(stderr, "bench: B has %lld vertices, A %lld\n",
+			status_get(stb, "vertices"), verts);
+		rc = -1;
+		goto out;
+	}
+	el = pb.t1 - pb.t0;
+	rate = (double)(verts - 3) / el;
+	snprintf(note, sizeof(note), "%lld blocks + %lld txs in %.1f s, "
+		 "p2p_harness --data-dir (engine in process, real ledger)",
+		 height, verts - 3 - height, el);
+	bench_row(b, PART, "in-process sync throughput", rate, "vertices/s",
+		  NULL, note);
+	if (b->bound_inproc > 0)
+		bench_row(b, PART, "in-process sync / bound in process",
+			  rate / b->bound_inproc, "ratio", ">= 0.5", NULL);
+	bench_row(b, PART, "in-process syncing node CPU", cpu_s(&pb.ru), "s",
+		  NULL, NULL);
+	bench_row(b, PART, "in-process syncing node peak RSS",
+		  (double)pb.ru.ru_maxrss / 1024.0, "MB", "<= 64", NULL);
+	bench_row(b, PART, "sqlite file per vertex (synced node)",
+		  (double)file_size(db) / (double)(verts - 3), "B", NULL,
+		  "ledger.db + WAL");
+	b->sync_inproc = rate;
+	json_object_object_add(d, "vertices", json_object_new_int64(verts - 3));
+	json_object_object_add(d, "height", json_object_new_int64(height));
+	json_object_object_add(d, "seconds", json_object_new_double(el));
+	json_object_object_add(d, "chain", json_object_new_string(chain));
+out:
+	if (pa.pid > 0) {
+		kill(pa.pid, SIGTERM);
+		if (reap(&pa) == 0) {
+			bench_row(b, PART, "serving node CPU (whole run)",
+				  cpu_s(&pa.ru), "s", NULL, NULL);
+			bench_row(b, PART, "serving node peak RSS",
+				  (double)pa.ru.ru_maxrss / 1024.0, "MB",
+				  NULL, NULL);
+		}
+	}
+	if (pb.pid > 0) {
+		kill(pb.pid, SIGTERM);
+		reap(&pb);
+	}
+	return rc;
+}
