@@ -50,9 +50,11 @@ static void decode_usage(FILE *f)
 
 static void genesis_usage(FILE *f)
 {
-	fprintf(f, "usage: hathor-node genesis [--network NAME] [--json]\n"
+	fprintf(f, "usage: hathor-node genesis [--network NAME] "
+		   "[--json|--text]\n"
 		   "  prints the genesis hashes, short hash and bytes of NAME "
-		   "(default mainnet)\n");
+		   "(default mainnet)\n"
+		   "  as JSON (the default) or as text for reading\n");
 	print_networks(f);
 }
 
@@ -316,7 +318,7 @@ static int tool_genesis(int argc, char **argv)
 {
 	const char *name = "mainnet";
 	const struct hn_network *net;
-	bool json = false;
+	bool json = true;
 
 	for (int i = 2; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -326,6 +328,8 @@ static int tool_genesis(int argc, char **argv)
 			name = argv[++i];
 		} else if (!strcmp(argv[i], "--json")) {
 			json = true;
+		} else if (!strcmp(argv[i], "--text")) {
+			json = false;
 		} else {
 			fprintf(stderr, "hathor-node genesis: unexpected "
 					"argument '%s'\n",

@@ -152,6 +152,9 @@ def test_genesis_tool():
     check(o.get("short_hash") == "f7438fb", "india short hash")
     check(o.get("block", {}).get("hash") == INDIA_BLOCK, "india block hash")
     rc, out, _ = run(["genesis", "--network", "unittests"])
+    o = json.loads(out) if rc == 0 else {}
+    check(o.get("short_hash") == "f188691", "genesis prints JSON by default")
+    rc, out, _ = run(["genesis", "--network", "unittests", "--text"])
     check(rc == 0 and "f188691" in out and
           "2ebb3b8edcb72a7e46cc0efacfe1b109e2e9dd868a90fe0906968dc8fbbf6488"
           in out, "genesis text output (unittests)")
