@@ -25,7 +25,7 @@ struct bench {
 	char dir[512];                  /* private scratch dir (removed) */
 	const char *plugin;             /* p2p_sync_v2 .so, or NULL */
 	/* Executables (NULL: not built) and the chain. */
-	const char *chaingen, *import, *harness;
+	const char *chaingen, *import, *harness, *host_bin;
 	const char *chain;              /* vertex file (made if missing) */
 	long blocks, txs;               /* chain size when generated */
 	struct json_object *rows;       /* array of row objects */
@@ -62,5 +62,8 @@ int bench_sync(struct bench *b);
 /* hn-bench --nng-server URL: the REP side of the nng figures, in a
  * process of its own; writes one byte to stdout when it listens. */
 int bench_nng_server(const char *url);
+/* hn-bench --host-core ...: the syncing core of host mode (bench_host.c);
+ * @argc/@argv after the option. */
+int bench_host_core(int argc, char **argv);
 
 #endif /* BENCH_H */

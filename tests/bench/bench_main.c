@@ -220,6 +220,8 @@ int main(int argc, char **argv)
 
 	if (argc == 3 && strcmp(argv[1], "--nng-server") == 0)
 		return bench_nng_server(argv[2]);
+	if (argc > 1 && strcmp(argv[1], "--host-core") == 0)
+		return bench_host_core(argc - 2, argv + 2);
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'q':
@@ -253,6 +255,12 @@ int main(int argc, char **argv)
 #endif
 #ifdef HN_BENCH_IMPORT
 	b.import = HN_BENCH_IMPORT;
+#endif
+#ifdef HN_BENCH_HOST
+	b.host_bin = HN_BENCH_HOST;
+#endif
+#ifdef HN_BENCH_PLUGIN
+	b.plugin = HN_BENCH_PLUGIN;
 #endif
 #ifdef HN_BENCH_HARNESS
 	b.harness = HN_BENCH_HARNESS;

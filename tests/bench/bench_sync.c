@@ -160,6 +160,95 @@ static int chain_file(struct bench *b, char *out, size_t n)
 	return rc;
 }
 
+static double jget(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ?
+		json_object_get_double(v) : -1;
+}
+
+/* The same sync with the syncing node in host mode (bench_host.c). */
+static int host_mode(struct bench *b, long long port, long long verts,
+		     long long height)
+{
+	char exe[600], dir[600], peer[64], want[32], tmo[32], out[700];
+	char log[700], note[200];
+	struct proc p = { 0 };
+	struct json_object *o;
+	double rate, el;
+	ssize_t l;
+	int rc;
+
+	if (!b->host_bin || !b->plugin) {
+		bench_missing(b, PART, "host-mode sync", "hathor-p2p-host or "
+			      "p2p_sync_v2.so not built");
+		return 0;
+	}
+	l = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (l <= 0)
+		return HN_EIO;
+	exe[l] = 0;
+	snprintf(dir, sizeof(dir), "%s/Bhost", b->dir);
+	if (mkdir(dir, 0700) < 0)
+		return -errno;
+	snprintf(peer, sizeof(peer), "127.0.0.1:%lld", port);
+	snprintf(want, sizeof(want), "%lld", verts);
+	snprintf(tmo, sizeof(tmo), "%d", b->quick ? 30 : 1200);
+	snprintf(out, sizeof(out), "%s/Bhost.json", b->dir);
+	snprintf(log, sizeof(log), "%s/Bhost.log", b->dir);
+	{
+		char *argv[] = { exe, "--host-core", dir, (char *)b->host_bin,
+				 (char *)b->plugin, peer, want, tmo, out,
+				 NULL };
+
+		rc = run(argv, log, &p);
+	}
+	if (rc < 0)
+		return rc;
+	o = json_object_from_file(out);
+	if (!o)
+		return HN_EIO;
+	el = jget(o, "seconds");
+	rate = (double)(verts - 3) / el;
+	snprintf(note, sizeof(note), "%lld blocks + %lld txs in %.1f s, "
+		 "core/ipc + core/sup + hathor-p2p-host + p2p_sync_v2.so",
+		 height, verts - 3 - height, el);
+	bench_row(b, PART, "host-mode sync throughput", rate, "vertices/s",
+		  NULL, note);
+	if (b->sync_inproc > 0)
+		bench_row(b, PART, "host-mode sync / in-process sync",
+			  rate / b->sync_inproc, "ratio", ">= 0.9", NULL);
+	if (b->bound_inproc > 0)
+		bench_row(b, PART, "host-mode sync / bound in process",
+			  rate / b->bound_inproc, "ratio", ">= 0.5", NULL);
+	bench_row(b, PART, "host mode: time to host hello", jget(o, "hello_s"),
+		  "s", NULL, "spawn, plugin load, hello on p2p.ipc");
+	bench_row(b, PART, "host mode: core CPU", jget(o, "core_cpu"), "s",
+		  NULL, NULL);
+	bench_row(b, PART, "host mode: core peak RSS", jget(o, "core_hwm_mb"),
+		  "MB", "<= 64", NULL);
+	if (jget(o, "host_cpu") >= 0) {
+		bench_row(b, PART, "host mode: host CPU", jget(o, "host_cpu"),
+			  "s", NULL, "read from /proc at the end of the sync");
+		bench_row(b, PART, "host mode: host peak RSS",
+			  jget(o, "host_hwm_mb"), "MB", "<= 32", NULL);
+	} else {
+		bench_missing(b, PART, "host mode: host CPU and RSS",
+			      "host pid not readable at the end");
+	}
+	bench_row(b, PART, "host mode: node.ipc calls per vertex",
+		  jget(o, "node_ipc_calls") / (double)(verts - 3), "calls",
+		  NULL, NULL);
+	bench_missing(b, PART, "host mode: IPC bytes per vertex",
+		      "core/ipc keeps no byte counters");
+	bench_row(b, PART, "sqlite file per vertex (host-mode node)",
+		  (double)file_size(dir) / (double)(verts - 3), "B", NULL,
+		  "ledger.db + WAL");
+	json_object_object_add(bench_detail(b, PART), "host", o);
+	return 0;
+}
+
 int bench_sync(struct bench *b)
 {
 	char chain[700], da[600], db[600], sta[700], stb[700], log[700];
@@ -280,6 +369,7 @@ int bench_sync(struct bench *b)
 	json_object_object_add(d, "height", json_object_new_int64(height));
 	json_object_object_add(d, "seconds", json_object_new_double(el));
 	json_object_object_add(d, "chain", json_object_new_string(chain));
+	rc = host_mode(b, port, verts, height);
 out:
 	if (pa.pid > 0) {
 		kill(pa.pid, SIGTERM);

@@ -1,0 +1,235 @@
+/*
+ * bench_host.c: the syncing node in host mode, as the core runs it: the
+ * real ledger, core/ipc (node.ipc, events.ipc) and core/sup supervising
+ * hathor-p2p-host, which loads plugins/p2p_sync_v2.so and reaches the
+ * ledger only over IPC.  hathor-node's daemon table has no supervisor
+ * module yet, so this process wires the same three pieces itself:
+ *
+ *   hn-bench --host-core DATADIR HOSTBIN PLUGIN PEER VERTICES TIMEOUT OUT
+ *
+ * It syncs from PEER (HOST:PORT) until the ledger holds VERTICES vertices
+ * (genesis included) with an empty mempool, then writes OUT (JSON: sync
+ * seconds from the supervisor's start, time to the host's hello, own CPU
+ * and peak RSS, the host's CPU and peak RSS read from /proc before it is
+ * stopped, node.ipc calls) and exits 0; 1 on timeout or failure.
+ */
+#include "bench.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ev.h>
+#include <json-c/json.h>
+
+#include "hn/err.h"
+#include "hn/log.h"
+#include "hn/network.h"
+#include "ipc.h"
+#include "ledger.h"
+#include "sup.h"
+
+static struct {
+	struct ev_loop *loop;
+	struct hn_ledger *l;
+	struct hn_sup *sup;
+	struct hn_ipc *ipc;
+	uint64_t want;
+	double t0, t_up, t_done, deadline;
+	bool done, failed;
+	double host_cpu, host_hwm_mb;
+	pid_t host_pid;
+} H;
+
+/* utime + stime of @pid (s) and its VmHWM (MB); false if unreadable. */
+static bool proc_usage(pid_t pid, double *cpu, double *hwm_mb)
+{
+	char p[64], buf[2048], *s;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+	int i;
+
+	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+	f = fopen(p, "r");
+	if (!f)
+		return false;
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		return false;
+	}
+	fclose(f);
+	s = strrchr(buf, ')');
+	/* fields after the comm: state is field 3; utime 14, stime 15 */
+	for (i = 3; s && i <= 13; i++)
+		s = strchr(s + 1, ' ');
+	if (!s || sscanf(s + 1, "%lu %lu", &ut, &st) != 2)
+		return false;
+	*cpu = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+	snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
+	f = fopen(p, "r");
+	*hwm_mb = 0;
+	while (f && fgets(buf, sizeof(buf), f))
+		if (strncmp(buf, "VmHWM:", 6) == 0)
+			*hwm_mb = atof(buf + 6) / 1024.0;
+	if (f)
+		fclose(f);
+	return true;
+}
+
+static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct hn_sup_stats st;
+	uint64_t nb = 0, nt = 0;
+	struct hn_hash_list mp = { 0 };
+
+	hn_sup_stats(H.sup, &st);
+	if (!H.t_up && st.state == HN_SUP_UP)
+		H.t_up = bench_now();
+	if (H.done) {
+		if (!hn_sup_busy(H.sup))
+			ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	if (bench_now() > H.deadline) {
+		fprintf(stderr, "host-core: timeout\n");
+		H.failed = true;
+		H.done = true;
+		hn_sup_stop(H.sup);
+		return;
+	}
+	if (hn_ledger_counts(H.l, &nb, &nt) < 0 || nb + nt < H.want)
+		return;
+	if (hn_ledger_mempool(H.l, &mp) < 0)
+		return;
+	if (mp.n == 0) {
+		H.t_done = bench_now();
+		H.host_pid = st.pid;
+		if (!st.pid || !proc_usage(st.pid, &H.host_cpu,
+					   &H.host_hwm_mb))
+			H.host_pid = 0;
+		H.done = true;
+		hn_sup_stop(H.sup);
+	}
+	hn_hash_list_release(&mp);
+}
+
+static double self_hwm_mb(void)
+{
+	char buf[256];
+	double v = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(buf, sizeof(buf), f))
+		if (strncmp(buf, "VmHWM:", 6) == 0)
+			v = atof(buf + 6) / 1024.0;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+int bench_host_core(int argc, char **argv)
+{
+	const char *data = argv[0], *host_bin = argv[1], *plugin = argv[2];
+	const char *peer = argv[3], *out = argv[6];
+	const struct hn_network *net = hn_network_by_name("unittests");
+	struct hn_ledger_opts lo = { 0 };
+	struct hn_ipc_opts io = { 0 };
+	struct hn_sup_opts so = { 0 };
+	struct hn_error err = { 0 };
+	struct hn_ipc_stats is;
+	struct rusage ru;
+	char db[600], run[600], boot[128];
+	const char *cfg[2];
+	struct json_object *o;
+	ev_timer tick;
+	FILE *f;
+	int rc;
+
+	if (argc != 7 || !net)
+		return 2;
+	H.want = strtoull(argv[4], NULL, 10);
+	hn_log_setup("warn", NULL, -1);
+	snprintf(db, sizeof(db), "%s/ledger.db", data);
+	snprintf(run, sizeof(run), "%s/run", data);
+	if (mkdir(run, 0700) < 0)
+		return 1;
+	snprintf(boot, sizeof(boot), "p2p.bootstrap=tcp://%s", peer);
+	cfg[0] = "network=unittests";
+	cfg[1] = boot;
+	H.loop = ev_default_loop(0);
+	lo.db_path = db;
+	lo.net = net;
+	lo.create = true;
+	rc = hn_ledger_open(&lo, &H.l, &err);
+	if (rc < 0) {
+		fprintf(stderr, "host-core: ledger: %s\n", err.msg);
+		return 1;
+	}
+	io.loop = H.loop;
+	io.ledger = H.l;
+	io.runtime_dir = run;
+	rc = hn_ipc_open(&io, &H.ipc, &err);
+	if (rc < 0) {
+		fprintf(stderr, "host-core: ipc: %s\n", err.msg);
+		hn_ledger_close(H.l);
+		return 1;
+	}
+	so.loop = H.loop;
+	so.ipc = H.ipc;
+	so.host_bin = host_bin;
+	so.plugin_path = plugin;
+	so.runtime_dir = run;
+	so.listen_fd = -1;
+	so.log_level = "warn";
+	so.config = cfg;
+	so.n_config = 2;
+	H.t0 = bench_now();
+	H.deadline = H.t0 + atof(argv[5]);
+	rc = hn_sup_open(&so, &H.sup, &err);
+	if (rc < 0) {
+		fprintf(stderr, "host-core: sup: %s\n", err.msg);
+		hn_ipc_close(H.ipc);
+		hn_ledger_close(H.l);
+		return 1;
+	}
+	ev_timer_init(&tick, tick_cb, 0.02, 0.02);
+	ev_timer_start(H.loop, &tick);
+	ev_run(H.loop, 0);
+	ev_timer_stop(H.loop, &tick);
+	hn_ipc_stats(H.ipc, &is);
+	hn_sup_close(H.sup);
+	hn_ipc_close(H.ipc);
+	hn_ledger_close(H.l);
+	getrusage(RUSAGE_SELF, &ru);
+	o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(!H.failed));
+	json_object_object_add(o, "seconds",
+			       json_object_new_double(H.t_done - H.t0));
+	json_object_object_add(o, "hello_s", json_object_new_double(
+				       H.t_up ? H.t_up - H.t0 : -1));
+	json_object_object_add(o, "core_cpu", json_object_new_double(
+		(double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 +
+		(double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6));
+	json_object_object_add(o, "core_hwm_mb",
+			       json_object_new_double(self_hwm_mb()));
+	if (H.host_pid) {
+		json_object_object_add(o, "host_cpu",
+				       json_object_new_double(H.host_cpu));
+		json_object_object_add(o, "host_hwm_mb",
+				       json_object_new_double(H.host_hwm_mb));
+	}
+	json_object_object_add(o, "node_ipc_calls",
+			       json_object_new_int64((int64_t)is.node.calls));
+	json_object_object_add(o, "events_published", json_object_new_int64(
+				       (int64_t)is.events_published));
+	f = fopen(out, "w");
+	rc = f && fputs(json_object_to_json_string(o), f) >= 0 ? 0 : 1;
+	if (f && fclose(f) != 0)
+		rc = 1;
+	json_object_put(o);
+	ev_loop_destroy(H.loop);
+	return H.failed ? 1 : rc;
+}
