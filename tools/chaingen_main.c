@@ -21,7 +21,7 @@ static void usage(FILE *f)
 		"                      [--seed S] [--spacing SECONDS] "
 		"[--start-time UNIX]\n"
 		"                      (--out FILE | --data-dir DIR | both) "
-		"[--quiet]\n"
+		"[--quiet] [--threads N]\n"
 		"                      [--fork-height H --fork-blocks K "
 		"[--fork-txs T] [--fork-out FILE]\n"
 		"                       [--fork-double-spend]]\n");
@@ -54,6 +54,7 @@ int main(int argc, char **argv)
 		{ "fork-double-spend", no_argument, NULL, 'D' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "data-dir", required_argument, NULL, 'd' },
+		{ "threads", required_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -111,6 +112,7 @@ int main(int argc, char **argv)
 		case 's': o.seed = v; break;
 		case 'p': o.spacing = (uint32_t)v; break;
 		case 'T': o.start_time = (uint32_t)v; break;
+		case 'j': o.threads = (unsigned)v; break;
 		case 'F': o.fork_height = v; break;
 		case 'B': o.fork_blocks = v; break;
 		case 'X': o.fork_txs = v; break;

@@ -31,6 +31,12 @@ struct hn_daa_block;
  * *@tries (if not NULL) gets the number of hashes computed. */
 int tk_mine(struct hn_vertex *v, uint64_t max_tries, uint64_t *tries);
 
+/* Same search on @threads threads (<= 1: tk_mine), no try limit; finds the
+ * lowest solving nonce from v->nonce_lo, so the result is the one
+ * tk_mine() gives, whatever the thread count.  Returns 1, HN_ERANGE (tx
+ * nonce space exhausted), HN_ENOMEM or a codec error. */
+int tk_mine_mt(struct hn_vertex *v, unsigned threads, uint64_t *tries);
+
 /* --- wallet --------------------------------------------------------------- */
 
 /* The unittests genesis key (hathor_tests/utils.py get_genesis_key:
@@ -156,6 +162,7 @@ struct tk_chaingen_opts {
 	struct tk_vfile_writer *out;
 	struct hn_ledger *ledger; /* added with hn_ledger_add_vertex */
 	bool quiet;             /* no progress on stderr */
+	unsigned threads;       /* mining threads (0, 1: one); same output */
 };
 
 struct tk_chaingen_stats {

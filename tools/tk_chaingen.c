@@ -165,7 +165,7 @@ out:
 static int mine(struct gen *g, struct hn_vertex *v)
 {
 	uint64_t tries;
-	int rc = tk_mine(v, 0, &tries);
+	int rc = tk_mine_mt(v, g->o->threads, &tries);
 
 	g->st->hashes += tries;
 	if (rc != 1)

@@ -9,6 +9,9 @@
 
 #include "tk.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/sha.h>
@@ -83,6 +86,114 @@ int tk_mine(struct hn_vertex *v, uint64_t max_tries, uint64_t *tries)
 	if (tries)
 		*tries = n;
 	v->nonce_lo = nonce;
+	if ((rc = hn_vertex_update_hash(v)) < 0)
+		return rc;
+	return hn_vertex_pow_ok(v) ? 1 : HN_EINVAL;
+}
+
+/* --- several threads, same answer ---------------------------------------- */
+
+#define MT_CHUNK 65536
+
+struct mt {
+	SHA256_CTX base;
+	uint8_t nb[16];         /* nonce_hi half set */
+	uint8_t target[32];
+	uint64_t start, limit;  /* nonces [start, limit) */
+	_Atomic uint64_t next_chunk;
+	_Atomic uint64_t best;  /* lowest solving nonce found, or UINT64_MAX */
+	_Atomic uint64_t hashes;
+};
+
+static void *mt_worker(void *arg)
+{
+	struct mt *m = arg;
+	uint8_t nb[16], h1[32], h2[32];
+	uint64_t n = 0;
+	SHA256_CTX c;
+
+	memcpy(nb, m->nb, sizeof(nb));
+	for (;;) {
+		uint64_t k = atomic_fetch_add(&m->next_chunk, 1);
+		uint64_t lo = m->start + k * MT_CHUNK, hi = lo + MT_CHUNK;
+
+		/* Chunks are handed out in order, so every nonce below the
+		 * best one is tried by someone before anyone stops. */
+		if (lo >= m->limit || lo >= atomic_load(&m->best))
+			break;
+		if (hi > m->limit)
+			hi = m->limit;
+		for (uint64_t nonce = lo; nonce < hi; nonce++) {
+			put64(nb + 8, nonce);
+			c = m->base;
+			SHA256_Update(&c, nb, sizeof(nb));
+			SHA256_Final(h1, &c);
+			SHA256_Init(&c);
+			SHA256_Update(&c, h1, sizeof(h1));
+			SHA256_Final(h2, &c);
+			n++;
+			if (below(h2, m->target)) {
+				uint64_t cur = atomic_load(&m->best);
+
+				while (nonce < cur &&
+				       !atomic_compare_exchange_weak(&m->best,
+								     &cur,
+								     nonce))
+					;
+				break;
+			}
+		}
+	}
+	atomic_fetch_add(&m->hashes, n);
+	return NULL;
+}
+
+int tk_mine_mt(struct hn_vertex *v, unsigned threads, uint64_t *tries)
+{
+	pthread_t th[64];
+	uint8_t hdr[64];
+	unsigned started = 0;
+	struct mt *m;
+	uint64_t best;
+	int rc;
+
+	if (threads <= 1)
+		return tk_mine(v, 0, tries);
+	if (threads > 64)
+		threads = 64;
+	if (tries)
+		*tries = 0;
+	if ((rc = hn_vertex_mining_header(v, hdr)) < 0)
+		return rc;
+	if (!(m = calloc(1, sizeof(*m))))
+		return HN_ENOMEM;
+	if ((rc = hn_weight_to_target(v->weight, m->target)) < 0) {
+		free(m);
+		return rc;
+	}
+	SHA256_Init(&m->base);
+	SHA256_Update(&m->base, hdr, sizeof(hdr));
+	if (hn_vertex_is_block(v))
+		put64(m->nb, v->nonce_hi);
+	m->start = v->nonce_lo;
+	m->limit = hn_vertex_is_block(v) ? UINT64_MAX : (uint64_t)UINT32_MAX + 1;
+	atomic_init(&m->next_chunk, 0);
+	atomic_init(&m->best, UINT64_MAX);
+	atomic_init(&m->hashes, 0);
+	for (unsigned i = 0; i < threads; i++)
+		if (pthread_create(&th[i], NULL, mt_worker, m) == 0)
+			started++;
+	if (!started)
+		mt_worker(m);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	best = atomic_load(&m->best);
+	if (tries)
+		*tries = atomic_load(&m->hashes);
+	free(m);
+	if (best == UINT64_MAX)
+		return HN_ERANGE;
+	v->nonce_lo = best;
 	if ((rc = hn_vertex_update_hash(v)) < 0)
 		return rc;
 	return hn_vertex_pow_ok(v) ? 1 : HN_EINVAL;

@@ -98,11 +98,27 @@ static void test_mine(void **state)
 		assert_false(hn_vertex_pow_ok(c));
 		hn_vertex_free(c);
 	}
+	/* Several threads find the same (lowest) nonce, for a few weights
+	 * and start nonces. */
+	for (int k = 0; k < 4; k++) {
+		struct hn_vertex *a = hn_vertex_dup(v), *b = hn_vertex_dup(v);
+
+		a->weight = b->weight = 14 + k;
+		a->nonce_lo = b->nonce_lo = (uint64_t)k * 100000;
+		assert_int_equal(tk_mine(a, 0, NULL), 1);
+		assert_int_equal(tk_mine_mt(b, 2 + (unsigned)k, NULL), 1);
+		assert_int_equal(a->nonce_lo, b->nonce_lo);
+		assert_memory_equal(a->hash, b->hash, 32);
+		hn_vertex_free(a);
+		hn_vertex_free(b);
+	}
 	/* A transaction's nonce space is 32 bits. */
 	v->version = HN_VTX_TX;
 	v->weight = 200;
 	v->nonce_lo = UINT32_MAX - 1;
 	assert_int_equal(tk_mine(v, 0, &tries), HN_ERANGE);
+	assert_int_equal(tries, 2);
+	assert_int_equal(tk_mine_mt(v, 3, &tries), HN_ERANGE);
 	assert_int_equal(tries, 2);
 	hn_vertex_free(v);
 }
