@@ -24,6 +24,7 @@
 #include "http.h"
 #include "ipc.h"
 #include "ledger.h"
+#include "sup.h"
 
 #include "hn/err.h"
 #include "hn/log.h"
@@ -32,6 +33,7 @@
 static const struct hn_daemon_module *const modules[] = {
 	&hn_ledger_module,
 	&hn_ipc_module,
+	&hn_sup_module,
 	&hn_admin_module,
 	&hn_http_module,
 };
