@@ -134,6 +134,7 @@ static int setup(void **state)
 	s->cfg.http_max_body = MAX_BODY;
 	s->cfg.http_timeout = 5;
 	s->cfg.p2p_mode = HN_P2P_OFF;
+	s->cfg.http_cors_origin = (char *)"http://localhost:3000";
 	s->d.loop = ev_loop_new(EVFLAG_AUTO);
 	assert_non_null(s->d.loop);
 	s->d.cfg = &s->cfg;
@@ -871,6 +872,44 @@ static void test_mining(void **state)
 	free(hx);
 }
 
+static void test_protocol(void **state)
+{
+	struct srv *s = *state;
+	struct resp r;
+	static const char two[] =
+		"GET /v1a/version HTTP/1.1\r\nHost: x\r\n\r\n"
+		"GET /v1a/nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	static const char head[] =
+		"HEAD /v1a/version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	static const char opt[] =
+		"OPTIONS /v1a/push_tx HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+	/* CORS headers on every answer */
+	get(s, "/v1a/version", &r);
+	assert_non_null(strstr(r.headers,
+		"Access-Control-Allow-Origin: http://localhost:3000"));
+	resp_free(&r);
+	get(s, "/v1a/nope", &r);
+	assert_non_null(strstr(r.headers, "Access-Control-Allow-Origin:"));
+	resp_free(&r);
+	/* two pipelined requests on one keep-alive connection */
+	raw(s, two, sizeof(two) - 1, &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "HTTP/1.1 404"));
+	assert_non_null(strstr(r.body, "No such resource"));
+	resp_free(&r);
+	/* HEAD: headers only */
+	raw(s, head, sizeof(head) - 1, &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.body_len, 0);
+	resp_free(&r);
+	/* OPTIONS preflight */
+	raw(s, opt, sizeof(opt) - 1, &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.headers, "Allow: GET, POST, OPTIONS"));
+	resp_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -883,6 +922,7 @@ int main(void)
 		cmocka_unit_test(test_oversize),
 		cmocka_unit_test(test_push_tx),
 		cmocka_unit_test(test_mining),
+		cmocka_unit_test(test_protocol),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
