@@ -7,6 +7,11 @@
  *
  *   hn-bench --host-core DATADIR HOSTBIN PLUGIN PEER VERTICES TIMEOUT OUT
  *
+ * It also serves the /v1a/ API (core/http.c, on the same loop as the
+ * ledger and the IPC, as in the daemon) on 127.0.0.1 with a free port,
+ * which it writes to DATADIR/http.port for the parent's HTTP client; it
+ * creates DATADIR/sync.done when the sync is complete (client: stop).
+ *
  * It syncs from PEER (HOST:PORT) until the ledger holds VERTICES vertices
  * (genesis included) with an empty mempool, then writes OUT (JSON: sync
  * seconds from the supervisor's start, time to the host's hello, own CPU
@@ -25,9 +30,12 @@
 #include <ev.h>
 #include <json-c/json.h>
 
+#include "config.h"
+#include "daemon.h"
 #include "hn/err.h"
 #include "hn/log.h"
 #include "hn/network.h"
+#include "http.h"
 #include "ipc.h"
 #include "ledger.h"
 #include "sup.h"
@@ -42,6 +50,7 @@ static struct {
 	bool done, failed;
 	double host_cpu, host_hwm_mb;
 	pid_t host_pid;
+	char done_file[700];
 } H;
 
 /* utime + stime of @pid (s) and its VmHWM (MB); false if unreadable. */
@@ -111,6 +120,13 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 					   &H.host_hwm_mb))
 			H.host_pid = 0;
 		H.done = true;
+		/* The HTTP client stops here, before anything closes. */
+		{
+			FILE *df = fopen(H.done_file, "w");
+
+			if (df)
+				fclose(df);
+		}
 		hn_sup_stop(H.sup);
 	}
 	hn_hash_list_release(&mp);
@@ -140,9 +156,11 @@ int bench_host_core(int argc, char **argv)
 	struct hn_sup_opts so = { 0 };
 	struct hn_error err = { 0 };
 	struct hn_ipc_stats is;
+	struct hn_config cfg = { 0 };
+	struct hn_daemon d = { 0 };
 	struct rusage ru;
 	char db[600], run[600], boot[128];
-	const char *cfg[2];
+	const char *pcfg[2];
 	struct json_object *o;
 	ev_timer tick;
 	FILE *f;
@@ -156,9 +174,10 @@ int bench_host_core(int argc, char **argv)
 	snprintf(run, sizeof(run), "%s/run", data);
 	if (mkdir(run, 0700) < 0)
 		return 1;
+	snprintf(H.done_file, sizeof(H.done_file), "%s/sync.done", data);
 	snprintf(boot, sizeof(boot), "p2p.bootstrap=tcp://%s", peer);
-	cfg[0] = "network=unittests";
-	cfg[1] = boot;
+	pcfg[0] = "network=unittests";
+	pcfg[1] = boot;
 	H.loop = ev_default_loop(0);
 	lo.db_path = db;
 	lo.net = net;
@@ -184,8 +203,36 @@ int bench_host_core(int argc, char **argv)
 	so.runtime_dir = run;
 	so.listen_fd = -1;
 	so.log_level = "warn";
-	so.config = cfg;
+	so.config = pcfg;
 	so.n_config = 2;
+	rc = hn_config_defaults(&cfg, &err);
+	if (rc == 0) {
+		cfg.net = net;
+		cfg.api_enabled = true;
+		snprintf(cfg.api_listen.host, sizeof(cfg.api_listen.host),
+			 "127.0.0.1");
+		cfg.api_listen.port = 0;
+		d.loop = H.loop;
+		d.cfg = &cfg;
+		d.net = net;
+		d.ledger = H.l;
+		d.ipc = H.ipc;
+		rc = hn_http_module.open(&d, &err);
+	}
+	if (rc == 0 && d.http) {
+		char pp[700], tmp[720];
+
+		snprintf(pp, sizeof(pp), "%s/http.port", data);
+		snprintf(tmp, sizeof(tmp), "%s.tmp", pp);
+		f = fopen(tmp, "w");
+		if (f) {
+			fprintf(f, "%u\n", (unsigned)hn_http_port(d.http));
+			if (fclose(f) == 0)
+				rename(tmp, pp);
+		}
+	} else {
+		fprintf(stderr, "host-core: http: %s\n", err.msg);
+	}
 	H.t0 = bench_now();
 	H.deadline = H.t0 + atof(argv[5]);
 	rc = hn_sup_open(&so, &H.sup, &err);
@@ -201,6 +248,11 @@ int bench_host_core(int argc, char **argv)
 	ev_timer_stop(H.loop, &tick);
 	hn_ipc_stats(H.ipc, &is);
 	hn_sup_close(H.sup);
+	if (d.http) {
+		hn_http_module.stop(&d);
+		hn_http_module.close(&d);
+	}
+	hn_config_release(&cfg);
 	hn_ipc_close(H.ipc);
 	hn_ledger_close(H.l);
 	getrusage(RUSAGE_SELF, &ru);

@@ -17,13 +17,18 @@
  */
 #include "bench.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,6 +36,8 @@
 #include <json-c/json.h>
 
 #include "hn/err.h"
+#include "hn/hex.h"
+#include "hn/network.h"
 
 #define PART "sync"
 
@@ -160,6 +167,122 @@ static int chain_file(struct bench *b, char *out, size_t n)
 	return rc;
 }
 
+/* --- HTTP client during the host-mode sync ----------------------------- */
+
+#define HTTP_PERIOD 0.01                /* 100 requests/s, steady */
+#define HTTP_MAX 200000
+
+struct hclient {
+	char port_file[700], done_file[700];
+	volatile bool stop;
+	char tx_path[128];
+	double *lat;                    /* seconds, per answered request */
+	size_t n, failed;
+	pthread_t th;
+};
+
+/* One GET with Connection: close; latency in *@lat, false on failure
+ * (connect, timeout 5 s, or a status other than 200). */
+static bool http_get(unsigned port, const char *path, double *lat)
+{
+	struct sockaddr_in a = { 0 };
+	char req[256], buf[4096];
+	double t0 = bench_now();
+	size_t got = 0;
+	bool ok = false;
+	int fd, n;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1"
+		     "\r\nConnection: close\r\n\r\n", path);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    write(fd, req, (size_t)n) != n)
+		goto out;
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t r;
+
+		if (poll(&p, 1, 5000) != 1)
+			goto out;
+		r = read(fd, got < 64 ? buf + got : buf + 64,
+			 got < 64 ? sizeof(buf) - got : sizeof(buf) - 64);
+		if (r < 0)
+			goto out;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	ok = got > 12 && strncmp(buf, "HTTP/1.1 200", 12) == 0;
+out:
+	close(fd);
+	*lat = bench_now() - t0;
+	return ok;
+}
+
+static void *hclient_run(void *arg)
+{
+	struct hclient *c = arg;
+	unsigned port = 0;
+	double next;
+	size_t i = 0;
+
+	while (!c->stop && port == 0) {
+		FILE *f = fopen(c->port_file, "r");
+
+		if (f) {
+			if (fscanf(f, "%u", &port) != 1)
+				port = 0;
+			fclose(f);
+		}
+		usleep(5000);
+	}
+	next = bench_now();
+	while (!c->stop && c->n < HTTP_MAX &&
+	       access(c->done_file, F_OK) != 0) {
+		double lat, now;
+
+		if (http_get(port, i++ % 2 ? c->tx_path : "/v1a/version", &lat))
+			c->lat[c->n++] = lat;
+		else
+			c->failed++;
+		next += HTTP_PERIOD;
+		now = bench_now();
+		if (next > now)
+			usleep((useconds_t)((next - now) * 1e6));
+		else
+			next = now;
+	}
+	return NULL;
+}
+
+static void hclient_rows(struct bench *b, struct hclient *c)
+{
+	char note[160];
+
+	if (c->n == 0) {
+		bench_missing(b, PART, "host mode: HTTP latency during sync",
+			      "no request answered");
+		return;
+	}
+	bench_median(c->lat, c->n);     /* sorts */
+	snprintf(note, sizeof(note), "%zu requests at 100/s, /v1a/version and "
+		 "/v1a/transaction alternating, new connection each", c->n +
+		 c->failed);
+	bench_row(b, PART, "host mode: HTTP p50 during sync",
+		  bench_pct(c->lat, c->n, 50) * 1e3, "ms", NULL, note);
+	bench_row(b, PART, "host mode: HTTP p99 during sync",
+		  bench_pct(c->lat, c->n, 99) * 1e3, "ms", "<= 20", NULL);
+	bench_row(b, PART, "host mode: HTTP max during sync",
+		  c->lat[c->n - 1] * 1e3, "ms", NULL, NULL);
+	bench_row(b, PART, "host mode: HTTP failed requests during sync",
+		  (double)c->failed, "requests", NULL, NULL);
+}
+
 static double jget(struct json_object *o, const char *k)
 {
 	struct json_object *v;
@@ -175,6 +298,7 @@ static int host_mode(struct bench *b, long long port, long long verts,
 	char exe[600], dir[600], peer[64], want[32], tmo[32], out[700];
 	char log[700], note[200];
 	struct proc p = { 0 };
+	struct hclient hc = { 0 };
 	struct json_object *o;
 	double rate, el;
 	ssize_t l;
@@ -197,6 +321,23 @@ static int host_mode(struct bench *b, long long port, long long verts,
 	snprintf(tmo, sizeof(tmo), "%d", b->quick ? 30 : 1200);
 	snprintf(out, sizeof(out), "%s/Bhost.json", b->dir);
 	snprintf(log, sizeof(log), "%s/Bhost.log", b->dir);
+	hc.lat = malloc(HTTP_MAX * sizeof(*hc.lat));
+	if (!hc.lat)
+		return HN_ENOMEM;
+	snprintf(hc.port_file, sizeof(hc.port_file), "%s/http.port", dir);
+	snprintf(hc.done_file, sizeof(hc.done_file), "%s/sync.done", dir);
+	{
+		const struct hn_network *net = hn_network_by_name("unittests");
+		char hex[65];
+
+		hn_hex_encode(net->genesis_block.hash, 32, hex);
+		snprintf(hc.tx_path, sizeof(hc.tx_path),
+			 "/v1a/transaction?id=%s", hex);
+	}
+	if (pthread_create(&hc.th, NULL, hclient_run, &hc) != 0) {
+		free(hc.lat);
+		return HN_ENOMEM;
+	}
 	{
 		char *argv[] = { exe, "--host-core", dir, (char *)b->host_bin,
 				 (char *)b->plugin, peer, want, tmo, out,
@@ -204,6 +345,11 @@ static int host_mode(struct bench *b, long long port, long long verts,
 
 		rc = run(argv, log, &p);
 	}
+	hc.stop = true;
+	pthread_join(hc.th, NULL);
+	if (rc == 0)
+		hclient_rows(b, &hc);
+	free(hc.lat);
 	if (rc < 0)
 		return rc;
 	o = json_object_from_file(out);
@@ -240,6 +386,9 @@ static int host_mode(struct bench *b, long long port, long long verts,
 	bench_row(b, PART, "host mode: node.ipc calls per vertex",
 		  jget(o, "node_ipc_calls") / (double)(verts - 3), "calls",
 		  NULL, NULL);
+	bench_missing(b, PART, "in-process mode: HTTP latency during sync",
+		      "hathor-node has no in-process P2P mode to serve HTTP "
+		      "beside a sync");
 	bench_missing(b, PART, "host mode: IPC bytes per vertex",
 		      "core/ipc keeps no byte counters");
 	bench_row(b, PART, "sqlite file per vertex (host-mode node)",
