@@ -48,6 +48,7 @@ struct srv {
 	struct hn_config cfg;
 	struct hn_daemon d;
 	ev_async quit;
+	ev_async stop_req;      /* runs the module's stop() on the loop */
 	pthread_t th;
 	uint16_t port;
 	uint8_t blocks[N_BLOCKS][32];
@@ -77,6 +78,15 @@ static void quit_cb(struct ev_loop *loop, ev_async *w, int revents)
 	(void)w;
 	(void)revents;
 	ev_break(loop, EVBREAK_ALL);
+}
+
+static void stop_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct srv *s = w->data;
+
+	(void)loop;
+	(void)revents;
+	hn_http_module.stop(&s->d);
 }
 
 static void *loop_main(void *arg)
@@ -149,6 +159,9 @@ static int setup(void **state)
 	assert_true(s->port > 0);
 	ev_async_init(&s->quit, quit_cb);
 	ev_async_start(s->d.loop, &s->quit);
+	ev_async_init(&s->stop_req, stop_cb);
+	s->stop_req.data = s;
+	ev_async_start(s->d.loop, &s->stop_req);
 	assert_int_equal(pthread_create(&s->th, NULL, loop_main, s), 0);
 	*state = s;
 	return 0;
@@ -190,6 +203,7 @@ static int teardown(void **state)
 	hn_http_module.close(&s->d);
 	assert_null(s->d.http);
 	ev_async_stop(s->d.loop, &s->quit);
+	ev_async_stop(s->d.loop, &s->stop_req);
 	ev_loop_destroy(s->d.loop);
 	tc_close(&s->tc, false);
 	free(s->tx);
@@ -910,6 +924,72 @@ static void test_protocol(void **state)
 	resp_free(&r);
 }
 
+/* Reads one answer (Content-Length framed) from a keep-alive @fd. */
+static int read_one(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+	char *p;
+	int st = 0;
+
+	for (;;) {
+		ssize_t k = recv(fd, buf + n, cap - 1 - n, 0);
+
+		if (k <= 0)
+			return -1;
+		n += (size_t)k;
+		buf[n] = '\0';
+		p = strstr(buf, "\r\n\r\n");
+		if (p) {
+			const char *cl = strstr(buf, "Content-Length: ");
+			size_t want;
+
+			assert_non_null(cl);
+			want = (size_t)(p + 4 - buf) +
+				strtoul(cl + 16, NULL, 10);
+			if (n >= want)
+				break;
+		}
+	}
+	assert_int_equal(sscanf(buf, "HTTP/1.1 %d", &st), 1);
+	return st;
+}
+
+/* Last test: stop() closes the listener, open connections are still
+ * served (quiesce), nothing is left in flight. */
+static void test_stop(void **state)
+{
+	struct srv *s = *state;
+	static const char req[] = "GET /v1a/version HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct sockaddr_in sa = { 0 };
+	char buf[8192];
+	int fd = dial(s->port), fd2 = -1, i;
+
+	assert_int_equal(send(fd, req, sizeof(req) - 1, 0),
+			 (ssize_t)(sizeof(req) - 1));
+	assert_int_equal(read_one(fd, buf, sizeof(buf)), 200);
+	ev_async_send(s->d.loop, &s->stop_req);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(s->port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (i = 0; i < 200; i++) {
+		fd2 = socket(AF_INET, SOCK_STREAM, 0);
+		assert_true(fd2 >= 0);
+		if (connect(fd2, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			break;
+		close(fd2);
+		fd2 = -1;
+		usleep(10000);
+	}
+	assert_true(i < 200); /* refused once stopped */
+	if (fd2 >= 0)
+		close(fd2);
+	/* the connection opened before stop is still answered */
+	assert_int_equal(send(fd, req, sizeof(req) - 1, 0),
+			 (ssize_t)(sizeof(req) - 1));
+	assert_int_equal(read_one(fd, buf, sizeof(buf)), 200);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -923,6 +1003,7 @@ int main(void)
 		cmocka_unit_test(test_push_tx),
 		cmocka_unit_test(test_mining),
 		cmocka_unit_test(test_protocol),
+		cmocka_unit_test(test_stop),    /* last: closes the listener */
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
