@@ -273,11 +273,11 @@ static void host_exited(struct hgen *g, int status)
 
 	if (was_cand) {
 		/* A failed reload: the serving host is untouched. */
-		snprintf(msg, sizeof(msg), "new p2p host (gen %u, plugin %s) "
-			 "failed: %s%s%s; the running plugin keeps serving",
-			 g->gen, g->plugin, g->status_msg[0] ? g->status_msg :
-			 g->reason, g->status_msg[0] ? "" : ", ",
-			 g->status_msg[0] ? "" : what);
+		snprintf(msg, sizeof(msg), "reload failed, the running plugin "
+			 "keeps serving: new p2p host (gen %u) %s: %s%s%s",
+			 g->gen, what, g->status_msg[0] ? g->status_msg :
+			 g->reason, g->status_msg[0] ? "" : "; plugin ",
+			 g->status_msg[0] ? "" : g->plugin);
 		gen_free(g);
 		hn_log(HN_LOG_WARN, SUP_COMP, "plugin reload failed: %s", msg);
 		reload_done(s, s->stopping ? HN_ECLOSED : HN_EIO, msg, NULL);
