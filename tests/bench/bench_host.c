@@ -51,7 +51,30 @@ static struct {
 	double host_cpu, host_hwm_mb;
 	pid_t host_pid;
 	char done_file[700];
+	/* Loop stalls: gaps between callbacks of a 2 ms repeating timer
+	 * (a blocked loop shows as one long gap). */
+	double t_last, stall_max, stall_sum, main_cpu;
+	unsigned long n_iter, n_stall20, n_stall100;
 } H;
+
+static void probe_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	double now = bench_now(), d;
+
+	if (H.t_last && !H.done) {
+		d = now - H.t_last - 0.002;
+		H.n_iter++;
+		if (d > 0.020) {
+			H.n_stall20++;
+			H.stall_sum += d;
+		}
+		if (d > H.stall_max)
+			H.stall_max = d;
+		if (d > 0.100)
+			H.n_stall100++;
+	}
+	H.t_last = now;
+}
 
 /* utime + stime of @pid (s) and its VmHWM (MB); false if unreadable. */
 static bool proc_usage(pid_t pid, double *cpu, double *hwm_mb)
@@ -88,6 +111,8 @@ static bool proc_usage(pid_t pid, double *cpu, double *hwm_mb)
 	return true;
 }
 
+static double main_thread_cpu(void);
+
 static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct hn_sup_stats st;
@@ -119,6 +144,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		if (!st.pid || !proc_usage(st.pid, &H.host_cpu,
 					   &H.host_hwm_mb))
 			H.host_pid = 0;
+		H.main_cpu = main_thread_cpu();
 		H.done = true;
 		/* The HTTP client stops here, before anything closes. */
 		{
@@ -130,6 +156,37 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		hn_sup_stop(H.sup);
 	}
 	hn_hash_list_release(&mp);
+}
+
+/* CPU seconds of this process's main (loop) thread. */
+static double main_thread_cpu(void)
+{
+	double cpu = -1, hwm;
+
+	if (!proc_usage(getpid(), &cpu, &hwm))
+		return -1;
+	{
+		char p[64], buf[2048], *s;
+		unsigned long ut = 0, st = 0;
+		FILE *f;
+		int i;
+
+		snprintf(p, sizeof(p), "/proc/self/task/%d/stat", (int)getpid());
+		f = fopen(p, "r");
+		if (!f || !fgets(buf, sizeof(buf), f)) {
+			if (f)
+				fclose(f);
+			return -1;
+		}
+		fclose(f);
+		s = strrchr(buf, ')');
+		for (i = 3; s && i <= 13; i++)
+			s = strchr(s + 1, ' ');
+		if (!s || sscanf(s + 1, "%lu %lu", &ut, &st) != 2)
+			return -1;
+		cpu = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+	}
+	return cpu;
 }
 
 static double self_hwm_mb(void)
@@ -163,6 +220,7 @@ int bench_host_core(int argc, char **argv)
 	const char *pcfg[2];
 	struct json_object *o;
 	ev_timer tick;
+	ev_timer probe;
 	FILE *f;
 	int rc;
 
@@ -244,8 +302,11 @@ int bench_host_core(int argc, char **argv)
 	}
 	ev_timer_init(&tick, tick_cb, 0.02, 0.02);
 	ev_timer_start(H.loop, &tick);
+	ev_timer_init(&probe, probe_cb, 0.002, 0.002);
+	ev_timer_start(H.loop, &probe);
 	ev_run(H.loop, 0);
 	ev_timer_stop(H.loop, &tick);
+	ev_timer_stop(H.loop, &probe);
 	hn_ipc_stats(H.ipc, &is);
 	hn_sup_close(H.sup);
 	if (d.http) {
@@ -273,6 +334,16 @@ int bench_host_core(int argc, char **argv)
 		json_object_object_add(o, "host_hwm_mb",
 				       json_object_new_double(H.host_hwm_mb));
 	}
+	json_object_object_add(o, "core_main_thread_cpu",
+			       json_object_new_double(H.main_cpu));
+	json_object_object_add(o, "loop_stalled_s",
+			       json_object_new_double(H.stall_sum));
+	json_object_object_add(o, "loop_stall_max_ms",
+			       json_object_new_double(H.stall_max * 1e3));
+	json_object_object_add(o, "loop_stalls_20ms",
+			       json_object_new_int64((int64_t)H.n_stall20));
+	json_object_object_add(o, "loop_stalls_100ms",
+			       json_object_new_int64((int64_t)H.n_stall100));
 	json_object_object_add(o, "node_ipc_calls",
 			       json_object_new_int64((int64_t)is.node.calls));
 	json_object_object_add(o, "events_published", json_object_new_int64(

@@ -370,8 +370,11 @@ static int host_mode(struct bench *b, long long port, long long verts,
 			  rate / b->bound_inproc, "ratio", ">= 0.5", NULL);
 	bench_row(b, PART, "host mode: time to host hello", jget(o, "hello_s"),
 		  "s", NULL, "spawn, plugin load, hello on p2p.ipc");
+	snprintf(note, sizeof(note), "loop thread %.1f s at the end of the sync"
+		 ", the rest nng/sqlite threads and shutdown",
+		 jget(o, "core_main_thread_cpu"));
 	bench_row(b, PART, "host mode: core CPU", jget(o, "core_cpu"), "s",
-		  NULL, NULL);
+		  NULL, note);
 	bench_row(b, PART, "host mode: core peak RSS", jget(o, "core_hwm_mb"),
 		  "MB", "<= 64", NULL);
 	if (jget(o, "host_cpu") >= 0) {
@@ -383,6 +386,11 @@ static int host_mode(struct bench *b, long long port, long long verts,
 		bench_missing(b, PART, "host mode: host CPU and RSS",
 			      "host pid not readable at the end");
 	}
+	snprintf(note, sizeof(note), "2 ms probe timer: %.0f stalls over 20 ms"
+		 " (%.1f s in all), %.0f over 100 ms", jget(o, "loop_stalls_20ms"),
+		 jget(o, "loop_stalled_s"), jget(o, "loop_stalls_100ms"));
+	bench_row(b, PART, "host mode: longest core loop stall",
+		  jget(o, "loop_stall_max_ms"), "ms", NULL, note);
 	bench_row(b, PART, "host mode: node.ipc calls per vertex",
 		  jget(o, "node_ipc_calls") / (double)(verts - 3), "calls",
 		  NULL, NULL);
