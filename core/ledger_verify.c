@@ -115,6 +115,24 @@ static int cb_chain(void *arg, const uint8_t hash[32], size_t n,
 	return 0;
 }
 
+static int cb_spenders(void *arg, const uint8_t tx[32], uint8_t index,
+		       uint8_t (*out)[32], size_t max, size_t *n)
+{
+	struct hn_ledger *l = arg;
+	struct hn_hash_list sp = { 0 };
+	int rc = hn_store_get_spenders(l->st, tx, index, &sp);
+
+	if (rc < 0) {
+		hn_hash_list_release(&sp);
+		return rc;
+	}
+	*n = sp.n;
+	if (sp.n)
+		memcpy(out, sp.h, (sp.n < max ? sp.n : max) * 32);
+	hn_hash_list_release(&sp);
+	return 0;
+}
+
 static int cb_best_height(void *arg, uint64_t *height)
 {
 	struct hn_ledger *l = arg;
@@ -139,6 +157,7 @@ void hn_ledger__verify_init(struct hn_ledger *l)
 		c->get_info = cb_info;
 		c->get_vertex = cb_vertex;
 		c->block_chain = cb_chain;
+		c->spenders = cb_spenders;
 		c->best_height = cb_best_height;
 		c->now = cb_now;
 		c->test_mode = l->test_mode;

@@ -19,6 +19,8 @@
 #define MAX_PAST_TIMESTAMP_ALLOWED (3600 * 36)
 #define MAX_TOKENS_LENGTH 16
 #define ALL_AUTHORITIES 0x03
+#define MAX_WITHIN_CONFLICTS 8
+#define MAX_BETWEEN_CONFLICTS 8
 
 static int vfail(struct hn_verr *err, int code, const char *fmt, ...)
 	HN_PRINTF(3, 4);
@@ -444,6 +446,92 @@ int hn_verify_basic(const struct hn_verify_ctx *ctx,
 }
 
 /* --- full ---------------------------------------------------------------- */
+
+/* Spenders of output @index of @tx in a malloc'd *@out (*@n of them). */
+static int get_spenders(const struct hn_verify_ctx *ctx, const uint8_t tx[32],
+			uint8_t index, uint8_t (**out)[32], size_t *n)
+{
+	size_t cap = 16;
+	int rc;
+
+	for (;;) {
+		uint8_t (*a)[32] = malloc(cap * 32);
+
+		if (!a)
+			return HN_ENOMEM;
+		rc = ctx->spenders(ctx->arg, tx, index, a, cap, n);
+		if (rc < 0 || *n <= cap) {
+			if (rc < 0)
+				free(a);
+			else
+				*out = a;
+			return rc;
+		}
+		free(a);
+		cap = *n;
+	}
+}
+
+/* verify_conflict (reject_conflicts_with_confirmed_txs): no input may
+ * spend an output of a confirmed voided tx, or one a confirmed
+ * non-voided tx spends; at most MAX_WITHIN_CONFLICTS - 1 other spenders
+ * of one output and MAX_BETWEEN_CONFLICTS inputs with conflicts. */
+static int verify_conflict(const struct hn_verify_ctx *ctx,
+			   const struct hn_vertex *v,
+			   const struct hn_verify_info *sinfo,
+			   struct hn_verr *err)
+{
+	unsigned between = 0;
+	char hex[65];
+	int rc;
+
+	if (!ctx->spenders)
+		return 0;
+	for (unsigned i = 0; i < v->n_inputs; i++) {
+		const struct hn_tx_input *in = &v->inputs[i];
+		uint8_t (*sp)[32] = NULL;
+		unsigned within = 0;
+		size_t n = 0;
+
+		if (sinfo[i].has_first_block && sinfo[i].voided) {
+			hn_hex_encode(in->tx_id, 32, hex);
+			return vfail(err, HN_VERR_CONFLICT, "input %u spends "
+				     "tx %s, which is voided and confirmed",
+				     i, hex);
+		}
+		if ((rc = get_spenders(ctx, in->tx_id, in->index, &sp, &n)) < 0)
+			return cb_fail(err, rc, "spenders of", in->tx_id);
+		for (size_t k = 0; k < n; k++) {
+			struct hn_verify_info ci;
+
+			if (!memcmp(sp[k], v->hash, 32))
+				continue;
+			if ((rc = ctx->get_info(ctx->arg, sp[k], &ci)) < 0) {
+				rc = cb_fail(err, rc == HN_ENOENT ? HN_EIO : rc,
+					     "spender", sp[k]);
+				free(sp);
+				return rc;
+			}
+			if (ci.has_first_block && !ci.voided) {
+				free(sp);
+				return vfail(err, HN_VERR_CONFLICT, "transaction "
+					     "has a conflict with a confirmed "
+					     "transaction (input %u)", i);
+			}
+			if (within == 0)
+				between++;
+			within++;
+		}
+		free(sp);
+		if (within >= MAX_WITHIN_CONFLICTS)
+			return vfail(err, HN_VERR_CONFLICT, "too many conflicts "
+				     "on input %u (%u)", i, within);
+	}
+	if (between > MAX_BETWEEN_CONFLICTS)
+		return vfail(err, HN_VERR_CONFLICT, "too many inputs with "
+			     "conflicts (%u)", between);
+	return 0;
+}
 
 static int verify_headers(const struct hn_vertex *v, struct hn_verr *err)
 {
@@ -980,6 +1068,9 @@ static int verify_full_tx(const struct hn_verify_ctx *ctx,
 		goto out;
 	if (min_height > inherited)
 		inherited = min_height;
+	if ((flags & HN_VERIFY_MEMPOOL) &&
+	    (rc = verify_conflict(ctx, v, sinfo, err)) < 0)
+		goto out;
 	if (flags & HN_VERIFY_REJECT_LOCKED_REWARD) {
 		if ((rc = ctx->best_height(ctx->arg, &best)) < 0) {
 			rc = vfail(err, HN_VERR_INTERNAL, "cannot read the "

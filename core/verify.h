@@ -54,7 +54,8 @@ enum hn_verr_code {
 	HN_VERR_CHECKPOINT = 19, /* CheckpointError */
 	HN_VERR_INTERNAL = 20,  /* storage or memory failure while verifying */
 	HN_VERR_INPUT_MISSING = 21, /* InexistentInput (spent tx or output) */
-	HN_VERR_CONFLICT = 22,  /* ConflictWithConfirmedTx, InputVoidedAndConfirmed */
+	HN_VERR_CONFLICT = 22,  /* ConflictWithConfirmedTx, InputVoidedAndConfirmed,
+				 * TooManyWithin/BetweenConflicts */
 };
 
 /* Short stable name of a code ("invalid-pow", "parent-not-found", ...),
@@ -94,6 +95,11 @@ struct hn_verify_ctx {
 	 * out[0] is @hash itself. */
 	int (*block_chain)(void *arg, const uint8_t hash[32], size_t n,
 			   struct hn_daa_block *out);
+	/* Transactions spending output @index of @tx (voided or not,
+	 * spent_outputs[index]): the first min(n, @max) go to @out, *@n is
+	 * how many there are.  NULL: conflicts are not checked. */
+	int (*spenders)(void *arg, const uint8_t tx[32], uint8_t index,
+			uint8_t (*out)[32], size_t max, size_t *n);
 	/* Height of the best block (get_minimum_best_height). */
 	int (*best_height)(void *arg, uint64_t *height);
 	/* Wall clock, seconds (reactor.seconds()). */
@@ -108,7 +114,8 @@ enum hn_verify_flags {
 	 * path of blocks sets it, relayed vertices too). */
 	HN_VERIFY_REJECT_LOCKED_REWARD = 1 << 0,
 	/* VerificationParams.for_mempool + Features.for_mempool: too old
-	 * vertices (36 h), harden_token_restrictions, OPCODES_V2 and
+	 * vertices (36 h), harden_token_restrictions,
+	 * reject_conflicts_with_confirmed_txs, OPCODES_V2 and
 	 * COUNT_CHECKDATASIG_OP forced on. */
 	HN_VERIFY_MEMPOOL = 1 << 1,
 	/* skip_block_weight_verification. */

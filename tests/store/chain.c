@@ -119,11 +119,22 @@ static void sign_inputs(struct hn_vertex *v)
 		long n = hn_script_sign_p2pkh(test_key, sh, data);
 
 		assert_true(n > 0);
+		free(v->inputs[i].data);
 		v->inputs[i].data = malloc((size_t)n);
 		assert_non_null(v->inputs[i].data);
 		memcpy(v->inputs[i].data, data, (size_t)n);
 		v->inputs[i].data_len = (uint16_t)n;
 	}
+}
+
+void tc_sign(struct hn_vertex *v)
+{
+	sign_inputs(v);
+}
+
+const uint8_t *tc_script(void)
+{
+	return test_script;
 }
 
 static void mine(struct hn_vertex *v)
@@ -143,6 +154,12 @@ static void finish(struct hn_vertex *v, uint8_t **bytes, size_t *len,
 	assert_int_equal(hn_vertex_encode(v, bytes, len), 0);
 	memcpy(hash, v->hash, 32);
 	hn_vertex_free(v);
+}
+
+void tc_finish(struct hn_vertex *v, uint8_t **bytes, size_t *len,
+	       uint8_t hash[32])
+{
+	finish(v, bytes, len, hash);
 }
 
 /* The reward of a block on @parent (its height + 1; a parent not stored

@@ -16,6 +16,7 @@
 #include "store.h"
 
 struct hn_network;
+struct hn_vertex;
 
 struct tchain {
 	char dir[512];                  /* temp dir, removed by tc_close */
@@ -55,6 +56,14 @@ void tc_make_tx(const struct tchain *tc, const struct tc_in *in, size_t n_in,
 		const uint64_t *values, size_t n_out, const uint8_t p0[32],
 		const uint8_t p1[32], uint32_t ts, double weight,
 		uint8_t **bytes, size_t *len, uint8_t hash[32]);
+
+/* The P2PKH script every output of these builders pays (25 bytes). */
+const uint8_t *tc_script(void);
+/* (Re)signs every input of @v with the test key (after changing funds). */
+void tc_sign(struct hn_vertex *v);
+/* Solves the PoW of @v, encodes it into malloc'd @bytes and frees @v. */
+void tc_finish(struct hn_vertex *v, uint8_t **bytes, size_t *len,
+	       uint8_t hash[32]);
 
 /* Builds and adds; asserts the ledger returned @expect. */
 void tc_add_block(struct tchain *tc, const uint8_t parent[32],
