@@ -77,7 +77,8 @@ void p2p_linebuf_consume(struct p2p_linebuf *lb, size_t len)
 
 int p2p_linebuf_peek(struct p2p_linebuf *lb, const char **line, size_t *len)
 {
-	const char *p = lb->buf + lb->start;
+	/* No buffer yet (nothing received): NULL + 0 is undefined. */
+	const char *p = lb->buf ? lb->buf + lb->start : NULL;
 	size_t pending = lb->len - lb->start;
 	size_t i = lb->scan ? lb->scan - 1 : 0;
 

@@ -191,6 +191,16 @@ static void run_for(double secs)
 	run_until(&never, secs);
 }
 
+/* Runs the loop until the server holds a call (at most @secs). */
+static bool wait_held(struct srv_state *st, double secs)
+{
+	double t0 = ev_time();
+
+	while (!st->held && ev_time() - t0 < secs)
+		run_for(0.01);
+	return st->held != NULL;
+}
+
 static void call(struct hn_rpc_client *c, const char *m,
 		 struct json_object *p, struct res *r)
 {
@@ -364,11 +374,13 @@ static void test_rate_limit(void **state)
 	struct hn_rpc_server *s = srv_open(&st, false, 2);
 	struct hn_rpc_client *c = cli_open();
 	struct res r[10];
-	int i, busy = 0;
+	int i, busy = 0, may_pass;
 	bool all = false;
+	double t0 = ev_time();
 
 	/* 2 calls/s with a burst of 2: of 10 quick calls at most 2 pass,
-	 * plus one per half second of run time. */
+	 * plus one per half second of run time (longer on a loaded
+	 * machine: the bound follows the time it really took). */
 	memset(r, 0, sizeof(r));
 	for (i = 0; i < 10; i++)
 		assert_int_equal(hn_rpc_call(c, "echo", NULL, 2.0, 0, done_cb,
@@ -381,7 +393,10 @@ static void test_rate_limit(void **state)
 	}
 	for (i = 0; i < 10; i++)
 		busy += r[i].is_error && r[i].code == HN_RPC_EBUSY;
-	assert_true(busy >= 6 && busy <= 8);
+	may_pass = 3 + (int)((ev_time() - t0) * 2.0);
+	assert_true(busy <= 8);
+	assert_true(busy >= 10 - may_pass);
+	assert_true(busy >= 1);
 	hn_rpc_client_close(c);
 	hn_rpc_server_close(s);
 }
@@ -408,7 +423,7 @@ static void test_timeout_close_loss(void **state)
 	/* Client closed with a call in flight: ECLOSED from close(). */
 	memset(&r, 0, sizeof(r));
 	assert_int_equal(hn_rpc_call(c, "hold", NULL, 5.0, 0, done_cb, &r), 0);
-	run_for(0.1);
+	assert_true(wait_held(&st, 3.0));
 	assert_false(r.done);
 	hn_rpc_client_close(c);
 	assert_true(r.done);
@@ -421,8 +436,7 @@ static void test_timeout_close_loss(void **state)
 	memset(&r2, 0, sizeof(r2));
 	assert_int_equal(hn_rpc_call(c, "hold", NULL, 5.0, 0, done_cb, &r2),
 			 0);
-	run_for(0.1);
-	assert_non_null(st.held);
+	assert_true(wait_held(&st, 3.0));
 	hn_rpc_server_close(s);
 	assert_true(run_until(&r2.done, 3.0));
 	assert_int_equal(r2.rc, HN_EIO);
