@@ -114,6 +114,7 @@ struct json_object *http__body_json(struct http__req *r)
 {
 	struct json_tokener *tok;
 	struct json_object *o;
+	size_t end;
 
 	if (!r->body || r->body_len == 0) {
 		http__fail(r, MHD_HTTP_BAD_REQUEST, "Invalid JSON");
@@ -125,8 +126,12 @@ struct json_object *http__body_json(struct http__req *r)
 		return NULL;
 	}
 	o = json_tokener_parse_ex(tok, r->body, (int)r->body_len);
+	end = json_tokener_get_parse_end(tok);
+	/* trailing whitespace (a final newline) is fine, anything else not */
+	while (end < r->body_len && strchr(" \t\r\n", r->body[end]))
+		end++;
 	if (!o || json_tokener_get_error(tok) != json_tokener_success ||
-	    tok->char_offset != (int)r->body_len ||
+	    end != r->body_len ||
 	    !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
 		json_tokener_free(tok);

@@ -681,6 +681,19 @@ static void test_push_tx(void **state)
 	post(s, "/v1a/push_tx", "not json", &r);
 	assert_error(&r, 400);
 	resp_free(&r);
+	post(s, "/v1a/push_tx", "{} x", &r);
+	assert_error(&r, 400);
+	assert_string_equal(jstr(r.json, "message"), "Invalid JSON");
+	resp_free(&r);
+	post(s, "/v1a/push_tx", "[1]", &r);
+	assert_error(&r, 400);
+	resp_free(&r);
+	/* a final newline is not an error: missing hex_tx is */
+	post(s, "/v1a/push_tx", "{}\n", &r);
+	assert_error(&r, 400);
+	assert_string_equal(jstr(r.json, "message"),
+			    "Missing hexadecimal data");
+	resp_free(&r);
 	post(s, "/v1a/push_tx", "{\"hex_tx\": \"0011zz\"}", &r);
 	assert_error(&r, 400);
 	resp_free(&r);
