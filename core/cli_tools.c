@@ -9,6 +9,7 @@
  * (hashes, HELLO short hash, serialized bytes).
  */
 #include "cli_tools.h"
+#include "cli_verify.h"
 
 #include <ctype.h>
 #include <stdbool.h>
@@ -359,5 +360,7 @@ int hn_cli_tool_main(int argc, char **argv)
 		return tool_decode(argc, argv);
 	if (!strcmp(argv[1], "genesis"))
 		return tool_genesis(argc, argv);
+	if (!strcmp(argv[1], "verify-file"))
+		return hn_cli_verify_file(argc, argv);
 	return -1;
 }

@@ -445,6 +445,37 @@ int hn_verify_basic(const struct hn_verify_ctx *ctx,
 	return hn_verify_without_storage(net, v, flags, err);
 }
 
+static double fixed_now(void *arg)
+{
+	return *(const double *)arg;
+}
+
+int hn_verify_standalone(const struct hn_network *net,
+			 const struct hn_vertex *v, int flags, double now,
+			 struct hn_verr *err)
+{
+	struct hn_verify_ctx c;
+	int rc;
+
+	if (err) {
+		err->code = HN_VERR_NONE;
+		err->msg[0] = 0;
+	}
+	if (hn_network_is_genesis(net, v->hash))
+		return 0;
+	if (hn_vertex_is_block(v)) {
+		if ((rc = verify_version(v, err)) < 0)
+			return rc;
+		return hn_verify_without_storage(net, v, flags, err);
+	}
+	/* Tx basic reads no storage: only the network and the clock. */
+	memset(&c, 0, sizeof(c));
+	c.net = net;
+	c.arg = &now;
+	c.now = fixed_now;
+	return hn_verify_basic(&c, v, 0, flags, err);
+}
+
 /* --- full ---------------------------------------------------------------- */
 
 /* Spenders of output @index of @tx in a malloc'd *@out (*@n of them). */

@@ -146,6 +146,15 @@ int hn_verify_vertex(const struct hn_verify_ctx *ctx,
 		     const struct hn_vertex *v, uint64_t height, int flags,
 		     struct hn_verr *err);
 
+/* Everything that needs no storage: verify_without_storage for blocks,
+ * verify_basic for txs (parents count, min/max weight, PoW, inputs,
+ * outputs, tokens, sigops of outputs).  @now: wall clock for
+ * HN_VERIFY_MEMPOOL's age check (ignored without it).  0 or
+ * HN_ECONSENSUS with @err set. */
+int hn_verify_standalone(const struct hn_network *net,
+			 const struct hn_vertex *v, int flags, double now,
+			 struct hn_verr *err);
+
 /* The DAA weight a block at @timestamp on top of @parent must have. */
 int hn_verify_block_weight(const struct hn_verify_ctx *ctx,
 			   const uint8_t parent[32], uint32_t timestamp,
