@@ -50,6 +50,16 @@ if [ -f "$SRC/host_p2p/CMakeLists.txt" ]; then
 		"$W/deb.files" || fail "hathor-p2p-host not packaged where the unit expects it"
 fi
 expect "$W/dev.files" -rw-r--r-- /usr/include/hathor/plugin.h
+if [ -f "$SRC/plugin_api/cmake/CMakeLists.txt" ]; then
+	# The SDK's pkg-config and CMake package files (plugin_api/cmake).
+	for f in pkgconfig/hathor-plugin.pc cmake/HathorPlugin/HathorPluginConfig.cmake \
+		cmake/HathorPlugin/HathorPluginConfigVersion.cmake \
+		cmake/HathorPlugin/HathorPluginTargets.cmake; do
+		expect "$W/dev.files" -rw-r--r-- /usr/lib/x86_64-linux-gnu/$f
+	done
+	grep -q " /usr/lib/x86_64-linux-gnu/\(pkgconfig\|cmake\)/" "$W/deb.files" &&
+		fail "SDK files in hathor-node"
+fi
 # Nothing outside the FHS places we ship to; no /usr/etc (ECOSYSTEM.md 1).
 bad=$(awk '{print $2}' "$W/deb.files" "$W/dev.files" | grep -v -E \
 	'^(/usr/bin/|/usr/lib/x86_64-linux-gnu/|/usr/lib/sysusers.d/|/lib/systemd/system/|/usr/share/(man|bash-completion|doc)/|/usr/include/hathor/|/etc/hathor/)' \
