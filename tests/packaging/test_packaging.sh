@@ -17,7 +17,7 @@ cmake --build "$W/build" -j2 >/dev/null
 (cd "$W/build" && cpack -G DEB -B "$W/pkg" >/dev/null)
 
 DEB=$W/pkg/hathor-node_${VER}_amd64.deb
-DEV=$W/pkg/hathor-node-dev_${VER}_all.deb
+DEV=$W/pkg/hathor-node-dev_${VER}_amd64.deb
 [ -f "$DEB" ] || fail "no $DEB (got: $(ls "$W/pkg"))"
 [ -f "$DEV" ] || fail "no $DEV"
 
@@ -80,7 +80,7 @@ field() { dpkg-deb -f "$1" "$2"; }
 [ "$(field "$DEB" Architecture)" = amd64 ] || fail "Architecture"
 field "$DEB" Depends | grep -q "libc6 (>=" || fail "shlibdeps: no libc6"
 field "$DEB" Depends | grep -q "adduser" || fail "no adduser dependency"
-[ "$(field "$DEV" Architecture)" = all ] || fail "dev Architecture"
+[ "$(field "$DEV" Architecture)" = amd64 ] || fail "dev Architecture"
 [ "$(dpkg-deb -f "$DEB" Description | wc -l)" -ge 2 ] ||
 	fail "extended description empty"
 dpkg-deb -I "$DEB" > "$W/deb.info"
@@ -230,7 +230,7 @@ if command -v rpmbuild >/dev/null && command -v rpm >/dev/null; then
 		fail "rpm configfiles"
 	rpm -qp --scripts "$RPM" | grep -q systemd-sysusers ||
 		fail "rpm %post"
-	DEVRPM=$(ls "$W"/pkg/hathor-node-devel-"$VER"-*.noarch.rpm)
+	DEVRPM=$(ls "$W"/pkg/hathor-node-devel-"$VER"-*.x86_64.rpm)
 	# Install into a private rpm root (no scripts, no dependency check),
 	# then erase: rpm's own file and config lists.
 	RR=$W/rpmroot
