@@ -297,10 +297,29 @@ def case_daemon():
           "mined during the second)" % (len(blocks), len(txs + pending),
                                         len(mined)))
     # Blocks on top of the recovered tip are accepted.
-    (h1, _), = miner(n, 1, "miner4")
+    (h1, b1), = miner(n, 1, "miner4")
     check(h1 == top + 1, "mined at %d after %d" % (h1, top))
+    # Online backup (docs/operations.md): sqlite's .backup of the running
+    # node's ledger is a data dir another node opens at the same tip.
+    backup = os.path.join(WORK, "backup")
+    os.mkdir(backup, 0o700)
+    cli = shutil.which("sqlite3")
+    src = os.path.join(data, "ledger.db")
+    dst = os.path.join(backup, "ledger.db")
+    if cli:
+        subprocess.run([cli, src, ".backup '%s'" % dst], check=True,
+                       timeout=WAIT)
+    else:
+        a, b = sqlite3.connect(src), sqlite3.connect(dst)
+        a.backup(b)
+        a.close()
+        b.close()
     n.stop()
     integrity(data)
+    integrity(backup)
+    n = Node("n4", backup)
+    check(best(n) == (h1, b1), "backup at %s, want %d %s" % (best(n), h1, b1))
+    n.stop()
     p = run([tool("hathor-import"), "--data-dir", data, "--check"], "check")
     log = open(os.path.join(WORK, "check.log")).read() + p.stdout
     check("check ok" in log, "hathor-import --check: %s" % log)
@@ -404,6 +423,9 @@ def case_reorg(double_spend):
     check(len(mp) > 0, "no losing tx returned to the mempool")
     check(n_conflict == (1 if double_spend else 0),
           "%d conflicts" % n_conflict)
+    # This shape (fork at 25, rewards mature after 10 blocks) has losing
+    # txs that spend the rewards of losing blocks 26.. (docs/tools.md).
+    check(n_void - n_conflict >= 1, "no losing tx voided by a voided input")
     print("reorg: %d losing blocks voided, %d losing txs back in the "
           "mempool, %d voided (%d by a conflict)" %
           (len(lose_blocks), len(mp), n_void, n_conflict))
