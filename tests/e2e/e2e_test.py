@@ -275,7 +275,10 @@ def case_daemon():
     mlog.close()
     mined = [(int(a), b) for a, b in re.findall(
         r"^height (\d+) ([0-9a-f]{64}) ", open(mlog.name).read(), re.M)]
-    check(len(mined) >= 4, "miner reported %s" % mined)
+    # Blocks 37..40 are stored; the answer for the last one may have been
+    # lost with the kill, the earlier ones reached the miner before it
+    # submitted the next.
+    check(len(mined) >= 3 and mined[0][0] == 37, "miner reported %s" % mined)
     integrity(data)
 
     n = Node("n3", data)
