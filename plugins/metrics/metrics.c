@@ -1,0 +1,651 @@
+/*
+ * metrics.c: the metrics plugin (kind "metrics", docs/metrics.md).
+ *
+ * GET /metrics on its own listener answers with every metric of the
+ * loading process (services->metrics_visit: the core's own, the P2P
+ * host's as last reported, every plugin's) in the Prometheus text format
+ * 0.0.4, plus its own: hathor_build_info, process_* of this process and
+ * hathor_metrics_scrapes_total.
+ *
+ * Exposition rules kept here: one HELP and one TYPE line per family before
+ * its samples, a family's samples together (sorted by name, stable), HELP
+ * escapes backslash and newline, histograms as cumulative _bucket{le}
+ * with le="+Inf" equal to _count, then _sum and _count, "\n" after the
+ * last line.  Label strings come from the registry already in the
+ * k="v" form with values escaped by whoever registered them.
+ *
+ * Configuration (ini section [metrics]):
+ *   metrics.listen     HOST:PORT (default 127.0.0.1:9101; port 0: any)
+ *   metrics.port_file  if set, the bound port is written there
+ *
+ * libmicrohttpd runs in external epoll mode: its epoll fd is watched with
+ * the host's io service and its timeout with a host timer, so every
+ * request is answered on the host's loop thread (the ABI's rule for
+ * metrics_visit).
+ */
+#include <errno.h>
+#include <math.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include <hathor/plugin.h>
+
+#ifndef HN_METRICS_VERSION
+#define HN_METRICS_VERSION "0.0.0"
+#endif
+
+#define DEFAULT_LISTEN "127.0.0.1:9101"
+#define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+struct mp {
+	struct hathor_host *h;
+	const struct hathor_services *svc;
+	struct MHD_Daemon *mhd;
+	struct hathor_io *io;
+	struct hathor_timer *timer;
+	struct sockaddr_storage ss;
+	char listen[128];
+	const char *port_file;
+	unsigned port;
+	struct hathor_metric *scrapes;
+	double start_time;
+};
+
+/* --- a growing text buffer ------------------------------------------------ */
+
+struct buf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void buf_add(struct buf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *p;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		p = realloc(b->p, cap);
+		if (!p) {
+			b->oom = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void buf_str(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void buf_printf(struct buf *b, const char *fmt, ...)
+{
+	char tmp[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	buf_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+/* A sample value: integers without exponent, +Inf/-Inf/NaN spelled as
+ * Prometheus wants. */
+static void buf_value(struct buf *b, double v)
+{
+	if (isnan(v))
+		buf_str(b, "NaN");
+	else if (isinf(v))
+		buf_str(b, v > 0 ? "+Inf" : "-Inf");
+	else if (v == floor(v) && fabs(v) < 1e15)
+		buf_printf(b, "%.0f", v);
+	else {
+		char t[40];
+		int prec;
+
+		/* Shortest text that reads back as the same double. */
+		for (prec = 15; prec < 17; prec++) {
+			snprintf(t, sizeof(t), "%.*g", prec, v);
+			if (strtod(t, NULL) == v)
+				break;
+		}
+		if (prec == 17)
+			snprintf(t, sizeof(t), "%.17g", v);
+		buf_str(b, t);
+	}
+}
+
+/* HELP text: escape backslash and newline. */
+static void buf_help(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\')
+			buf_str(b, "\\\\");
+		else if (*s == '\n')
+			buf_str(b, "\\n");
+		else
+			buf_add(b, s, 1);
+	}
+}
+
+/* --- collection ----------------------------------------------------------- */
+
+/* One metric copied out of the visit (the visit's values are borrowed). */
+struct item {
+	char *name, *help, *labels;
+	enum hathor_metric_type type;
+	double value;
+	uint64_t count;
+	size_t n;
+	double *bounds;
+	uint64_t *cum;
+	size_t order;
+};
+
+struct items {
+	struct item *v;
+	size_t n, cap;
+	bool oom;
+};
+
+static void items_free(struct items *it)
+{
+	size_t i;
+
+	for (i = 0; i < it->n; i++) {
+		free(it->v[i].name);
+		free(it->v[i].help);
+		free(it->v[i].labels);
+		free(it->v[i].bounds);
+		free(it->v[i].cum);
+	}
+	free(it->v);
+}
+
+static void collect(void *arg, const struct hathor_metric_value *mv)
+{
+	struct items *it = arg;
+	struct item *x;
+
+	if (it->oom)
+		return;
+	if (it->n == it->cap) {
+		size_t cap = it->cap ? it->cap * 2 : 64;
+		struct item *v = realloc(it->v, cap * sizeof(*v));
+
+		if (!v) {
+			it->oom = true;
+			return;
+		}
+		it->v = v;
+		it->cap = cap;
+	}
+	x = &it->v[it->n];
+	memset(x, 0, sizeof(*x));
+	x->name = strdup(mv->name);
+	x->help = strdup(mv->help ? mv->help : "");
+	x->labels = strdup(mv->labels ? mv->labels : "");
+	x->type = mv->type;
+	x->value = mv->value;
+	x->count = mv->count;
+	x->order = it->n;
+	if (mv->type == HATHOR_METRIC_HISTOGRAM && mv->n_buckets) {
+		x->n = mv->n_buckets;
+		x->bounds = malloc(x->n * sizeof(*x->bounds));
+		x->cum = malloc(x->n * sizeof(*x->cum));
+		if (x->bounds && x->cum) {
+			memcpy(x->bounds, mv->bounds, x->n * sizeof(double));
+			memcpy(x->cum, mv->bucket_counts,
+			       x->n * sizeof(uint64_t));
+		}
+	}
+	it->n++;
+	if (!x->name || !x->help || !x->labels ||
+	    (x->n && (!x->bounds || !x->cum)))
+		it->oom = true;
+}
+
+static int item_cmp(const void *a, const void *b)
+{
+	const struct item *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	if (c)
+		return c;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static const char *type_name(enum hathor_metric_type t)
+{
+	switch (t) {
+	case HATHOR_METRIC_COUNTER:
+		return "counter";
+	case HATHOR_METRIC_GAUGE:
+		return "gauge";
+	case HATHOR_METRIC_HISTOGRAM:
+		return "histogram";
+	}
+	return "untyped";
+}
+
+/* name{labels[,extra]} */
+static void sample_head(struct buf *b, const char *name, const char *suffix,
+			const char *labels, const char *extra)
+{
+	buf_str(b, name);
+	buf_str(b, suffix);
+	if (*labels || extra) {
+		buf_str(b, "{");
+		buf_str(b, labels);
+		if (extra) {
+			if (*labels)
+				buf_str(b, ",");
+			buf_str(b, extra);
+		}
+		buf_str(b, "}");
+	}
+	buf_str(b, " ");
+}
+
+static void emit(struct buf *b, const struct item *x)
+{
+	char le[64];
+	size_t i;
+
+	if (x->type != HATHOR_METRIC_HISTOGRAM) {
+		sample_head(b, x->name, "", x->labels, NULL);
+		buf_value(b, x->value);
+		buf_str(b, "\n");
+		return;
+	}
+	for (i = 0; i < x->n; i++) {
+		char v[40];
+		struct buf t = { 0 };
+
+		buf_value(&t, x->bounds[i]);
+		snprintf(v, sizeof(v), "%s", t.p ? t.p : "0");
+		free(t.p);
+		snprintf(le, sizeof(le), "le=\"%s\"", v);
+		sample_head(b, x->name, "_bucket", x->labels, le);
+		buf_printf(b, "%llu\n", (unsigned long long)x->cum[i]);
+	}
+	sample_head(b, x->name, "_bucket", x->labels, "le=\"+Inf\"");
+	buf_printf(b, "%llu\n", (unsigned long long)x->count);
+	sample_head(b, x->name, "_sum", x->labels, NULL);
+	buf_value(b, x->value);
+	buf_str(b, "\n");
+	sample_head(b, x->name, "_count", x->labels, NULL);
+	buf_printf(b, "%llu\n", (unsigned long long)x->count);
+}
+
+/* --- this process --------------------------------------------------------- */
+
+static double proc_rss_bytes(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	unsigned long size, rss;
+	int n;
+
+	if (!f)
+		return NAN;
+	n = fscanf(f, "%lu %lu", &size, &rss);
+	fclose(f);
+	return n == 2 ? (double)rss * (double)sysconf(_SC_PAGESIZE) : NAN;
+}
+
+static double proc_cpu_seconds(void)
+{
+	FILE *f = fopen("/proc/self/stat", "r");
+	char line[1024], *p;
+	unsigned long ut, st;
+
+	if (!f)
+		return NAN;
+	p = fgets(line, sizeof(line), f);
+	fclose(f);
+	if (!p || !(p = strrchr(line, ')')))
+		return NAN;
+	/* After ") ": state is field 3; utime, stime are fields 14, 15. */
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+		   &ut, &st) != 2)
+		return NAN;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double proc_open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	double n = 0;
+
+	if (!d)
+		return NAN;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1;   /* the directory's own fd */
+}
+
+static void own_metrics(struct mp *m, struct buf *b)
+{
+	struct { const char *name, *help, *type; double v; } p[] = {
+		{ "process_resident_memory_bytes",
+		  "Resident memory size in bytes.", "gauge",
+		  proc_rss_bytes() },
+		{ "process_cpu_seconds_total",
+		  "Total user and system CPU time spent in seconds.",
+		  "counter", proc_cpu_seconds() },
+		{ "process_open_fds", "Number of open file descriptors.",
+		  "gauge", proc_open_fds() },
+		{ "process_start_time_seconds",
+		  "Start time of the process since unix epoch in seconds.",
+		  "gauge", m->start_time },
+	};
+	size_t i;
+
+	buf_str(b, "# HELP hathor_build_info hathor-node build and plugin "
+		"ABI version (always 1).\n# TYPE hathor_build_info gauge\n");
+	buf_printf(b, "hathor_build_info{version=\"%s\",abi=\"%d.%d\"} 1\n",
+		   HN_METRICS_VERSION, HATHOR_ABI_MAJOR, HATHOR_ABI_MINOR);
+	for (i = 0; i < sizeof(p) / sizeof(p[0]); i++) {
+		if (isnan(p[i].v))
+			continue;
+		buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s{process=\"%s\"} ",
+			   p[i].name, p[i].help, p[i].name, p[i].type,
+			   p[i].name, "core");
+		buf_value(b, p[i].v);
+		buf_str(b, "\n");
+	}
+}
+
+/* The whole exposition; NULL on out of memory. */
+static char *render(struct mp *m, size_t *len)
+{
+	struct items it = { 0 };
+	struct buf b = { 0 };
+	size_t i;
+
+	m->svc->metric_add(m->h, m->scrapes, 1);
+	m->svc->metrics_visit(m->h, collect, &it);
+	if (it.oom) {
+		items_free(&it);
+		return NULL;
+	}
+	qsort(it.v, it.n, sizeof(*it.v), item_cmp);
+	own_metrics(m, &b);
+	for (i = 0; i < it.n; i++) {
+		const struct item *x = &it.v[i];
+
+		if (i == 0 || strcmp(x->name, it.v[i - 1].name) != 0) {
+			buf_printf(&b, "# HELP %s ", x->name);
+			buf_help(&b, x->help);
+			buf_printf(&b, "\n# TYPE %s %s\n", x->name,
+				   type_name(x->type));
+		} else if (x->type != it.v[i - 1].type ||
+			   strcmp(x->labels, it.v[i - 1].labels) == 0) {
+			continue;       /* the registry refuses both */
+		}
+		emit(&b, x);
+	}
+	items_free(&it);
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	*len = b.len;
+	return b.p;
+}
+
+/* --- HTTP ----------------------------------------------------------------- */
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned code,
+			     const char *type, char *body, size_t len,
+			     bool owned)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(len, body, owned ?
+		MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (!r) {
+		if (owned)
+			free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	ret = MHD_queue_response(c, code, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c,
+				 const char *url, const char *method,
+				 const char *version, const char *data,
+				 size_t *data_size, void **con_cls)
+{
+	static char not_found[] = "not found: try /metrics\n";
+	static char bad_method[] = "method not allowed\n";
+	static char oom[] = "out of memory\n";
+	struct mp *m = cls;
+	size_t len = 0;
+	char *body;
+
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
+			     bad_method, sizeof(bad_method) - 1, false);
+	if (strcmp(url, "/metrics") != 0)
+		return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", not_found,
+			     sizeof(not_found) - 1, false);
+	body = render(m, &len);
+	if (!body)
+		return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain",
+			     oom, sizeof(oom) - 1, false);
+	return reply(c, MHD_HTTP_OK, CONTENT_TYPE, body, len, true);
+}
+
+static void rearm(struct mp *m)
+{
+	MHD_UNSIGNED_LONG_LONG ms;
+
+	if (MHD_get_timeout(m->mhd, &ms) == MHD_YES)
+		m->svc->timer_set(m->h, m->timer, (double)ms / 1000.0, 0);
+	else
+		m->svc->timer_stop(m->h, m->timer);
+}
+
+static void on_io(void *arg, int revents)
+{
+	struct mp *m = arg;
+
+	MHD_run(m->mhd);
+	rearm(m);
+}
+
+static void on_timer(void *arg)
+{
+	struct mp *m = arg;
+
+	MHD_run(m->mhd);
+	rearm(m);
+}
+
+/* --- lifecycle ------------------------------------------------------------ */
+
+static int parse_listen(struct mp *m, const char *s, char *err, size_t errlen)
+{
+	struct addrinfo hints = { 0 }, *ai = NULL;
+	char host[128];
+	const char *colon = strrchr(s, ':');
+	const char *port;
+	size_t hl;
+	int rc;
+
+	if (!colon || !colon[1] || strspn(colon + 1, "0123456789") !=
+	    strlen(colon + 1)) {
+		snprintf(err, errlen, "metrics.listen '%s': expected HOST:PORT",
+			 s);
+		return HATHOR_EINVAL;
+	}
+	port = colon + 1;
+	hl = (size_t)(colon - s);
+	if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
+		s++;
+		hl -= 2;
+	}
+	if (hl >= sizeof(host) || atol(port) > 65535) {
+		snprintf(err, errlen, "metrics.listen '%s': bad host or port",
+			 s);
+		return HATHOR_EINVAL;
+	}
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	rc = getaddrinfo(hl ? host : NULL, port, &hints, &ai);
+	if (rc || !ai) {
+		if (ai)
+			freeaddrinfo(ai);
+		snprintf(err, errlen, "metrics.listen '%s': %s", s,
+			 gai_strerror(rc));
+		return HATHOR_EINVAL;
+	}
+	memcpy(&m->ss, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	return 0;
+}
+
+static int m_init(struct hathor_host *h, const struct hathor_services *svc,
+		  void **ctx, char *err, size_t errlen)
+{
+	const char *listen;
+	struct mp *m;
+	int rc;
+
+	if (!HATHOR_HAS(svc, metrics_visit) || !HATHOR_HAS(svc, io_new)) {
+		snprintf(err, errlen, "host lacks metrics_visit or io services");
+		return HATHOR_EABI;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		snprintf(err, errlen, "out of memory");
+		return HATHOR_ENOMEM;
+	}
+	m->h = h;
+	m->svc = svc;
+	m->start_time = svc->now(h);
+	listen = svc->config_get(h, "metrics.listen");
+	if (!listen || !*listen)
+		listen = DEFAULT_LISTEN;
+	snprintf(m->listen, sizeof(m->listen), "%s", listen);
+	m->port_file = svc->config_get(h, "metrics.port_file");
+	if ((rc = parse_listen(m, listen, err, errlen)) < 0) {
+		free(m);
+		return rc;
+	}
+	m->scrapes = svc->metric_new(h, HATHOR_METRIC_COUNTER,
+				     "hathor_metrics_scrapes_total",
+				     "Scrapes of /metrics answered", NULL,
+				     NULL, 0);
+	if (!m->scrapes) {
+		snprintf(err, errlen, "cannot register metrics");
+		free(m);
+		return HATHOR_EINVAL;
+	}
+	*ctx = m;
+	return 0;
+}
+
+static int m_start(void *ctx, char *err, size_t errlen)
+{
+	struct mp *m = ctx;
+	const union MHD_DaemonInfo *info;
+	unsigned flags = MHD_USE_EPOLL;
+	FILE *f;
+
+	if (m->ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	m->mhd = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, m,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&m->ss,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)32,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+		MHD_OPTION_END);
+	if (!m->mhd) {
+		snprintf(err, errlen, "cannot listen on %s: %s", m->listen,
+			 strerror(errno ? errno : EADDRINUSE));
+		return HATHOR_EIO;
+	}
+	info = MHD_get_daemon_info(m->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	m->port = info ? info->port : 0;
+	info = MHD_get_daemon_info(m->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	m->io = info ? m->svc->io_new(m->h, info->epoll_fd, on_io, m) : NULL;
+	m->timer = m->svc->timer_new(m->h, on_timer, m);
+	if (!m->io || !m->timer) {
+		snprintf(err, errlen, "cannot watch the listener");
+		return HATHOR_EIO;
+	}
+	m->svc->io_set(m->h, m->io, HATHOR_IO_READ);
+	rearm(m);
+	if (m->port_file) {
+		f = fopen(m->port_file, "w");
+		if (!f || fprintf(f, "%u\n", m->port) < 0 || fclose(f) != 0) {
+			snprintf(err, errlen, "metrics.port_file %s: %s",
+				 m->port_file, strerror(errno));
+			return HATHOR_EIO;
+		}
+	}
+	hathor_logf(m->svc, m->h, HATHOR_LOG_INFO,
+		    "serving /metrics on %s (port %u)", m->listen, m->port);
+	return 0;
+}
+
+static void m_stop(void *ctx)
+{
+	struct mp *m = ctx;
+
+	if (m->io)
+		m->svc->io_free(m->h, m->io);
+	m->svc->timer_free(m->h, m->timer);
+	m->io = NULL;
+	m->timer = NULL;
+	if (m->mhd)
+		MHD_stop_daemon(m->mhd);
+	m->mhd = NULL;
+}
+
+static void m_destroy(void *ctx)
+{
+	struct mp *m = ctx;
+
+	if (m && m->mhd)
+		m_stop(m);
+	free(m);
+}
+
+HATHOR_PLUGIN(metrics, HATHOR_KIND_METRICS, HN_METRICS_VERSION, m_init,
+	      m_start, m_stop, m_destroy);
