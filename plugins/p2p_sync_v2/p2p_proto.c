@@ -406,7 +406,8 @@ static bool entrypoint_valid(struct p2p_conn *c)
 				return true;
 		}
 	}
-	/* FIXME: the reference also resolves names by DNS here. */
+	/* The reference also resolves entrypoint names by DNS here; we do not
+	 * (a lookup would block the loop): a known difference, docs/p2p.md. */
 	return false;
 }
 

@@ -99,7 +99,7 @@ grep -q "adduser --system" "$W/ctl/postinst" || fail "postinst: no adduser"
 grep -q "^u hathor " "$W/x/usr/lib/sysusers.d/hathor.conf" ||
 	fail "sysusers line"
 
-# postinst logic, with every command it runs replaced by a stub that logs
+# postinst logic, with every command it runs replaced by a shim that logs
 # its arguments (nothing on this machine is changed).
 S=$W/stubs
 mkdir -p "$S"
