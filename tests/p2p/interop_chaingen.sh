@@ -12,58 +12,15 @@
 # Usage: interop_chaingen.sh P2P_HARNESS CHAINGEN HATHOR_NODE [BLOCKS TXS TOKENS]
 set -euo pipefail
 
-BIN=${1:?usage: interop_chaingen.sh P2P_HARNESS CHAINGEN [BLOCKS TXS TOKENS]}
+BIN=${1:?usage: interop_chaingen.sh P2P_HARNESS CHAINGEN HATHOR_NODE [BLOCKS TXS TOKENS]}
 GEN=${2:?usage: interop_chaingen.sh P2P_HARNESS CHAINGEN HATHOR_NODE [BLOCKS TXS TOKENS]}
 NODE=${3:?usage: interop_chaingen.sh P2P_HARNESS CHAINGEN HATHOR_NODE [BLOCKS TXS TOKENS]}
 NB=${4:-300}
 NT=${5:-150}
 NK=${6:-3}
-RP=${REALPEER_DIR:-/tmp/realpeer}
-RUN_PAIR=${RUN_PAIR:-$(cd "$(dirname "$0")/../../.." && pwd)/shared/realpeer/run_pair.sh}
-[[ -x $RUN_PAIR ]] || RUN_PAIR=/work/shared/realpeer/run_pair.sh
-if [[ ! -f $RP/env.sh || ! -x $RUN_PAIR ]]; then
-	echo "SKIP: reference node not installed ($RP/env.sh, $RUN_PAIR)"
-	exit 77
-fi
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/p2p-chaingen.XXXXXX")
-HPID=
-cleanup() {
-	[[ -n $HPID ]] && kill "$HPID" 2>/dev/null && wait "$HPID" 2>/dev/null || true
-	"$RUN_PAIR" -d "$T/rp" stop >/dev/null 2>&1 || true
-	if [[ ${KEEP:-0} == 1 ]]; then echo "kept $T"; else rm -rf "$T"; fi
-}
-trap cleanup EXIT
-
-mkdir -p "$T/rp" "$T/data"
-ln -s "$RP/src" "$T/rp/src"
-ln -s "$RP/tools" "$T/rp/tools"
-echo "source $RP/env.sh" >"$T/rp/env.sh"
-base=$((44000 + ($$ % 400) * 5))
-export A_P2P_PORT=$base A_HTTP_PORT=$((base + 1)) B_P2P_PORT=$((base + 2))
-export B_HTTP_PORT=$((base + 3))
-OUR_PORT=$((base + 4))
-rp() { "$RUN_PAIR" -d "$T/rp" "$@"; }
-api() { curl -sf --max-time 10 "http://127.0.0.1:$1/v1a/$2"; }
-jget() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-best_of() { api "$1" status | jget "d['dag']['best_block']['hash']"; }
-fail() {
-	echo "FAIL: $*"
-	echo "--- ours (last lines)"; tail -20 "$T/ours.err" || true
-	echo "--- reference B (last lines)"; tail -20 "$T/rp/run/node-b.log" 2>/dev/null || true
-	exit 1
-}
-wait_for() {
-	local limit=$1 t=0
-	shift
-	until "$@"; do
-		sleep 1
-		t=$((t + 1))
-		[[ $t -ge $limit ]] && return 1
-	done
-	return 0
-}
-
+. "$(dirname "$0")/realpeer_lib.sh"
+realpeer_setup chaingen 44000
+mkdir -p "$T/data"
 echo "== 1. hathor-chaingen: $NB blocks, $NT txs, $NK token creations"
 t0=$(date +%s)
 "$GEN" --network unittests --blocks "$NB" --txs "$NT" --tokens "$NK" \

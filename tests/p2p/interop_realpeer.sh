@@ -21,55 +21,11 @@ BIN=${1:?usage: interop_realpeer.sh P2P_BINARY [--ledger] [args]}
 shift
 LEDGER=0
 if [[ ${1:-} == --ledger ]]; then LEDGER=1; shift; fi
-RP=${REALPEER_DIR:-/tmp/realpeer}
-RUN_PAIR=${RUN_PAIR:-$(cd "$(dirname "$0")/../../.." && pwd)/shared/realpeer/run_pair.sh}
-[[ -x $RUN_PAIR ]] || RUN_PAIR=/work/shared/realpeer/run_pair.sh
-if [[ ! -f $RP/env.sh || ! -x $RUN_PAIR ]]; then
-	echo "SKIP: reference node not installed ($RP/env.sh, $RUN_PAIR)"
-	exit 77
-fi
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/p2p-interop.XXXXXX")
-HPID=
-cleanup() {
-	[[ -n $HPID ]] && kill "$HPID" 2>/dev/null && wait "$HPID" 2>/dev/null || true
-	"$RUN_PAIR" -d "$T/rp" stop >/dev/null 2>&1 || true
-	if [[ ${KEEP:-0} == 1 ]]; then echo "kept $T"; else rm -rf "$T"; fi
-}
-trap cleanup EXIT
-
-mkdir -p "$T/rp"
+. "$(dirname "$0")/realpeer_lib.sh"
+realpeer_setup interop 42000
 if [[ $LEDGER == 1 ]]; then mkdir -p "$T/data"; set -- --data-dir "$T/data" "$@"; fi
 mkdir -p "$T/push"
 set -- --push-dir "$T/push" "$@"
-ln -s "$RP/src" "$T/rp/src"
-ln -s "$RP/tools" "$T/rp/tools"
-echo "source $RP/env.sh" >"$T/rp/env.sh"
-base=$((42000 + ($$ % 400) * 5))
-export A_P2P_PORT=$base A_HTTP_PORT=$((base + 1)) B_P2P_PORT=$((base + 2))
-export B_HTTP_PORT=$((base + 3))
-OUR_PORT=$((base + 4))
-rp() { "$RUN_PAIR" -d "$T/rp" "$@"; }
-api() { curl -sf --max-time 10 "http://127.0.0.1:$1/v1a/$2"; }
-jget() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-best_of() { api "$1" status | jget "d['dag']['best_block']['hash']"; }
-mempool_of() { api "$1" mempool | jget "' '.join(sorted(d['transactions']))"; }
-fail() {
-	echo "FAIL: $*"
-	echo "--- ours (last lines)"; tail -30 "$T/ours.err" || true
-	exit 1
-}
-# wait_for SECONDS COMMAND...: polls until COMMAND succeeds.
-wait_for() {
-	local limit=$1 t=0
-	shift
-	until "$@"; do
-		sleep 1
-		t=$((t + 1))
-		[[ $t -ge $limit ]] && return 1
-	done
-	return 0
-}
 ours() { cat "$T/st" 2>/dev/null; }
 ours_best_is() { ours | grep -q "best=$1 "; }
 ours_has_mempool() { ours | grep -Eq "mempool=[1-9]"; }
