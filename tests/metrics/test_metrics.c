@@ -223,6 +223,27 @@ static void check_format(const char *text)
 	}
 }
 
+/* promtool check metrics (the Prometheus linter) when installed: exit 0
+ * means no lint finding and no parse error. */
+static void promtool(const char *dir, const char *text)
+{
+	char path[512], cmd[1200];
+	FILE *f;
+	int rc;
+
+	if (system("command -v promtool >/dev/null 2>&1") != 0) {
+		printf("promtool not installed: lint skipped\n");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/scrape.txt", dir);
+	f = fopen(path, "w");
+	CHECK(f && fputs(text, f) >= 0 && fclose(f) == 0, "%s", path);
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < '%s'", path);
+	rc = system(cmd);
+	CHECK(rc == 0, "promtool check metrics: status %d", rc);
+	printf("promtool check metrics: clean\n");
+}
+
 int main(int argc, char **argv)
 {
 	struct hn_plugin_open_opts oo = { .want_kind = HATHOR_KIND_METRICS };
@@ -272,6 +293,7 @@ int main(int argc, char **argv)
 	      "headers %s", hdr);
 	printf("%s", body);
 	check_format(body);
+	promtool(argv[2], body);
 	CHECK(strstr(body, "# TYPE hathor_vertices_received_total counter\n"),
 	      "counter TYPE");
 	CHECK(sample(body, "hathor_vertices_received_total{type=\"block\"}")
