@@ -6,6 +6,12 @@
  * module yet, so this process wires the same three pieces itself:
  *
  *   hn-bench --host-core DATADIR HOSTBIN PLUGIN PEER VERTICES TIMEOUT OUT
+ *            [reload]
+ *
+ * With "reload", once half of the vertices are stored it reloads the
+ * plugin (hn_sup_reload with the same .so, as `hathor-admin plugin reload
+ * p2p` does) and records the time to the verdict and until the new host
+ * reports a READY peer again (heartbeat on p2p.ipc every tick).
  *
  * It also serves the /v1a/ API (core/http.c, on the same loop as the
  * ledger and the IPC, as in the daemon) on 127.0.0.1 with a free port,
@@ -51,6 +57,10 @@ static struct {
 	double host_cpu, host_hwm_mb;
 	pid_t host_pid;
 	char done_file[700];
+	/* Reload mid-sync. */
+	bool reload, reload_sent, reload_done, hb_pending;
+	int reload_rc;
+	double t_reload, t_verdict, t_ready;
 	/* Loop stalls: gaps between callbacks of a 2 ms repeating timer
 	 * (a blocked loop shows as one long gap). */
 	double t_last, stall_max, stall_sum, main_cpu;
@@ -113,6 +123,52 @@ static bool proc_usage(pid_t pid, double *cpu, double *hwm_mb)
 
 static double main_thread_cpu(void);
 
+static void reload_cb(void *arg, int rc, const char *msg,
+		      struct json_object *info)
+{
+	H.t_verdict = bench_now();
+	H.reload_rc = rc;
+	H.reload_done = true;
+	if (rc < 0)
+		fprintf(stderr, "host-core: reload failed: %s\n", msg);
+}
+
+static void hb_cb(void *arg, int rc, struct hn_rpc_resp *resp)
+{
+	struct json_object *st, *r;
+
+	H.hb_pending = false;
+	if (rc < 0 || !resp || !resp->result || H.t_ready)
+		return;
+	if (json_object_object_get_ex(resp->result, "status", &st) &&
+	    json_object_object_get_ex(st, "ready_peers", &r) &&
+	    json_object_get_int(r) > 0)
+		H.t_ready = bench_now();
+	else if (json_object_object_get_ex(resp->result, "ready_peers", &r) &&
+		 json_object_get_int(r) > 0)
+		H.t_ready = bench_now();
+}
+
+/* Reload at half the chain; after the verdict, ask for READY peers. */
+static void reload_step(uint64_t have)
+{
+	struct hn_error err = { 0 };
+
+	if (!H.reload_sent && have >= (H.want + 3) / 2) {
+		H.reload_sent = true;
+		H.t_reload = bench_now();
+		if (hn_sup_reload(H.sup, NULL, reload_cb, NULL, &err) < 0) {
+			fprintf(stderr, "host-core: reload: %s\n", err.msg);
+			H.reload_done = true;
+			H.reload_rc = -1;
+		}
+	}
+	if (H.reload_done && H.reload_rc == 0 && !H.t_ready &&
+	    !H.hb_pending &&
+	    hn_sup_call(H.sup, "heartbeat", NULL, 1.0, hb_cb, NULL) == 0)
+		H.hb_pending = true;
+}
+
 static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct hn_sup_stats st;
@@ -134,7 +190,11 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		hn_sup_stop(H.sup);
 		return;
 	}
-	if (hn_ledger_counts(H.l, &nb, &nt) < 0 || nb + nt < H.want)
+	if (hn_ledger_counts(H.l, &nb, &nt) < 0)
+		return;
+	if (H.reload)
+		reload_step(nb + nt);
+	if (nb + nt < H.want || (H.reload && !H.t_ready && H.reload_rc == 0))
 		return;
 	if (hn_ledger_mempool(H.l, &mp) < 0)
 		return;
@@ -224,8 +284,9 @@ int bench_host_core(int argc, char **argv)
 	FILE *f;
 	int rc;
 
-	if (argc != 7 || !net)
+	if ((argc != 7 && argc != 8) || !net)
 		return 2;
+	H.reload = argc == 8 && strcmp(argv[7], "reload") == 0;
 	H.want = strtoull(argv[4], NULL, 10);
 	hn_log_setup("warn", NULL, -1);
 	snprintf(db, sizeof(db), "%s/ledger.db", data);
@@ -333,6 +394,18 @@ int bench_host_core(int argc, char **argv)
 				       json_object_new_double(H.host_cpu));
 		json_object_object_add(o, "host_hwm_mb",
 				       json_object_new_double(H.host_hwm_mb));
+	}
+	if (H.reload) {
+		json_object_object_add(o, "reload_rc",
+				       json_object_new_int(H.reload_rc));
+		json_object_object_add(o, "reload_at_s", json_object_new_double(
+					       H.t_reload - H.t0));
+		json_object_object_add(o, "reload_verdict_s",
+				       json_object_new_double(H.reload_done ?
+					       H.t_verdict - H.t_reload : -1));
+		json_object_object_add(o, "reload_ready_after_verdict_s",
+				       json_object_new_double(H.t_ready ?
+					       H.t_ready - H.t_verdict : -1));
 	}
 	json_object_object_add(o, "core_main_thread_cpu",
 			       json_object_new_double(H.main_cpu));

@@ -293,7 +293,7 @@ static double jget(struct json_object *o, const char *k)
 
 /* The same sync with the syncing node in host mode (bench_host.c). */
 static int host_mode(struct bench *b, long long port, long long verts,
-		     long long height)
+		     long long height, bool reload)
 {
 	char exe[600], dir[600], peer[64], want[32], tmo[32], out[700];
 	char log[700], note[200];
@@ -313,14 +313,14 @@ static int host_mode(struct bench *b, long long port, long long verts,
 	if (l <= 0)
 		return HN_EIO;
 	exe[l] = 0;
-	snprintf(dir, sizeof(dir), "%s/Bhost", b->dir);
+	snprintf(dir, sizeof(dir), "%s/Bhost%s", b->dir, reload ? "R" : "");
 	if (mkdir(dir, 0700) < 0)
 		return -errno;
 	snprintf(peer, sizeof(peer), "127.0.0.1:%lld", port);
 	snprintf(want, sizeof(want), "%lld", verts);
 	snprintf(tmo, sizeof(tmo), "%d", b->quick ? 30 : 1200);
-	snprintf(out, sizeof(out), "%s/Bhost.json", b->dir);
-	snprintf(log, sizeof(log), "%s/Bhost.log", b->dir);
+	snprintf(out, sizeof(out), "%s.json", dir);
+	snprintf(log, sizeof(log), "%s.log", dir);
 	hc.lat = malloc(HTTP_MAX * sizeof(*hc.lat));
 	if (!hc.lat)
 		return HN_ENOMEM;
@@ -341,13 +341,13 @@ static int host_mode(struct bench *b, long long port, long long verts,
 	{
 		char *argv[] = { exe, "--host-core", dir, (char *)b->host_bin,
 				 (char *)b->plugin, peer, want, tmo, out,
-				 NULL };
+				 reload ? "reload" : NULL, NULL };
 
 		rc = run(argv, log, &p);
 	}
 	hc.stop = true;
 	pthread_join(hc.th, NULL);
-	if (rc == 0)
+	if (rc == 0 && !reload)
 		hclient_rows(b, &hc);
 	free(hc.lat);
 	if (rc < 0)
@@ -357,6 +357,30 @@ static int host_mode(struct bench *b, long long port, long long verts,
 		return HN_EIO;
 	el = jget(o, "seconds");
 	rate = (double)(verts - 3) / el;
+	if (reload) {
+		if (jget(o, "reload_rc") != 0) {
+			fprintf(stderr, "bench: reload failed, see %s\n", log);
+			json_object_put(o);
+			return HN_EIO;
+		}
+		snprintf(note, sizeof(note), "same .so, sent at %.1f s (half "
+			 "the chain stored)", jget(o, "reload_at_s"));
+		bench_row(b, PART, "reload mid-sync: command to verdict",
+			  jget(o, "reload_verdict_s") * 1e3, "ms", NULL, note);
+		bench_row(b, PART, "reload mid-sync: verdict to a READY peer",
+			  jget(o, "reload_ready_after_verdict_s") * 1e3, "ms",
+			  "<= 1000", NULL);
+		snprintf(note, sizeof(note), "of %zu, the whole run, 100/s",
+			 hc.n + hc.failed);
+		bench_row(b, PART, "reload mid-sync: failed HTTP requests",
+			  (double)hc.failed, "requests", "0", note);
+		snprintf(note, sizeof(note), "all %lld vertices in %.1f s",
+			 verts - 3, el);
+		bench_row(b, PART, "reload mid-sync: sync completed", rate,
+			  "vertices/s", NULL, note);
+		json_object_object_add(bench_detail(b, PART), "reload", o);
+		return 0;
+	}
 	snprintf(note, sizeof(note), "%lld blocks + %lld txs in %.1f s, "
 		 "core/ipc + core/sup + hathor-p2p-host + p2p_sync_v2.so",
 		 height, verts - 3 - height, el);
@@ -526,7 +550,9 @@ int bench_sync(struct bench *b)
 	json_object_object_add(d, "height", json_object_new_int64(height));
 	json_object_object_add(d, "seconds", json_object_new_double(el));
 	json_object_object_add(d, "chain", json_object_new_string(chain));
-	rc = host_mode(b, port, verts, height);
+	rc = host_mode(b, port, verts, height, false);
+	if (rc == 0)
+		rc = host_mode(b, port, verts, height, true);
 out:
 	if (pa.pid > 0) {
 		kill(pa.pid, SIGTERM);
