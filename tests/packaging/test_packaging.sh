@@ -101,7 +101,7 @@ grep -q "^u hathor " "$W/x/usr/lib/sysusers.d/hathor.conf" ||
 
 # postinst logic, with every command it runs replaced by a shim that logs
 # its arguments (nothing on this machine is changed).
-S=$W/stubs
+S=$W/shims
 mkdir -p "$S"
 for c in adduser addgroup systemd-sysusers install chown chmod systemctl; do
 	printf '#!/bin/sh\necho "%s $*" >> "%s"\n' "$c" "$W/calls" > "$S/$c"
