@@ -1,0 +1,532 @@
+/*
+ * core/metrics.c: the core's own metrics (core/metrics.h).
+ *
+ * Hook-fed families keep one series per label set (a string already in
+ * exposition form, k="v",...); the ledger gauges are computed at visit
+ * time; metrics reported by another process are kept as copies per source.
+ */
+#include "metrics.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ledger.h"
+#include "store.h"
+
+enum fam_id {
+	F_HTTP_REQ,
+	F_HTTP_DUR,
+	F_IPC_DUR,
+	F_IPC_ERR,
+	F_VTX_RECV,
+	F_VTX_REJ,
+	F_HOST_UP,
+	F_PEERS,
+	F_HOST_RESTART,
+	F_RELOADS,
+	F_RELOAD_TS,
+	F_COUNT
+};
+
+/* 100 us ... 5 s */
+static const double ipc_bounds[] = {
+	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+	0.1, 0.25, 0.5, 1, 2.5, 5,
+};
+/* 1 ms ... 10 s */
+static const double http_bounds[] = {
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+};
+
+#define NB(a) (sizeof(a) / sizeof((a)[0]))
+
+struct fam_def {
+	const char *name;
+	const char *help;
+	enum hathor_metric_type type;
+	const double *bounds;
+	size_t n_bounds;
+};
+
+static const struct fam_def fam_defs[F_COUNT] = {
+	[F_HTTP_REQ] = { "hathor_http_requests_total",
+		"HTTP API requests answered, by route and status code.",
+		HATHOR_METRIC_COUNTER, NULL, 0 },
+	[F_HTTP_DUR] = { "hathor_http_request_duration_seconds",
+		"HTTP API request duration from request to reply, by route.",
+		HATHOR_METRIC_HISTOGRAM, http_bounds, NB(http_bounds) },
+	[F_IPC_DUR] = { "hathor_ipc_request_duration_seconds",
+		"Node-service IPC calls from the P2P host, duration by method.",
+		HATHOR_METRIC_HISTOGRAM, ipc_bounds, NB(ipc_bounds) },
+	[F_IPC_ERR] = { "hathor_ipc_errors_total",
+		"Node-service IPC calls answered with an error, by method.",
+		HATHOR_METRIC_COUNTER, NULL, 0 },
+	[F_VTX_RECV] = { "hathor_vertices_received_total",
+		"Vertices offered to the ledger, by type.",
+		HATHOR_METRIC_COUNTER, NULL, 0 },
+	[F_VTX_REJ] = { "hathor_vertices_rejected_total",
+		"Vertices the ledger refused, by reason.",
+		HATHOR_METRIC_COUNTER, NULL, 0 },
+	[F_HOST_UP] = { "hathor_p2p_host_up",
+		"1 while the P2P host process is up and answering, else 0.",
+		HATHOR_METRIC_GAUGE, NULL, 0 },
+	[F_PEERS] = { "hathor_peers",
+		"Peers as the P2P side last reported, by state.",
+		HATHOR_METRIC_GAUGE, NULL, 0 },
+	[F_HOST_RESTART] = { "hathor_p2p_host_restarts_total",
+		"P2P host restarts by the supervisor, by reason.",
+		HATHOR_METRIC_COUNTER, NULL, 0 },
+	[F_RELOADS] = { "hathor_plugin_reloads_total",
+		"Plugin reloads, by plugin and result.",
+		HATHOR_METRIC_COUNTER, NULL, 0 },
+	[F_RELOAD_TS] = { "hathor_plugin_last_reload_timestamp_seconds",
+		"Wall time of the last plugin reload, by plugin.",
+		HATHOR_METRIC_GAUGE, NULL, 0 },
+};
+
+struct series {
+	char *labels;
+	double value;           /* counter / gauge; histogram sum */
+	uint64_t count;
+	uint64_t *buckets;      /* cumulative */
+};
+
+struct fam {
+	struct series *s;
+	size_t n, cap;
+};
+
+struct rep {
+	char *source, *name, *help, *labels;
+	enum hathor_metric_type type;
+	double value;
+	uint64_t count;
+	size_t n_buckets;
+	double *bounds;
+	uint64_t *buckets;
+};
+
+static struct {
+	struct fam fam[F_COUNT];
+	struct hn_ledger *ledger;
+	const char *db_path;
+	struct rep *rep;
+	size_t n_rep, cap_rep;
+} g;
+
+/* --- labels --------------------------------------------------------------- */
+
+static size_t put_escaped(char *out, size_t len, size_t at, const char *v)
+{
+	for (; *v; v++) {
+		const char *e = NULL;
+		char one[2] = { *v, 0 };
+
+		if (*v == '\\')
+			e = "\\\\";
+		else if (*v == '"')
+			e = "\\\"";
+		else if (*v == '\n')
+			e = "\\n";
+		else
+			e = one;
+		for (; *e; e++)
+			if (at + 1 < len)
+				out[at++] = *e;
+	}
+	return at;
+}
+
+/* k1="v1"[,k2="v2"] into @out; a NULL key ends the list early. */
+static void make_labels(char *out, size_t len, const char *k1,
+			const char *v1, const char *k2, const char *v2)
+{
+	const char *k[2] = { k1, k2 }, *v[2] = { v1, v2 };
+	size_t at = 0;
+	int i;
+
+	out[0] = 0;
+	for (i = 0; i < 2 && k[i]; i++) {
+		int n = snprintf(out + at, len - at, "%s%s=\"",
+				 i ? "," : "", k[i]);
+
+		if (n < 0 || (size_t)n >= len - at)
+			break;
+		at += (size_t)n;
+		at = put_escaped(out, len, at, v[i] ? v[i] : "");
+		if (at + 1 < len)
+			out[at++] = '"';
+		out[at] = 0;
+	}
+}
+
+/* The series of @f for @labels, created if missing; once the family is
+ * full, the series whose values are all "other" (@other). */
+static struct series *series_get(enum fam_id f, const char *labels,
+				 const char *other)
+{
+	struct fam *fm = &g.fam[f];
+	const struct fam_def *d = &fam_defs[f];
+	struct series *s;
+	size_t i;
+
+	for (i = 0; i < fm->n; i++)
+		if (strcmp(fm->s[i].labels, labels) == 0)
+			return &fm->s[i];
+	if (fm->n >= HN_CORE_METRICS_MAX_SERIES && other &&
+	    strcmp(labels, other) != 0)
+		return series_get(f, other, NULL);
+	if (fm->n == fm->cap) {
+		size_t nc = fm->cap ? 2 * fm->cap : 8;
+		struct series *ns = realloc(fm->s, nc * sizeof(*ns));
+
+		if (!ns)
+			return NULL;
+		fm->s = ns;
+		fm->cap = nc;
+	}
+	s = &fm->s[fm->n];
+	memset(s, 0, sizeof(*s));
+	s->labels = strdup(labels);
+	if (!s->labels)
+		return NULL;
+	if (d->n_bounds) {
+		s->buckets = calloc(d->n_bounds, sizeof(*s->buckets));
+		if (!s->buckets) {
+			free(s->labels);
+			return NULL;
+		}
+	}
+	fm->n++;
+	return s;
+}
+
+/* Up to two labels; @k2 NULL for one, @k1 NULL for none. */
+static struct series *get2(enum fam_id f, const char *k1, const char *v1,
+			   const char *k2, const char *v2)
+{
+	char lab[256], other[128];
+
+	make_labels(lab, sizeof(lab), k1, v1, k2, v2);
+	make_labels(other, sizeof(other), k1, "other", k2, "other");
+	return series_get(f, lab, other);
+}
+
+static void observe(struct series *s, enum fam_id f, double v)
+{
+	const struct fam_def *d = &fam_defs[f];
+	size_t i;
+
+	if (!s)
+		return;
+	s->value += v;
+	s->count++;
+	for (i = 0; i < d->n_bounds; i++)
+		if (v <= d->bounds[i])
+			s->buckets[i]++;
+}
+
+static void add(struct series *s, double v)
+{
+	if (s)
+		s->value += v;
+}
+
+static void set(struct series *s, double v)
+{
+	if (s)
+		s->value = v;
+}
+
+/* --- hooks ---------------------------------------------------------------- */
+
+void hn_core_metrics_attach_ledger(struct hn_ledger *l, const char *db_path)
+{
+	g.ledger = l;
+	g.db_path = l ? db_path : NULL;
+}
+
+void hn_core_metrics_http(const char *route, unsigned code, double seconds)
+{
+	char c[16];
+
+	snprintf(c, sizeof(c), "%u", code);
+	add(get2(F_HTTP_REQ, "path", route, "code", c), 1);
+	observe(get2(F_HTTP_DUR, "path", route, NULL, NULL), F_HTTP_DUR,
+		seconds < 0 ? 0 : seconds);
+}
+
+void hn_core_metrics_ipc(const char *method, double seconds, bool error)
+{
+	observe(get2(F_IPC_DUR, "method", method, NULL, NULL), F_IPC_DUR,
+		seconds < 0 ? 0 : seconds);
+	if (error)
+		add(get2(F_IPC_ERR, "method", method, NULL, NULL), 1);
+}
+
+void hn_core_metrics_vertex(const char *type, const char *reason)
+{
+	add(get2(F_VTX_RECV, "type", type, NULL, NULL), 1);
+	if (reason)
+		add(get2(F_VTX_REJ, "reason", reason, NULL, NULL), 1);
+}
+
+void hn_core_metrics_host_up(bool up)
+{
+	set(get2(F_HOST_UP, NULL, NULL, NULL, NULL), up ? 1 : 0);
+}
+
+void hn_core_metrics_peers(unsigned connected, unsigned ready)
+{
+	set(get2(F_PEERS, "state", "connected", NULL, NULL), connected);
+	set(get2(F_PEERS, "state", "ready", NULL, NULL), ready);
+}
+
+void hn_core_metrics_host_restart(const char *reason)
+{
+	add(get2(F_HOST_RESTART, "reason", reason, NULL, NULL), 1);
+}
+
+void hn_core_metrics_plugin_reload(const char *plugin, const char *result,
+				   double now)
+{
+	add(get2(F_RELOADS, "plugin", plugin, "result", result), 1);
+	set(get2(F_RELOAD_TS, "plugin", plugin, NULL, NULL), now);
+}
+
+/* --- reported by other processes ----------------------------------------- */
+
+static void rep_free(struct rep *r)
+{
+	free(r->source);
+	free(r->name);
+	free(r->help);
+	free(r->labels);
+	free(r->bounds);
+	free(r->buckets);
+}
+
+void hn_core_metrics_report_clear(const char *source)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < g.n_rep; i++) {
+		if (strcmp(g.rep[i].source, source) == 0)
+			rep_free(&g.rep[i]);
+		else
+			g.rep[j++] = g.rep[i];
+	}
+	g.n_rep = j;
+}
+
+static bool core_name(const char *name)
+{
+	static const char *const own[] = {
+		"hathor_best_block_height", "hathor_vertices",
+		"hathor_mempool_transactions", "hathor_db_file_size_bytes",
+	};
+	size_t i;
+
+	for (i = 0; i < F_COUNT; i++)
+		if (strcmp(name, fam_defs[i].name) == 0)
+			return true;
+	for (i = 0; i < NB(own); i++)
+		if (strcmp(name, own[i]) == 0)
+			return true;
+	return false;
+}
+
+static bool valid_name(const char *s)
+{
+	size_t i;
+
+	if (!s || !*s)
+		return false;
+	for (i = 0; s[i]; i++) {
+		char c = s[i];
+		bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			     c == '_' || c == ':';
+
+		if (!alpha && !(i > 0 && c >= '0' && c <= '9'))
+			return false;
+	}
+	return true;
+}
+
+static bool rep_copy(struct rep *r, const char *source,
+		     const struct hathor_metric_value *v)
+{
+	memset(r, 0, sizeof(*r));
+	r->source = strdup(source);
+	r->name = strdup(v->name);
+	r->help = strdup(v->help ? v->help : "");
+	r->labels = strdup(v->labels ? v->labels : "");
+	r->type = v->type;
+	r->value = v->value;
+	r->count = v->count;
+	if (v->type == HATHOR_METRIC_HISTOGRAM && v->n_buckets) {
+		r->n_buckets = v->n_buckets;
+		r->bounds = malloc(v->n_buckets * sizeof(*r->bounds));
+		r->buckets = malloc(v->n_buckets * sizeof(*r->buckets));
+		if (r->bounds && r->buckets) {
+			memcpy(r->bounds, v->bounds,
+			       v->n_buckets * sizeof(*r->bounds));
+			memcpy(r->buckets, v->bucket_counts,
+			       v->n_buckets * sizeof(*r->buckets));
+		}
+	}
+	if (!r->source || !r->name || !r->help || !r->labels ||
+	    (r->n_buckets && (!r->bounds || !r->buckets))) {
+		rep_free(r);
+		return false;
+	}
+	return true;
+}
+
+size_t hn_core_metrics_report(const char *source,
+			      const struct hathor_metric_value *v, size_t n)
+{
+	size_t i, kept = 0;
+
+	hn_core_metrics_report_clear(source);
+	for (i = 0; i < n; i++) {
+		if (!valid_name(v[i].name) || core_name(v[i].name))
+			continue;
+		if (v[i].type < HATHOR_METRIC_COUNTER ||
+		    v[i].type > HATHOR_METRIC_HISTOGRAM)
+			continue;
+		if (v[i].type == HATHOR_METRIC_HISTOGRAM && v[i].n_buckets &&
+		    (!v[i].bounds || !v[i].bucket_counts))
+			continue;
+		if (g.n_rep == g.cap_rep) {
+			size_t nc = g.cap_rep ? 2 * g.cap_rep : 16;
+			struct rep *nr = realloc(g.rep, nc * sizeof(*nr));
+
+			if (!nr)
+				break;
+			g.rep = nr;
+			g.cap_rep = nc;
+		}
+		if (!rep_copy(&g.rep[g.n_rep], source, &v[i]))
+			break;
+		g.n_rep++;
+		kept++;
+	}
+	return kept;
+}
+
+/* --- visit ---------------------------------------------------------------- */
+
+static void emit_simple(hathor_metric_visit_cb cb, void *arg,
+			const char *name, const char *help,
+			enum hathor_metric_type type, const char *labels,
+			double v)
+{
+	struct hathor_metric_value mv = {
+		.name = name, .help = help, .labels = labels,
+		.source = "core", .type = type, .value = v,
+	};
+
+	cb(arg, &mv);
+}
+
+static void visit_ledger(hathor_metric_visit_cb cb, void *arg)
+{
+	struct hn_block_info best;
+	struct hn_hash_list mp = { 0 };
+	uint64_t nb, nt;
+	struct stat st;
+	char wal[4096];
+
+	if (!g.ledger)
+		return;
+	if (hn_ledger_best_block(g.ledger, &best) == 0)
+		emit_simple(cb, arg, "hathor_best_block_height",
+			    "Height of the best block.", HATHOR_METRIC_GAUGE,
+			    "", (double)best.height);
+	if (hn_ledger_counts(g.ledger, &nb, &nt) == 0) {
+		emit_simple(cb, arg, "hathor_vertices",
+			    "Vertices stored (genesis included), by type.",
+			    HATHOR_METRIC_GAUGE, "type=\"block\"", (double)nb);
+		emit_simple(cb, arg, "hathor_vertices",
+			    "Vertices stored (genesis included), by type.",
+			    HATHOR_METRIC_GAUGE, "type=\"tx\"", (double)nt);
+	}
+	if (hn_ledger_mempool(g.ledger, &mp) == 0)
+		emit_simple(cb, arg, "hathor_mempool_transactions",
+			    "Transactions in the mempool (not voided, not "
+			    "confirmed by a block).", HATHOR_METRIC_GAUGE, "",
+			    (double)mp.n);
+	hn_hash_list_release(&mp);
+	if (!g.db_path)
+		return;
+	if (stat(g.db_path, &st) == 0)
+		emit_simple(cb, arg, "hathor_db_file_size_bytes",
+			    "Size of the ledger's sqlite files, by file.",
+			    HATHOR_METRIC_GAUGE, "file=\"db\"",
+			    (double)st.st_size);
+	snprintf(wal, sizeof(wal), "%s-wal", g.db_path);
+	if (stat(wal, &st) == 0)
+		emit_simple(cb, arg, "hathor_db_file_size_bytes",
+			    "Size of the ledger's sqlite files, by file.",
+			    HATHOR_METRIC_GAUGE, "file=\"wal\"",
+			    (double)st.st_size);
+}
+
+void hn_core_metrics_visit(void *arg, hathor_metric_visit_cb cb,
+			   void *cb_arg)
+{
+	size_t f, i;
+
+	(void)arg;
+	visit_ledger(cb, cb_arg);
+	for (f = 0; f < F_COUNT; f++) {
+		const struct fam_def *d = &fam_defs[f];
+
+		for (i = 0; i < g.fam[f].n; i++) {
+			const struct series *s = &g.fam[f].s[i];
+			struct hathor_metric_value mv = {
+				.name = d->name, .help = d->help,
+				.labels = s->labels, .source = "core",
+				.type = d->type, .value = s->value,
+				.count = s->count, .n_buckets = d->n_bounds,
+				.bounds = d->bounds,
+				.bucket_counts = s->buckets,
+			};
+
+			cb(cb_arg, &mv);
+		}
+	}
+	for (i = 0; i < g.n_rep; i++) {
+		const struct rep *r = &g.rep[i];
+		struct hathor_metric_value mv = {
+			.name = r->name, .help = r->help, .labels = r->labels,
+			.source = r->source, .type = r->type,
+			.value = r->value, .count = r->count,
+			.n_buckets = r->n_buckets, .bounds = r->bounds,
+			.bucket_counts = r->buckets,
+		};
+
+		cb(cb_arg, &mv);
+	}
+}
+
+void hn_core_metrics_reset(void)
+{
+	size_t f, i;
+
+	for (f = 0; f < F_COUNT; f++) {
+		for (i = 0; i < g.fam[f].n; i++) {
+			free(g.fam[f].s[i].labels);
+			free(g.fam[f].s[i].buckets);
+		}
+		free(g.fam[f].s);
+	}
+	for (i = 0; i < g.n_rep; i++)
+		rep_free(&g.rep[i]);
+	free(g.rep);
+	memset(&g, 0, sizeof(g));
+}

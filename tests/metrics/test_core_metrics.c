@@ -1,0 +1,284 @@
+/*
+ * test_core_metrics: core/metrics.c, the core's own registry.  Gauges read
+ * from a real ledger (sqlite under the build dir) as it grows, hook-fed
+ * counters and histograms, label escaping and the cardinality cap, and
+ * metrics reported by another process (replace, clear, clash refused).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "chain.h"
+#include "hn/network.h"
+#include "metrics.h"
+
+struct seen {
+	struct hathor_metric_value v[512];
+	char name[512][96], labels[512][256];
+	size_t n;
+};
+
+static void collect(void *arg, const struct hathor_metric_value *v)
+{
+	struct seen *s = arg;
+
+	assert_true(s->n < 512);
+	s->v[s->n] = *v;
+	snprintf(s->name[s->n], sizeof(s->name[0]), "%s", v->name);
+	snprintf(s->labels[s->n], sizeof(s->labels[0]), "%s", v->labels);
+	s->v[s->n].name = s->name[s->n];
+	s->v[s->n].labels = s->labels[s->n];
+	s->n++;
+}
+
+static void visit(struct seen *s)
+{
+	s->n = 0;
+	hn_core_metrics_visit(NULL, collect, s);
+}
+
+/* The sample @name{@labels}, or NULL. */
+static const struct hathor_metric_value *find(const struct seen *s,
+					      const char *name,
+					      const char *labels)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (strcmp(s->v[i].name, name) == 0 &&
+		    strcmp(s->v[i].labels, labels) == 0)
+			return &s->v[i];
+	return NULL;
+}
+
+static double val(const struct seen *s, const char *name, const char *labels)
+{
+	const struct hathor_metric_value *v = find(s, name, labels);
+
+	if (!v)
+		fail_msg("no sample %s{%s}", name, labels);
+	return v->value;
+}
+
+static size_t count_name(const struct seen *s, const char *name)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->n; i++)
+		n += strcmp(s->v[i].name, name) == 0;
+	return n;
+}
+
+static void test_ledger_gauges(void **state)
+{
+	struct tchain tc;
+	struct seen *s = calloc(1, sizeof(*s));
+	uint8_t top[32];
+
+	(void)state;
+	assert_non_null(s);
+	hn_core_metrics_reset();
+	visit(s);
+	assert_int_equal(s->n, 0);      /* nothing attached, nothing hooked */
+
+	tc_open(&tc);
+	hn_core_metrics_attach_ledger(tc.l, tc.db);
+	visit(s);
+	assert_true(val(s, "hathor_best_block_height", "") == 0);
+	assert_true(val(s, "hathor_vertices", "type=\"block\"") == 1);
+	assert_true(val(s, "hathor_vertices", "type=\"tx\"") == 2);
+	assert_true(val(s, "hathor_mempool_transactions", "") == 2);
+	assert_true(val(s, "hathor_db_file_size_bytes", "file=\"db\"") > 0);
+
+	tc_chain(&tc, tc_gblock(&tc), tc.net->genesis_block.timestamp + 30, 5,
+		 2.0, 0, top, NULL);
+	visit(s);
+	assert_true(val(s, "hathor_best_block_height", "") == 5);
+	assert_true(val(s, "hathor_best_block_height", "") ==
+		    (double)tc_best_height(&tc));
+	assert_true(val(s, "hathor_vertices", "type=\"block\"") == 6);
+	assert_true(val(s, "hathor_vertices", "type=\"tx\"") == 2);
+	/* The first block confirmed both genesis transactions. */
+	assert_true(val(s, "hathor_mempool_transactions", "") == 0);
+
+	hn_core_metrics_attach_ledger(NULL, NULL);
+	visit(s);
+	assert_null(find(s, "hathor_best_block_height", ""));
+	tc_close(&tc, false);
+	free(s);
+}
+
+static void test_hooks(void **state)
+{
+	struct seen *s = calloc(1, sizeof(*s));
+	const struct hathor_metric_value *h;
+	size_t i;
+
+	(void)state;
+	assert_non_null(s);
+	hn_core_metrics_reset();
+	hn_core_metrics_http("/v1a/status", 200, 0.003);
+	hn_core_metrics_http("/v1a/status", 200, 0.2);
+	hn_core_metrics_http("/v1a/status", 404, 20);
+	hn_core_metrics_ipc("get_best_block", 0.0002, false);
+	hn_core_metrics_ipc("get_best_block", 0.0002, true);
+	hn_core_metrics_vertex("block", NULL);
+	hn_core_metrics_vertex("tx", "invalid_pow");
+	hn_core_metrics_host_restart("crash");
+	hn_core_metrics_plugin_reload("p2p_sync_v2", "ok", 1700000000);
+	hn_core_metrics_peers(3, 2);
+	hn_core_metrics_host_up(true);
+	visit(s);
+
+	assert_true(val(s, "hathor_http_requests_total",
+			"path=\"/v1a/status\",code=\"200\"") == 2);
+	assert_true(val(s, "hathor_http_requests_total",
+			"path=\"/v1a/status\",code=\"404\"") == 1);
+	h = find(s, "hathor_http_request_duration_seconds",
+		 "path=\"/v1a/status\"");
+	assert_non_null(h);
+	assert_int_equal(h->type, HATHOR_METRIC_HISTOGRAM);
+	assert_int_equal(h->count, 3);
+	assert_true(h->value > 20.2 && h->value < 20.21);
+	/* Cumulative; the 20 s one is only in +Inf (count). */
+	for (i = 1; i < h->n_buckets; i++)
+		assert_true(h->bucket_counts[i] >= h->bucket_counts[i - 1]);
+	assert_true(h->bounds[h->n_buckets - 1] == 10);
+	assert_int_equal(h->bucket_counts[h->n_buckets - 1], 2);
+	for (i = 0; i < h->n_buckets; i++)
+		if (h->bounds[i] == 0.005)
+			assert_int_equal(h->bucket_counts[i], 1);
+
+	h = find(s, "hathor_ipc_request_duration_seconds",
+		 "method=\"get_best_block\"");
+	assert_non_null(h);
+	assert_int_equal(h->count, 2);
+	assert_true(h->bounds[0] == 0.0001);
+	assert_int_equal(h->bucket_counts[0], 0);
+	assert_int_equal(h->bucket_counts[1], 2);
+	assert_true(val(s, "hathor_ipc_errors_total",
+			"method=\"get_best_block\"") == 1);
+	assert_true(val(s, "hathor_vertices_received_total",
+			"type=\"block\"") == 1);
+	assert_true(val(s, "hathor_vertices_received_total",
+			"type=\"tx\"") == 1);
+	assert_true(val(s, "hathor_vertices_rejected_total",
+			"reason=\"invalid_pow\"") == 1);
+	assert_true(val(s, "hathor_p2p_host_restarts_total",
+			"reason=\"crash\"") == 1);
+	assert_true(val(s, "hathor_plugin_reloads_total",
+			"plugin=\"p2p_sync_v2\",result=\"ok\"") == 1);
+	assert_true(val(s, "hathor_plugin_last_reload_timestamp_seconds",
+			"plugin=\"p2p_sync_v2\"") == 1700000000);
+	assert_true(val(s, "hathor_peers", "state=\"connected\"") == 3);
+	assert_true(val(s, "hathor_peers", "state=\"ready\"") == 2);
+	assert_true(val(s, "hathor_p2p_host_up", "") == 1);
+	hn_core_metrics_host_up(false);
+	visit(s);
+	assert_true(val(s, "hathor_p2p_host_up", "") == 0);
+	for (i = 0; i < s->n; i++)
+		assert_string_equal(s->v[i].source, "core");
+	hn_core_metrics_reset();
+	visit(s);
+	assert_int_equal(s->n, 0);
+	free(s);
+}
+
+static void test_labels_and_cap(void **state)
+{
+	struct seen *s = calloc(1, sizeof(*s));
+	char route[32];
+	int i;
+
+	(void)state;
+	assert_non_null(s);
+	hn_core_metrics_reset();
+	hn_core_metrics_host_restart("a\"b\\c\nd");
+	for (i = 0; i < 3 * HN_CORE_METRICS_MAX_SERIES; i++) {
+		snprintf(route, sizeof(route), "/r%d", i);
+		hn_core_metrics_http(route, 200, 0.01);
+	}
+	visit(s);
+	assert_true(val(s, "hathor_p2p_host_restarts_total",
+			"reason=\"a\\\"b\\\\c\\nd\"") == 1);
+	/* Bounded: the first MAX routes, then everything else in "other". */
+	assert_int_equal(count_name(s, "hathor_http_requests_total"),
+			 HN_CORE_METRICS_MAX_SERIES + 1);
+	assert_true(val(s, "hathor_http_requests_total",
+			"path=\"/r0\",code=\"200\"") == 1);
+	assert_true(val(s, "hathor_http_requests_total",
+			"path=\"other\",code=\"other\"") ==
+		    2 * HN_CORE_METRICS_MAX_SERIES);
+	assert_null(find(s, "hathor_http_requests_total",
+			 "path=\"/r100\",code=\"200\""));
+	hn_core_metrics_reset();
+	free(s);
+}
+
+static void test_report(void **state)
+{
+	struct seen *s = calloc(1, sizeof(*s));
+	static const double b[] = { 0.1, 1 };
+	static const uint64_t bc[] = { 1, 3 };
+	struct hathor_metric_value in[] = {
+		{ .name = "hathor_p2p_messages_total", .help = "m",
+		  .labels = "dir=\"in\"", .type = HATHOR_METRIC_COUNTER,
+		  .value = 7 },
+		{ .name = "hathor_p2p_sync_seconds", .help = "h",
+		  .labels = "", .type = HATHOR_METRIC_HISTOGRAM,
+		  .value = 2.5, .count = 4, .n_buckets = 2, .bounds = b,
+		  .bucket_counts = bc },
+		/* A core family: dropped. */
+		{ .name = "hathor_best_block_height", .help = "x",
+		  .labels = "", .type = HATHOR_METRIC_GAUGE, .value = 99 },
+		{ .name = "9bad name", .help = "x", .labels = "",
+		  .type = HATHOR_METRIC_GAUGE, .value = 1 },
+		{ .name = "bad_type", .help = "x", .labels = "",
+		  .type = (enum hathor_metric_type)7, .value = 1 },
+	};
+	const struct hathor_metric_value *h;
+
+	(void)state;
+	assert_non_null(s);
+	hn_core_metrics_reset();
+	assert_int_equal(hn_core_metrics_report("p2p-host", in, 5), 2);
+	visit(s);
+	assert_int_equal(s->n, 2);
+	assert_true(val(s, "hathor_p2p_messages_total", "dir=\"in\"") == 7);
+	assert_string_equal(s->v[0].source, "p2p-host");
+	h = find(s, "hathor_p2p_sync_seconds", "");
+	assert_non_null(h);
+	assert_int_equal(h->count, 4);
+	assert_int_equal(h->bucket_counts[1], 3);
+	assert_true(h->bounds[0] == 0.1);
+
+	/* A new report replaces the old one. */
+	in[0].value = 9;
+	assert_int_equal(hn_core_metrics_report("p2p-host", in, 1), 1);
+	visit(s);
+	assert_int_equal(s->n, 1);
+	assert_true(val(s, "hathor_p2p_messages_total", "dir=\"in\"") == 9);
+	hn_core_metrics_report_clear("p2p-host");
+	visit(s);
+	assert_int_equal(s->n, 0);
+	hn_core_metrics_reset();
+	free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ledger_gauges),
+		cmocka_unit_test(test_hooks),
+		cmocka_unit_test(test_labels_and_cap),
+		cmocka_unit_test(test_report),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
