@@ -1101,11 +1101,18 @@ static void block_update_voided_info(struct hn_cons *c, struct hn_cnode *b)
 		winner = score > best_score ||
 			 (score == best_score &&
 			  memcmp(b->hash, head->hash, 32) < 0);
-		if (voided(head) && !winner) {
-			cfail(c, HN_EIO, "best block voided but new block "
-			      "does not win");
-			goto out;
-		}
+		/* The conflict resolution above (check_conflicts of the txs
+		 * voiding us) may have voided the head: a tx of this chain
+		 * outweighed a tx the best chain confirms.  The reference
+		 * asserts that the new block then wins on score, but the
+		 * tx's accumulated weight counts only the blocks after the
+		 * conflict, so a shorter fork can get there first.  The head
+		 * and the blocks confirming the loser are invalid now; the
+		 * chain holding the winning tx becomes the best chain.  If
+		 * the old chain grows heavier later, its next block wins on
+		 * score and the conflict is settled again. */
+		if (voided(head))
+			winner = true;
 		if (!winner) {
 			update_voided_by_from_parents(c, b);
 		} else {
