@@ -120,7 +120,7 @@ static struct json_object *reply_err(const char *code, const char *fmt, ...)
 static struct json_object *reply_err(const char *code, const char *fmt, ...)
 {
 	struct json_object *r = json_object_new_object();
-	char msg[256];
+	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);

@@ -79,7 +79,7 @@ struct hgen {
 	uint64_t bad;
 	size_t rss;
 	char reason[96];                /* set when we end the host */
-	char status_msg[256];           /* what the host said at exit */
+	char status_msg[448];           /* what the host said at exit */
 	ev_child child_w;
 	ev_io pidfd_w;
 	ev_timer kill_w;
@@ -239,13 +239,33 @@ static void reload_done(struct hn_sup *s, int rc, const char *msg,
 		cb(s->reload_arg, rc, msg, info);
 }
 
+/* "new p2p host (gen N) WHAT: REASON; old plugin still active": the
+ * suffix survives any truncation of the reason. */
+static void reload_fail_msg(const struct hn_sup *s, const struct hgen *g,
+			    const char *what, char *msg, size_t len)
+{
+	const char *tail = s->cur && s->cur->pid ?
+		"; old plugin still active" :
+		"; no plugin serving, restart pending";
+	size_t room = len - strlen(tail);
+	int n;
+
+	n = snprintf(msg, room, "new p2p host (gen %u) %s: %s%s%s", g->gen,
+		     what, g->status_msg[0] ? g->status_msg : g->reason,
+		     g->status_msg[0] ? "" : "; plugin ",
+		     g->status_msg[0] ? "" : g->plugin);
+	if (n < 0)
+		msg[0] = 0;
+	strcat(msg, tail);
+}
+
 static void host_exited(struct hgen *g, int status)
 {
 	struct hn_sup *s = g->s;
 	double now = ev_now(s->loop), uptime = now - g->spawned_at;
 	double up_at = g->up_at;
 	bool was_cur = g == s->cur, was_cand = g == s->cand;
-	char what[64], msg[512];
+	char what[64], msg[768];
 	struct hgen *o;
 	pid_t pid = g->pid;
 
@@ -273,11 +293,7 @@ static void host_exited(struct hgen *g, int status)
 
 	if (was_cand) {
 		/* A failed reload: the serving host is untouched. */
-		snprintf(msg, sizeof(msg), "reload failed, the running plugin "
-			 "keeps serving: new p2p host (gen %u) %s: %s%s%s",
-			 g->gen, what, g->status_msg[0] ? g->status_msg :
-			 g->reason, g->status_msg[0] ? "" : "; plugin ",
-			 g->status_msg[0] ? "" : g->plugin);
+		reload_fail_msg(s, g, what, msg, sizeof(msg));
 		gen_free(g);
 		hn_log(HN_LOG_WARN, SUP_COMP, "plugin reload failed: %s", msg);
 		reload_done(s, s->stopping ? HN_ECLOSED : HN_EIO, msg, NULL);

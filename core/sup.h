@@ -145,7 +145,7 @@ struct hn_sup_stats {
 	int last_status;                /* wait status of the last exit */
 	char last_reason[96];           /* why the last host ended */
 	char last_exit[64];             /* "exit 1", "signal 9" */
-	char last_status_msg[256];      /* the host's start-up error line */
+	char last_status_msg[448];      /* the host's start-up error line */
 	unsigned reloads;               /* reloads that switched hosts */
 	unsigned reload_failures;
 	pid_t cand_pid;                 /* reload candidate, 0 none */

@@ -1,0 +1,179 @@
+#!/bin/bash
+# tests/host: fault and reload-sequencing checks on one real hathor-node
+# daemon supervising its real hathor-p2p-host (real p2p_sync_v2.so):
+#
+#  1. the host is the core's child; runtime dir 0700, sockets 0600;
+#  2. two reloads at once: one succeeds (exit 0), the other is refused
+#     with exit 1 and a one-line reason; then two reloads back to back
+#     both succeed; after each verdict exactly one host child is alive;
+#  3. a reload while the host is restarting after a SIGKILL: a clear
+#     answer (exit 0 or 1 with a reason), then exactly one host;
+#  4. reload with a wrong-ABI build: exit 1, one line ending in
+#     "old plugin still active", the serving host (same pid) unchanged;
+#  5. core SIGKILL: no hathor-p2p-host of it is left after 1 s (polled in
+#     /proc), and hathor-admin then exits 3 (daemon unreachable).
+#
+#   faults_test.sh HATHOR_NODE HOST_BIN PLUGIN_DIR HATHOR_ADMIN BAD_ABI_SO
+# Kills only the pids it started.
+set -u
+
+NODE=$1
+HOST=$2
+PLUGDIR=$3
+ADMIN=$4
+BADABI=$5
+WORK=$(mktemp -d -p "$PWD" "ft.$(printf "X%.0s" 1 2 3 4 5 6)") || exit 1
+WAIT=${HN_TEST_WAIT:-20}
+PIDS=()
+HOSTS=()
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}" "${HOSTS[@]}"; do
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	[ -f "$WORK/n.log" ] && tail -30 "$WORK/n.log" | cut -c1-300 >&2
+	exit 1
+}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+A=(-s "$WORK/r/admin.ipc")
+
+# hosts: the live hathor-p2p-host children of the node (zombies excluded).
+hosts() {
+	local p st
+	for p in $(pgrep -P "$NODE_PID" -x hathor-p2p-host); do
+		st=$(sed -n 's/^State:\s*\(.\).*/\1/p' "/proc/$p/status" 2>/dev/null)
+		[ -n "$st" ] && [ "$st" != Z ] && echo "$p"
+	done
+}
+
+# one_host: waits (bounded) until exactly one host child is alive and up
+# (admin status says p2p running); prints its pid.
+one_host() {
+	local i h
+	for ((i = 0; i < WAIT * 10; i++)); do
+		h=($(hosts))
+		if [ ${#h[@]} = 1 ] &&
+		   "$ADMIN" "${A[@]}" --json status 2>/dev/null |
+		   grep -q '"p2p_running": *true'; then
+			echo "${h[0]}"
+			return 0
+		fi
+		sleep 0.1
+	done
+	fail "not exactly one running host: ${h[*]:-none}"
+}
+
+# exactly_one: right now, one live host child.
+exactly_one() {
+	local h
+	h=($(hosts))
+	[ ${#h[@]} = 1 ] || fail "$1: ${#h[@]} live hosts (${h[*]:-})"
+}
+
+"$NODE" run --network privatenet --data-dir "$WORK/d" --runtime-dir "$WORK/r" \
+	--listen "127.0.0.1:$(free_port)" --api-listen 127.0.0.1:0 \
+	--plugin-dir "$PLUGDIR" --p2p-host-bin "$HOST" >"$WORK/n.log" 2>&1 &
+NODE_PID=$!
+PIDS+=("$NODE_PID")
+for ((i = 0; i < WAIT * 10; i++)); do
+	grep -q " running: " "$WORK/n.log" && break
+	kill -0 "$NODE_PID" 2>/dev/null || fail "node died"
+	sleep 0.1
+done
+
+# 1. Child of the core, private modes.
+H=$(one_host)
+[ "$(ps -o ppid= -p "$H" | tr -d ' ')" = "$NODE_PID" ] ||
+	fail "host $H is not the core's child"
+[ "$(stat -c %a "$WORK/r")" = 700 ] || fail "runtime dir mode $(stat -c %a "$WORK/r")"
+for s in "$WORK/r"/node.ipc "$WORK/r"/events.ipc "$WORK/r"/p2p.*.ipc; do
+	[ -S "$s" ] || fail "no socket $s"
+	[ "$(stat -c %a "$s")" = 600 ] || fail "$s mode $(stat -c %a "$s")"
+done
+echo "host $H is the child of core $NODE_PID; modes 0700/0600"
+
+# 2. Two reloads at once, then two back to back.
+"$ADMIN" "${A[@]}" plugin reload p2p >"$WORK/r1.out" 2>&1 &
+R1=$!
+"$ADMIN" "${A[@]}" plugin reload p2p >"$WORK/r2.out" 2>&1 &
+R2=$!
+wait "$R1"; C1=$?
+wait "$R2"; C2=$?
+echo "concurrent reloads: exit $C1 ($(cat "$WORK/r1.out")), exit $C2 ($(cat "$WORK/r2.out"))"
+[ $((C1 + C2)) = 1 ] || fail "concurrent reloads: exits $C1 and $C2, want one 0 and one 1"
+for f in r1 r2; do
+	[ "$(wc -l <"$WORK/$f.out")" = 1 ] || fail "$f: not one line: $(cat "$WORK/$f.out")"
+done
+cat "$WORK/r1.out" "$WORK/r2.out" | grep -q "^hathor-admin: plugin reload p2p: .*in progress" ||
+	fail "refused reload without a reason"
+exactly_one "after concurrent reloads"
+H2=$(one_host)
+[ "$H2" != "$H" ] || fail "no new host after the concurrent reloads"
+for k in 1 2; do
+	out=$("$ADMIN" "${A[@]}" plugin reload p2p 2>&1) || fail "back-to-back reload $k: $out"
+	exactly_one "after back-to-back reload $k"
+done
+H3=$(one_host)
+[ "$H3" != "$H2" ] || fail "back-to-back reloads did not switch hosts"
+echo "back-to-back reloads: $H2 -> $H3, one host each time"
+
+# 3. Reload while the host restarts after a crash.
+kill -KILL "$H3"
+out=$("$ADMIN" "${A[@]}" plugin reload p2p 2>&1)
+rc=$?
+echo "reload during restart: exit $rc: $out"
+[ $rc = 0 ] || [ $rc = 1 ] || fail "reload during restart: exit $rc"
+[ "$(echo "$out" | wc -l)" = 1 ] || fail "reload during restart: not one line"
+H4=$(one_host)
+[ "$H4" != "$H3" ] || fail "no host after the crash"
+sleep 1         # a restart timer still pending would spawn a second host now
+exactly_one "1 s after the reload during restart"
+
+# 4. Wrong ABI: exit 1, one line, old host serving.
+out=$("$ADMIN" "${A[@]}" plugin reload "$BADABI" 2>&1)
+rc=$?
+echo "wrong-ABI reload: exit $rc: $out"
+[ $rc = 1 ] || fail "wrong-ABI reload: exit $rc"
+[ "$(echo "$out" | wc -l)" = 1 ] || fail "wrong-ABI reload: not one line"
+echo "$out" | grep -q "^hathor-admin: plugin reload .*ABI 2.0.*old plugin still active$" ||
+	fail "wrong-ABI reload message: $out"
+[ "$(one_host)" = "$H4" ] || fail "serving host changed after a failed reload"
+
+# 5. Core SIGKILL: the host follows within 1 s.
+HOSTS=($(hosts))
+kill -KILL "$NODE_PID"
+wait "$NODE_PID" 2>/dev/null
+PIDS=()
+t0=$(date +%s%N)
+gone=
+for ((i = 0; i < 20; i++)); do
+	alive=
+	for h in "${HOSTS[@]}"; do
+		[ -d "/proc/$h" ] &&
+			[ "$(sed -n 's/^State:\s*\(.\).*/\1/p' "/proc/$h/status" 2>/dev/null)" != Z ] &&
+			alive=1
+	done
+	[ -z "$alive" ] && { gone=1; break; }
+	sleep 0.05
+done
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ -n "$gone" ] || fail "host ${HOSTS[*]} still alive ${ms} ms after the core's SIGKILL"
+[ "$ms" -le 1000 ] || fail "host took $ms ms to go"
+echo "core SIGKILL: host gone within $ms ms"
+HOSTS=()
+"$ADMIN" "${A[@]}" status >/dev/null 2>&1
+rc=$?
+[ $rc = 3 ] || fail "hathor-admin against a dead daemon: exit $rc, want 3"
+echo "OK"
