@@ -473,6 +473,169 @@ static void test_deep_reorg(void **state)
 	tc_close(&tc, false);
 }
 
+/* A double-spend fork (hathor-chaingen --fork-double-spend shape).  Main
+ * chain A1..A23; T spends the genesis output and is confirmed late, by
+ * A21, so its accumulated weight is T + A21..A23 (4 + 3 * 4 = 16).  The
+ * fork from A12 confirms the double spend D early, in B13, and each fork
+ * block adds its work to D (weight 2.5: 2^2.5 + 4 k).  After B15 D
+ * outweighs T while the fork (height 15) is far shorter than the main
+ * chain (height 23). */
+struct dsfork {
+	struct tchain tc;
+	uint8_t a[24][32];              /* a[i]: main block at height i */
+	uint8_t b[26][32];              /* b[i]: fork block at height i */
+	uint8_t t[32], d[32];
+};
+
+static void dsfork_open(struct dsfork *f)
+{
+	struct tchain *tc = &f->tc;
+	struct tc_in in;
+	uint64_t v = GEN_VALUE, vv[2] = { GEN_VALUE - 1, 1 };
+	uint8_t txp[2][32];
+
+	tc_open(tc);
+	tc_chain(tc, tc_gblock(tc), t0(tc), 12, 2.0, 1, f->a[12], f->a + 1);
+	in.tx = tc_gblock(tc);
+	in.index = 0;
+	tc_add_tx(tc, &in, 1, &v, 1, tc_gtx1(tc), tc_gtx2(tc), t0(tc) + 340,
+		  2.0, 0, f->t);
+	tc_chain(tc, f->a[12], t0(tc) + 360, 8, 2.0, 1, f->a[20], f->a + 13);
+	memcpy(txp[0], f->t, 32);
+	memcpy(txp[1], tc_gtx2(tc), 32);
+	tc_add_block(tc, f->a[20], (const uint8_t (*)[32])txp, t0(tc) + 600,
+		     2.0, 1, 0, f->a[21]);
+	tc_chain(tc, f->a[21], t0(tc) + 630, 2, 2.0, 1, f->a[23], f->a + 22);
+	assert_int_equal(tc_best_height(tc), 23);
+	assert_true(tc_has_first_block(tc, f->t, f->a[21]));
+
+	/* D: same input, other outputs; loses on arrival. */
+	tc_add_tx(tc, &in, 1, vv, 2, tc_gtx1(tc), tc_gtx2(tc), t0(tc) + 345,
+		  2.5, 0, f->d);
+	assert_true(tc_voided(tc, f->d));
+	assert_false(tc_voided(tc, f->t));
+	assert_false(tc_in_mempool(tc, f->d));
+}
+
+/* Fork blocks B[from]..B[to]; B13 confirms D. */
+static void dsfork_extend(struct dsfork *f, int from, int to)
+{
+	struct tchain *tc = &f->tc;
+
+	for (int i = from; i <= to; i++) {
+		uint8_t txp[2][32];
+		const uint8_t (*p)[32] = NULL;
+		const uint8_t *parent = i == 13 ? f->a[12] : f->b[i - 1];
+
+		if (i == 13) {
+			memcpy(txp[0], f->d, 32);
+			memcpy(txp[1], tc_gtx2(tc), 32);
+			p = (const uint8_t (*)[32])txp;
+		}
+		tc_add_block(tc, parent, p, t0(tc) + 361 + 30 * (uint32_t)(i - 13),
+			     2.0, 2, 0, f->b[i]);
+	}
+}
+
+static void test_ds_fork_loses(void **state)
+{
+	struct dsfork f;
+	uint8_t h[32];
+
+	dsfork_open(&f);
+	dsfork_extend(&f, 13, 14);      /* D: 2^2.5 + 8 < 16 */
+	tc_best(&f.tc, h);
+	assert_memory_equal(h, f.a[23], 32);
+	assert_int_equal(tc_best_height(&f.tc), 23);
+	assert_true(tc_voided(&f.tc, f.d));
+	assert_false(tc_voided(&f.tc, f.t));
+	assert_true(tc_has_first_block(&f.tc, f.t, f.a[21]));
+	assert_true(tc_voided(&f.tc, f.b[13]));
+	assert_true(tc_voided(&f.tc, f.b[14]));
+	for (int i = 13; i <= 23; i++)
+		assert_false(tc_voided(&f.tc, f.a[i]));
+	assert_false(tc_in_mempool(&f.tc, f.d));
+	tc_check(&f.tc);
+	tc_close(&f.tc, false);
+}
+
+static void test_ds_fork_wins_before_outweighing(void **state)
+{
+	struct dsfork f;
+	struct evcount ev = { 0 };
+	uint8_t h[32];
+
+	dsfork_open(&f);
+	dsfork_extend(&f, 13, 14);
+	hn_ledger_subscribe(f.tc.l, count, &ev);
+	/* B15: D outweighs T; T and the blocks confirming it are voided,
+	 * the head with them, and the fork becomes the best chain. */
+	dsfork_extend(&f, 15, 15);
+	tc_best(&f.tc, h);
+	assert_memory_equal(h, f.b[15], 32);
+	assert_int_equal(tc_best_height(&f.tc), 15);
+	assert_false(tc_voided(&f.tc, f.d));
+	assert_true(tc_has_first_block(&f.tc, f.d, f.b[13]));
+	assert_true(tc_voided(&f.tc, f.t));
+	assert_false(tc_has_first_block(&f.tc, f.t, NULL));
+	assert_false(tc_in_mempool(&f.tc, f.t));
+	for (int i = 13; i <= 15; i++)
+		assert_false(tc_voided(&f.tc, f.b[i]));
+	for (int i = 13; i <= 23; i++)
+		assert_true(tc_voided(&f.tc, f.a[i]));
+	assert_false(tc_voided(&f.tc, f.a[12]));
+	assert_true(ev.reorg >= 1);
+	assert_int_equal(ev.reorg_depth, 11);
+	tc_check(&f.tc);
+
+	/* The fork keeps growing past the old height. */
+	dsfork_extend(&f, 16, 25);
+	tc_best(&f.tc, h);
+	assert_memory_equal(h, f.b[25], 32);
+	assert_int_equal(tc_best_height(&f.tc), 25);
+	assert_true(tc_voided(&f.tc, f.t));
+	assert_false(tc_voided(&f.tc, f.d));
+	tc_check(&f.tc);
+
+	/* Restart: the same state from disk. */
+	tc_reopen(&f.tc);
+	tc_best(&f.tc, h);
+	assert_memory_equal(h, f.b[25], 32);
+	assert_true(tc_voided(&f.tc, f.t));
+	tc_check(&f.tc);
+	tc_close(&f.tc, false);
+}
+
+/* After B15 won, the old chain grows: A24 adds its work to T (voided by
+ * D now), T outweighs D again (16 + 4 > 2^2.5 + 12) and the old chain
+ * is the best chain again. */
+static void test_ds_old_chain_recovers(void **state)
+{
+	struct dsfork f;
+	uint8_t h[32];
+
+	dsfork_open(&f);
+	dsfork_extend(&f, 13, 15);
+	assert_int_equal(tc_best_height(&f.tc), 15);
+	tc_add_block(&f.tc, f.a[23], NULL, t0(&f.tc) + 690, 2.0, 1, 0, h);
+	assert_int_equal(tc_best_height(&f.tc), 24);
+	{
+		uint8_t best[32];
+
+		tc_best(&f.tc, best);
+		assert_memory_equal(best, h, 32);
+	}
+	assert_false(tc_voided(&f.tc, f.t));
+	assert_true(tc_has_first_block(&f.tc, f.t, f.a[21]));
+	assert_true(tc_voided(&f.tc, f.d));
+	for (int i = 13; i <= 23; i++)
+		assert_false(tc_voided(&f.tc, f.a[i]));
+	for (int i = 13; i <= 15; i++)
+		assert_true(tc_voided(&f.tc, f.b[i]));
+	tc_check(&f.tc);
+	tc_close(&f.tc, false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -484,6 +647,9 @@ int main(void)
 		cmocka_unit_test(test_block_confirming_voided_tx_resolves),
 		cmocka_unit_test(test_twins),
 		cmocka_unit_test(test_deep_reorg),
+		cmocka_unit_test(test_ds_fork_loses),
+		cmocka_unit_test(test_ds_fork_wins_before_outweighing),
+		cmocka_unit_test(test_ds_old_chain_recovers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
