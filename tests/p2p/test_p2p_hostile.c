@@ -399,9 +399,18 @@ static void test_slow_reader(void **state)
 	struct script s = { .fn = script_slow_reader, .small_sndbuf = true };
 	struct p2p_conn *conn;
 	size_t high = 16 * 1024;
+	int sndbuf;
 
 	(void)state;
 	node_up(&v, "[victim]", 0, high);
+	/* Small kernel buffers on the victim's side from the accept on (an
+	 * accepted socket inherits the listener's SO_SNDBUF): the watch timer
+	 * alone may miss the window before the first message on a loaded
+	 * machine, and the kernel's default buffer then swallows the whole
+	 * stream, so the victim's own buffer never fills. */
+	sndbuf = 4096;
+	assert_int_equal(setsockopt(v.p2p->listen_fd, SOL_SOCKET, SO_SNDBUF,
+				    &sndbuf, sizeof(sndbuf)), 0);
 	chain_init(&c, net);
 	build(&v.mn, &c, 1500, 0, 0);
 	p2p_hex32(c.tip, s.best_hex);
