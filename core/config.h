@@ -115,6 +115,9 @@ struct hn_config {
 
 	/* Shutdown: how long in-flight work may take after SIGTERM. */
 	unsigned shutdown_timeout;      /* --shutdown-timeout SECONDS */
+	/* After a p2p plugin reload's cut-over: watch the new host this
+	 * long, roll back if it ends (0: no gate). */
+	unsigned reload_health_ms;      /* --reload-health-ms MS (5000) */
 
 	/* Every entry of the ini file, in file order. */
 	size_t n_kv;

@@ -123,6 +123,9 @@ static const struct opt_def opts[] = {
 	  "append the log to PATH, reopened on SIGHUP (stderr)" },
 	{ "shutdown-timeout", K_UINT, F(shutdown_timeout), 0, 3600,
 	  "SECONDS", "in-flight work after SIGTERM (10)" },
+	{ "reload-health-ms", K_UINT, F(reload_health_ms), 0, 3600000,
+	  "MS", "after a p2p plugin reload, roll back if the new host ends "
+	  "within MS (5000, 0: off)" },
 	{ "print-config", K_CLI, A_PRINT, 0, 0, NULL,
 	  "print the effective configuration and exit" },
 	{ "help", K_CLI, A_HELP, 0, 0, NULL, "this text" },
@@ -441,6 +444,7 @@ int hn_config_defaults(struct hn_config *cfg, struct hn_error *err)
 	cfg->host_heartbeat_ms = 1000;
 	cfg->sqlite_cache_mb = 64;
 	cfg->shutdown_timeout = 10;
+	cfg->reload_health_ms = 5000;
 	return 0;
 }
 

@@ -73,6 +73,7 @@ struct hgen {
 	int status_fd;                  /* read end of the status pipe */
 	struct hn_rpc_client *p2p;      /* p2p.<gen>.ipc */
 	char *plugin;                   /* owned */
+	int plugin_fd;                  /* the build it was spawned from */
 	double spawned_at, up_at;
 	unsigned misses;
 	bool hb_inflight, hello_inflight, retiring;
@@ -105,6 +106,15 @@ struct hn_sup {
 	void *reload_arg;
 	double reload_t0;
 	pid_t reload_old_pid;
+	/* health gate: the build to roll back to, the watched generation and
+	 * the success answer held until the window passed */
+	int rb_fd;
+	char *rb_plugin;
+	unsigned gate_gen;
+	struct json_object *gate_info;
+	ev_timer gate_w;
+	/* after a rollback: restarts spawn from this fd, not the path */
+	int serve_fd;
 
 	struct hn_sup_stats st;
 };
@@ -218,6 +228,8 @@ static void gen_free(struct hgen *g)
 		close(g->status_fd);
 	if (g->pidfd >= 0)
 		close(g->pidfd);
+	if (g->plugin_fd >= 0)
+		close(g->plugin_fd);
 	free(g->plugin);
 	free(g);
 }
@@ -231,6 +243,14 @@ static void reload_done(struct hn_sup *s, int rc, const char *msg,
 
 	s->reload_cb = NULL;
 	s->reloading = false;
+	if (s->rb_fd >= 0)
+		close(s->rb_fd);
+	s->rb_fd = -1;
+	free(s->rb_plugin);
+	s->rb_plugin = NULL;
+	ev_timer_stop(s->loop, &s->gate_w);
+	json_object_put(s->gate_info);
+	s->gate_info = NULL;
 	if (rc == 0)
 		s->st.reloads++;
 	else
@@ -257,6 +277,35 @@ static void reload_fail_msg(const struct hn_sup *s, const struct hgen *g,
 	if (n < 0)
 		msg[0] = 0;
 	strcat(msg, tail);
+}
+
+/* The new build ended inside its health window: start the previous one
+ * at once and fail the reload. */
+static void rollback(struct hn_sup *s, struct hgen *g, const char *what,
+		     double after)
+{
+	char msg[768];
+	char *prev = s->rb_plugin;
+
+	snprintf(msg, sizeof(msg), "new build %s (gen %u) %s %.1fs after "
+		 "cut-over (%s%s%s); rolled back to %s", g->plugin, g->gen,
+		 what, after, g->reason, g->status_msg[0] ? "; host said: " :
+		 "", g->status_msg, prev ? prev : s->plugin);
+	s->st.rollbacks++;
+	snprintf(s->st.last_rollback, sizeof(s->st.last_rollback), "%s", msg);
+	hn_log(HN_LOG_WARN, SUP_COMP, "plugin reload rolled back: %s", msg);
+	if (prev) {
+		free(s->plugin);
+		s->plugin = prev;
+		s->rb_plugin = NULL;
+	}
+	if (s->serve_fd >= 0)
+		close(s->serve_fd);
+	s->serve_fd = s->rb_fd;
+	s->rb_fd = -1;
+	gen_free(g);
+	spawn_serving(s);
+	reload_done(s, HN_EIO, msg, NULL);
 }
 
 static void host_exited(struct hgen *g, int status)
@@ -299,6 +348,10 @@ static void host_exited(struct hgen *g, int status)
 		reload_done(s, s->stopping ? HN_ECLOSED : HN_EIO, msg, NULL);
 		if (!s->cur && !s->stopping)
 			schedule_restart(s, s->backoff);
+		return;
+	}
+	if (was_cur && s->gate_info && g->gen == s->gate_gen && !s->stopping) {
+		rollback(s, g, what, now - up_at);
 		return;
 	}
 	gen_free(g);
@@ -403,11 +456,46 @@ static void reload_started(void *arg, int rc, struct hn_rpc_resp *resp)
 	hn_rpc_add(info, "old_pid", json_object_new_int64(s->reload_old_pid));
 	hn_rpc_add(info, "ms", json_object_new_int64((int64_t)
 		((ev_time() - s->reload_t0) * 1000)));
+	if (s->o.health_window > 0) {
+		hn_rpc_add(info, "health_window_s",
+			   json_object_new_double(s->o.health_window));
+		hn_log(HN_LOG_INFO, SUP_COMP, "plugin reload: p2p host pid %d "
+		       "(gen %u) serves %s after %.0f ms; watching it for "
+		       "%.1fs", (int)g->pid, g->gen, g->plugin,
+		       (ev_time() - s->reload_t0) * 1000, s->o.health_window);
+		s->gate_info = info;
+		s->gate_gen = g->gen;
+		ev_timer_set(&s->gate_w, s->o.health_window, 0);
+		ev_timer_start(s->loop, &s->gate_w);
+		return;
+	}
 	hn_log(HN_LOG_INFO, SUP_COMP, "plugin reload done: p2p host pid %d "
 	       "(gen %u) serves %s, %.0f ms", (int)g->pid, g->gen, g->plugin,
 	       (ev_time() - s->reload_t0) * 1000);
 	reload_done(s, 0, NULL, info);
 	json_object_put(info);
+}
+
+/* The new build lived through its window (or the node is stopping). */
+static void gate_pass(struct hn_sup *s)
+{
+	struct json_object *info = s->gate_info;
+
+	if (!info)
+		return;
+	s->gate_info = NULL;
+	hn_log(HN_LOG_INFO, SUP_COMP, "plugin reload done: gen %u healthy "
+	       "%.1fs after cut-over, %.0f ms in all", s->gate_gen,
+	       s->o.health_window, (ev_time() - s->reload_t0) * 1000);
+	hn_rpc_add(info, "ms", json_object_new_int64((int64_t)
+		((ev_time() - s->reload_t0) * 1000)));
+	reload_done(s, 0, NULL, info);
+	json_object_put(info);
+}
+
+static void gate_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	gate_pass(w->data);
 }
 
 static void send_startup(struct hn_sup *s)
@@ -459,6 +547,9 @@ static void gen_up(struct hgen *g)
 			s->plugin = path;
 		}
 		s->reload_old_pid = old ? old->pid : 0;
+		if (s->serve_fd >= 0)
+			close(s->serve_fd);     /* the new path serves now */
+		s->serve_fd = -1;
 		if (old) {
 			old->retiring = true;
 			end_host(old, "replaced by gen %u (plugin reload)",
@@ -626,17 +717,19 @@ static int high_fd(int fd)
 	return nfd;
 }
 
+/* @from_fd >= 0: the build is that open file (a rollback), passed to
+ * the host as /proc/self/fd/N; @plugin names it in logs. */
 static struct hgen *spawn_gen(struct hn_sup *s, const char *plugin,
-			      struct hn_error *err)
+			      int from_fd, struct hn_error *err)
 {
 	struct hn_rpc_link_opts lo = { 0 };
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	char url[PATH_MAX + 16], num[5][32];
+	char url[PATH_MAX + 16], num[5][32], fdpath[40];
 	const char **argv;
 	struct hgen *g;
 	sigset_t none, def;
-	int pfd[2], status_num, rc;
+	int pfd[2], status_num, plug_num, rc;
 	size_t n = 0, i;
 	pid_t pid;
 
@@ -652,6 +745,9 @@ static struct hgen *spawn_gen(struct hn_sup *s, const char *plugin,
 	}
 	g->s = s;
 	g->pidfd = g->status_fd = -1;
+	g->plugin_fd = from_fd >= 0 ?
+		fcntl(from_fd, F_DUPFD_CLOEXEC, SUP_FD_MIN) :
+		high_fd(open(plugin, O_RDONLY | O_CLOEXEC));
 	g->gen = ++s->gen;
 	rc = snprintf(url, sizeof(url), "ipc://%s/p2p.%u.ipc",
 		      s->o.runtime_dir, g->gen);
@@ -689,6 +785,8 @@ static struct hgen *spawn_gen(struct hn_sup *s, const char *plugin,
 		goto fail;
 	}
 	status_num = s->o.listen_fd >= 0 ? 4 : 3;
+	plug_num = from_fd >= 0 && g->plugin_fd >= 0 ? status_num + 1 : -1;
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", plug_num);
 
 	snprintf(num[0], sizeof(num[0]), "%u", g->gen);
 	snprintf(num[1], sizeof(num[1]), "%d", (int)getpid());
@@ -699,7 +797,7 @@ static struct hgen *spawn_gen(struct hn_sup *s, const char *plugin,
 	argv[n++] = "--gen";
 	argv[n++] = num[0];
 	argv[n++] = "--plugin";
-	argv[n++] = g->plugin;
+	argv[n++] = plug_num >= 0 ? fdpath : g->plugin;
 	argv[n++] = "--parent-pid";
 	argv[n++] = num[1];
 	argv[n++] = "--status-fd";
@@ -732,7 +830,11 @@ static struct hgen *spawn_gen(struct hn_sup *s, const char *plugin,
 	if (s->o.listen_fd >= 0)
 		posix_spawn_file_actions_adddup2(&fa, s->o.listen_fd, 3);
 	posix_spawn_file_actions_adddup2(&fa, pfd[1], status_num);
-	posix_spawn_file_actions_addclosefrom_np(&fa, status_num + 1);
+	if (plug_num >= 0)
+		posix_spawn_file_actions_adddup2(&fa, g->plugin_fd, plug_num);
+	posix_spawn_file_actions_addclosefrom_np(&fa, plug_num >= 0 ?
+						 plug_num + 1 :
+						 status_num + 1);
 	posix_spawnattr_init(&attr);
 	sigemptyset(&none);
 	sigemptyset(&def);
@@ -785,6 +887,8 @@ fail:
 	hn_rpc_client_close(g->p2p);
 	if (g->status_fd >= 0)
 		close(g->status_fd);
+	if (g->plugin_fd >= 0)
+		close(g->plugin_fd);
 	free(g->plugin);
 	free(g);
 	return NULL;
@@ -795,7 +899,7 @@ static void spawn_serving(struct hn_sup *s)
 	struct hn_error err = { 0 };
 	struct hgen *g;
 
-	if (!(g = spawn_gen(s, s->plugin, &err))) {
+	if (!(g = spawn_gen(s, s->plugin, s->serve_fd, &err))) {
 		hn_log(HN_LOG_ERROR, SUP_COMP, "%s", err.msg);
 		s->st.spawn_failures++;
 		schedule_restart(s, s->backoff);
@@ -853,6 +957,9 @@ int hn_sup_open(const struct hn_sup_opts *o, struct hn_sup **out,
 	s->hb_w.data = s;
 	ev_timer_init(&s->restart_w, restart_cb, 0, 0);
 	s->restart_w.data = s;
+	ev_timer_init(&s->gate_w, gate_cb, 0, 0);
+	s->gate_w.data = s;
+	s->rb_fd = s->serve_fd = -1;
 	ev_timer_start(s->loop, &s->hb_w);
 	hn_ipc_on_bad(s->ipc, on_bad, s);
 	spawn_serving(s);
@@ -868,6 +975,7 @@ void hn_sup_stop(struct hn_sup *s)
 		return;
 	s->stopping = true;
 	ev_timer_stop(s->loop, &s->restart_w);
+	gate_pass(s);
 	for (g = s->all; g; g = g->next)
 		end_host(g, "core stopping");
 }
@@ -895,9 +1003,14 @@ void hn_sup_close(struct hn_sup *s)
 			snprintf(g->reason, sizeof(g->reason), "core closing");
 		host_exited(g, st);
 	}
+	gate_pass(s);
+	if (s->reloading)
+		reload_done(s, HN_ECLOSED, "the node is closing", NULL);
 	hn_ipc_on_bad(s->ipc, NULL, NULL);
 	ev_timer_stop(s->loop, &s->hb_w);
 	ev_timer_stop(s->loop, &s->restart_w);
+	if (s->serve_fd >= 0)
+		close(s->serve_fd);
 	free(s->plugin);
 	free(s->log_level);
 	free(s);
@@ -935,9 +1048,18 @@ int hn_sup_reload(struct hn_sup *s, const char *plugin_path,
 	if (!S_ISREG(st.st_mode) || access(path, R_OK) < 0)
 		return hn_error_set(err, HN_EINVAL, "cannot reload p2p: plugin "
 				    "'%s' is not a readable file", path);
-	if (!(g = spawn_gen(s, path, err))) {
+	if (!(g = spawn_gen(s, path, -1, err))) {
 		s->st.reload_failures++;
 		return err ? err->code : HN_EIO;
+	}
+	/* The build to roll back to: what serves now (or would restart). */
+	if (s->o.health_window > 0) {
+		int src = s->cur && s->cur->plugin_fd >= 0 ? s->cur->plugin_fd :
+			  s->serve_fd;
+
+		s->rb_fd = src >= 0 ? fcntl(src, F_DUPFD_CLOEXEC, SUP_FD_MIN) :
+			   high_fd(open(s->plugin, O_RDONLY | O_CLOEXEC));
+		s->rb_plugin = strdup(s->cur ? s->cur->plugin : s->plugin);
 	}
 	s->cand = g;
 	s->reloading = true;
@@ -980,6 +1102,7 @@ void hn_sup_stats(const struct hn_sup *s, struct hn_sup_stats *st)
 	*st = s->st;
 	st->next_backoff = s->backoff;
 	st->cand_pid = s->cand ? s->cand->pid : 0;
+	st->gating = s->gate_info != NULL;
 	if (s->stopping && !s->all)
 		st->state = HN_SUP_STOPPED;
 	else if (!g)
@@ -1277,6 +1400,17 @@ static int h_plugin_list(void *ctx, struct hn_admin_call *call)
 			   st.state <= HN_SUP_STOPPED ? states[st.state] : "?"));
 	hn_rpc_add(p, "restarts", json_object_new_int64(st.restarts));
 	hn_rpc_add(p, "reloads", json_object_new_int64(st.reloads));
+	hn_rpc_add(p, "reload_failures",
+		   json_object_new_int64(st.reload_failures));
+	hn_rpc_add(p, "rollbacks", json_object_new_int64(st.rollbacks));
+	if (st.last_rollback[0])
+		hn_rpc_add(p, "last_rollback",
+			   json_object_new_string(st.last_rollback));
+	hn_rpc_add(p, "bad_messages", json_object_new_int64(
+			   (int64_t)st.bad_total));
+	if (st.last_reason[0])
+		hn_rpc_add(p, "last_exit_reason",
+			   json_object_new_string(st.last_reason));
 	json_object_array_add(a, p);
 	hn_rpc_add(r, "plugins", a);
 	hn_admin_call_done(call, 0, r, NULL);
@@ -1354,6 +1488,7 @@ static int sup_mod_open(struct hn_daemon *d, struct hn_error *err)
 	o.heartbeat = cfg->host_heartbeat_ms ? cfg->host_heartbeat_ms / 1000.0 :
 		      0;
 	o.max_rss = (size_t)cfg->host_max_rss_mb * 1024 * 1024;
+	o.health_window = cfg->reload_health_ms / 1000.0;
 	rc = hn_sup_open(&o, &m->sup, err);
 	if (rc < 0) {
 		sup_mod_free(m);

@@ -33,6 +33,14 @@
  * and the reload fails with the host's own one-line reason, while the old
  * host keeps serving untouched.
  *
+ * Health gate (opts.health_window): the verdict waits that long after
+ * "start"; if the new host ends in the window (crash, hung, bad messages)
+ * the previous build is started again at once and the reload fails with
+ * "...; rolled back to PATH".  The previous build is the file the old
+ * host was spawned from, held open by the core since then, so a new build
+ * installed at the same path (rename) does not hide it: the rollback host
+ * loads it through /proc/self/fd.
+ *
  * Loop thread only; spawn only from the loop thread (PR_SET_PDEATHSIG is
  * per spawning thread).
  */
@@ -80,6 +88,11 @@ struct hn_sup_opts {
 	double healthy_reset;           /* 0: 60 s */
 	size_t max_rss;                 /* bytes, 0: no limit */
 	unsigned max_bad;               /* 0: 1 (any malformed message) */
+	/* Health gate: after a reload's cut-over the new host is watched for
+	 * this long before the verdict; a crash, a hang (missed heartbeats)
+	 * or a bad-message kill in that window rolls back to the previous
+	 * build.  0: no gate (the verdict comes with "start"). */
+	double health_window;
 };
 
 /* Opens the supervisor and spawns the first host.  Returns 0 and *@out,
@@ -149,6 +162,9 @@ struct hn_sup_stats {
 	unsigned reloads;               /* reloads that switched hosts */
 	unsigned reload_failures;
 	pid_t cand_pid;                 /* reload candidate, 0 none */
+	unsigned rollbacks;             /* health-gate rollbacks */
+	char last_rollback[768];        /* why the last rollback happened */
+	bool gating;                    /* a new host is in its window */
 };
 void hn_sup_stats(const struct hn_sup *s, struct hn_sup_stats *st);
 

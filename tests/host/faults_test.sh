@@ -10,10 +10,14 @@
 #     answer (exit 0 or 1 with a reason), then exactly one host;
 #  4. reload with a wrong-ABI build: exit 1, one line ending in
 #     "old plugin still active", the serving host (same pid) unchanged;
+#  4b. health gate (--reload-health-ms 2500): a build that dies 1.5 s after
+#     "start" is rolled back: exit 1, "rolled back to", one host again,
+#     the rollback counted in plugin list;
 #  5. core SIGKILL: no hathor-p2p-host of it is left after 1 s (polled in
 #     /proc), and hathor-admin then exits 3 (daemon unreachable).
 #
 #   faults_test.sh HATHOR_NODE HOST_BIN PLUGIN_DIR HATHOR_ADMIN BAD_ABI_SO
+#                  CRASH_SO
 # Kills only the pids it started.
 set -u
 
@@ -22,6 +26,7 @@ HOST=$2
 PLUGDIR=$3
 ADMIN=$4
 BADABI=$5
+CRASH=$6
 WORK=$(mktemp -d -p "$PWD" "ft.$(printf "X%.0s" 1 2 3 4 5 6)") || exit 1
 WAIT=${HN_TEST_WAIT:-20}
 PIDS=()
@@ -84,11 +89,12 @@ exactly_one() {
 
 "$NODE" run --network privatenet --data-dir "$WORK/d" --runtime-dir "$WORK/r" \
 	--listen "127.0.0.1:$(free_port)" --api-listen 127.0.0.1:0 \
-	--plugin-dir "$PLUGDIR" --p2p-host-bin "$HOST" >"$WORK/n.log" 2>&1 &
+	--plugin-dir "$PLUGDIR" --p2p-host-bin "$HOST" --reload-health-ms 2500 \
+	>"$WORK/n.log" 2>&1 &
 NODE_PID=$!
 PIDS+=("$NODE_PID")
 for ((i = 0; i < WAIT * 10; i++)); do
-	grep -q " running: " "$WORK/n.log" && break
+	grep -qs " running: " "$WORK/n.log" && break
 	kill -0 "$NODE_PID" 2>/dev/null || fail "node died"
 	sleep 0.1
 done
@@ -150,6 +156,23 @@ echo "wrong-ABI reload: exit $rc: $out"
 echo "$out" | grep -q "^hathor-admin: plugin reload .*ABI 2.0.*old plugin still active$" ||
 	fail "wrong-ABI reload message: $out"
 [ "$(one_host)" = "$H4" ] || fail "serving host changed after a failed reload"
+
+# 4b. A build that crashes after cut-over: rolled back.
+out=$("$ADMIN" "${A[@]}" plugin reload "$CRASH" 2>&1)
+rc=$?
+echo "crashing build: exit $rc: $out"
+[ $rc = 1 ] || fail "crashing-build reload: exit $rc"
+[ "$(echo "$out" | wc -l)" = 1 ] || fail "crashing-build reload: not one line"
+echo "$out" | grep -q "after cut-over.*rolled back to .*p2p_sync_v2.so" ||
+	fail "crashing-build reload message: $out"
+H5=$(one_host)
+[ "$H5" != "$H4" ] || fail "no rollback host"
+grep -q "plugin p2p_sync_v2 .* started from /proc/self/fd/" "$WORK/n.log" ||
+	fail "the rollback host did not load the kept build"
+sleep 2         # past the crashing build's 1.5 s: the rollback host stays
+[ "$(one_host)" = "$H5" ] || fail "rollback host replaced"
+"$ADMIN" "${A[@]}" --json plugin list | grep -q '"rollbacks": *1' ||
+	fail "rollback not counted: $("$ADMIN" "${A[@]}" --json plugin list)"
 
 # 5. Core SIGKILL: the host follows within 1 s.
 HOSTS=($(hosts))

@@ -13,6 +13,7 @@
  * core holds forever (for cancel / link-loss tests).
  */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,6 +289,15 @@ static void run_script(struct pctx *c)
 					      1, cb_range, s));
 }
 
+#ifdef PLUG_CRASH_AFTER
+/* The crashing build (plug_p2p_crash.so): dies PLUG_CRASH_AFTER seconds
+ * after "start", like a build with a bug on its first real work. */
+static void crash_cb(void *arg)
+{
+	raise(SIGKILL);
+}
+#endif
+
 static int p_start(void *ctx, char *err, size_t errlen)
 {
 	struct pctx *c = ctx;
@@ -295,6 +305,15 @@ static int p_start(void *ctx, char *err, size_t errlen)
 
 	op(c, "start");
 	c->running = true;
+#ifdef PLUG_CRASH_AFTER
+	{
+		struct hathor_timer *t = c->svc->timer_new(c->h, crash_cb, c);
+
+		if (t)
+			c->svc->timer_set(c->h, t, PLUG_CRASH_AFTER, 0);
+		return 0;
+	}
+#endif
 	if (hang && !strcmp(hang, "1")) {
 		struct slot *s;
 		uint8_t h1[32];

@@ -45,7 +45,9 @@
 
 #include "hn/err.h"
 
-static const char *host_bin, *plugin_so, *bad_abi_so;
+static const char *host_bin, *plugin_so, *bad_abi_so, *crash_so;
+static const char *plugin_arg;  /* argv; tests may point plugin_so away */
+static double health_window;
 static bool own_loop;
 static struct ev_loop *loop;
 static char rundir[256];
@@ -153,6 +155,7 @@ static void sup_start(size_t max_rss)
 	so.backoff_max = 1.6;
 	so.healthy_reset = 60;
 	so.max_rss = max_rss;
+	so.health_window = health_window;
 	if (hn_sup_open(&so, &sup, &err) != 0)
 		fail_msg("hn_sup_open: %s", err.msg);
 }
@@ -211,6 +214,8 @@ static int teardown(void **state)
 	sup = NULL;
 	hn_ipc_close(ipc);
 	ipc = NULL;
+	health_window = 0;
+	plugin_so = plugin_arg;
 	rmdir(rundir);
 	return 0;
 }
@@ -531,6 +536,119 @@ static void test_reload_fails_old_serves(void **state)
 	sup_clean_stop();
 }
 
+/* Copies @src to @dst through a temp file and rename (the atomic way to
+ * install a build). */
+static void install(const char *src, const char *dst)
+{
+	char tmp[300], buf[65536];
+	FILE *in = fopen(src, "rb"), *out;
+	size_t n;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", dst);
+	assert_non_null(in);
+	out = fopen(tmp, "wb");
+	assert_non_null(out);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+	assert_int_equal(rename(tmp, dst), 0);
+}
+
+static bool is_gating(void *arg)
+{
+	return stats().gating;
+}
+
+/* The health gate passes: the verdict waits the window, then succeeds. */
+static void test_reload_gate_ok(void **state)
+{
+	struct hn_error err = { 0 };
+	struct rl r = { 0 };
+	pid_t none = 0, p1;
+	double t0;
+
+	health_window = 1.0;
+	sup_start(0);
+	assert_true(run_until(is_up_other, &none, 10.0));
+	p1 = stats().pid;
+	t0 = ev_time();
+	assert_int_equal(hn_sup_reload(sup, NULL, rl_cb, &r, &err), 0);
+	assert_true(run_until(is_gating, NULL, 15.0));
+	assert_false(r.done);
+	/* Another reload during the window is refused too. */
+	assert_int_equal(hn_sup_reload(sup, NULL, rl_cb, &r, &err), -EBUSY);
+	assert_true(run_until(rl_done, &r, 15.0));
+	print_message("gated reload: %.0f ms, %s\n", (ev_time() - t0) * 1000,
+		      r.info);
+	assert_int_equal(r.rc, 0);
+	assert_true(ev_time() - t0 >= 1.0);
+	assert_non_null(strstr(r.info, "\"health_window_s\":1"));
+	assert_false(stats().gating);
+	assert_int_equal(stats().rollbacks, 0);
+	assert_true(stats().pid != p1);
+	assert_serving(stats().pid);
+	sup_clean_stop();
+}
+
+/* A build installed over the serving one (rename) that dies 1.5 s after
+ * "start": rolled back to the previous build's bytes (held open by the
+ * core), which keeps running; the reload fails saying so. */
+static void test_reload_rollback(void **state)
+{
+	struct hn_error err = { 0 };
+	struct rl r = { 0 };
+	char path[300], cmdline[512];
+	pid_t none = 0, p1, p2, p3;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/p2p_test.so", rundir);
+	install(plugin_so, path);
+	health_window = 4.0;
+	plugin_so = path;
+	sup_start(0);
+	assert_true(run_until(is_up_other, &none, 10.0));
+	p1 = stats().pid;
+	install(crash_so, path);
+	assert_int_equal(hn_sup_reload(sup, NULL, rl_cb, &r, &err), 0);
+	assert_true(run_until(is_gating, NULL, 15.0));
+	p2 = stats().pid;
+	assert_true(p2 != p1);
+	assert_true(run_until(rl_done, &r, 10.0));
+	print_message("rollback: %s\n", r.msg);
+	assert_true(r.rc < 0);
+	assert_non_null(strstr(r.msg, "signal 9"));
+	assert_non_null(strstr(r.msg, "after cut-over"));
+	assert_non_null(strstr(r.msg, "rolled back to"));
+	assert_non_null(strstr(r.msg, path));
+	assert_int_equal(stats().rollbacks, 1);
+	assert_non_null(strstr(stats().last_rollback, "rolled back"));
+	assert_false(process_exists(p2));
+	assert_true(run_until(is_up_other, &p2, 10.0));
+	p3 = stats().pid;
+	assert_true(p3 != p1);
+	/* It loaded the kept build, not the crashing file now at @path. */
+	snprintf(cmdline, sizeof(cmdline), "/proc/%d/cmdline", (int)p3);
+	f = fopen(cmdline, "rb");
+	assert_non_null(f);
+	n = fread(cmdline, 1, sizeof(cmdline) - 1, f);
+	fclose(f);
+	for (size_t i = 0; i < n; i++)
+		if (!cmdline[i])
+			cmdline[i] = ' ';
+	cmdline[n] = 0;
+	assert_non_null(strstr(cmdline, "--plugin /proc/self/fd/"));
+	/* Alive well past the crashing build's 1.5 s. */
+	run_for(2.5);
+	assert_int_equal(stats().pid, p3);
+	assert_int_equal(stats().restarts, 0);
+	assert_serving(p3);
+	assert_string_equal(hn_sup_plugin_path(sup), path);
+	sup_clean_stop();
+	unlink(path);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -548,18 +666,23 @@ int main(int argc, char **argv)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_reload_fails_old_serves,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_gate_ok, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_reload_rollback, setup,
+						teardown),
 	};
 	int rc;
 
-	if (argc < 4) {
+	if (argc < 5) {
 		fprintf(stderr, "usage: %s HOST_BIN PLUGIN_SO BAD_ABI_SO "
-			"[own-loop]\n", argv[0]);
+			"CRASH_SO [own-loop]\n", argv[0]);
 		return 2;
 	}
 	host_bin = argv[1];
-	plugin_so = argv[2];
+	plugin_so = plugin_arg = argv[2];
 	bad_abi_so = argv[3];
-	own_loop = argc > 4 && strcmp(argv[4], "own-loop") == 0;
+	crash_so = argv[4];
+	own_loop = argc > 5 && strcmp(argv[5], "own-loop") == 0;
 	signal(SIGPIPE, SIG_IGN);
 	loop = own_loop ? ev_loop_new(EVFLAG_AUTO) : ev_default_loop(0);
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
