@@ -57,6 +57,7 @@ static const struct http__route routes[] = {
 	{ "/v1a/push_tx", HTTP__GET | HTTP__POST, http__push_tx },
 	{ "/v1a/get_block_template", HTTP__GET, http__get_block_template },
 	{ "/v1a/submit_block", HTTP__POST, http__submit_block },
+	{ "/v1a/getmininginfo", HTTP__GET, http__getmininginfo },
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 

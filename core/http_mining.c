@@ -1,16 +1,19 @@
 /*
  * http_mining.c: /v1a/get_block_template and /v1a/submit_block
- * (hathor/transaction/resources/mining.py).
+ * (hathor/transaction/resources/mining.py), /v1a/getmininginfo
+ * (hathor/p2p/resources/mining_info.py).
  *
  * The template comes from hn_ledger_block_template() (parents, height,
  * timestamp, weight, reward); this file only builds the block JSON the
  * reference answers: block.to_json(include_metadata=True) without hash,
  * inputs, nonce and aux_pow, with metadata.hash null.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "daa.h"
 #include "daemon.h"
 #include "http_int.h"
 #include "ledger.h"
@@ -232,4 +235,76 @@ out:
 	hn_vertex_free(v);
 	free(bytes);
 	json_object_put(body);
+}
+
+/* Weight(w).to_pdiff(): PDIFF_ONE / U256(2**(256 - w) - 1).  In the
+ * reference the power is a float, so the - 1 is lost for any weight a
+ * block has; PDIFF_ONE (2^224 - 1) is 2^224 as a double. */
+static double weight_to_pdiff(double w)
+{
+	double u = floor(pow(2.0, 256.0 - w) - 1.0);
+
+	if (u < 1.0)
+		u = 1.0;
+	return ldexp(1.0, 224) / u;
+}
+
+/* _get_mined_tokens(height) with V1 rewards: the sum of the rewards of
+ * heights 1..@height, one halving period at a time. */
+static uint64_t mined_tokens(const struct hn_network *net,
+			     const struct hn_daa_config *cfg, uint64_t height)
+{
+	uint64_t total = 0, h = 1, bph = net->blocks_per_halving;
+
+	if (!bph)
+		return height * hn_daa_reward(net, cfg, 1);
+	while (h <= height) {
+		uint64_t end = ((h - 1) / bph + 1) * bph;
+
+		if (end > height)
+			end = height;
+		total += (end - h + 1) * hn_daa_reward(net, cfg, h);
+		h = end + 1;
+	}
+	return total;
+}
+
+/* GET: {hashrate, difficulty, blocks, mined_tokens, success} of the block
+ * the node would mine now: blocks is the best height, difficulty
+ * max(int(pdiff(weight)), 1), hashrate 2**(weight - log2(avg time)). */
+void http__getmininginfo(struct http__req *r)
+{
+	struct hn_ledger *l = http__ledger(r);
+	const struct hn_network *net;
+	struct hn_block_template t;
+	struct hn_daa_config cfg;
+	struct json_object *o;
+	double now, pd, hashrate;
+	uint64_t blocks;
+	int64_t diff;
+
+	if (!l)
+		return;
+	net = hn_ledger_network(l);
+	now = hn_ledger_now(l);
+	if (hn_ledger_block_template(l, now > 0 ? (uint32_t)now : 0, &t) < 0) {
+		http__fail(r, 500, "cannot build a block template");
+		return;
+	}
+	hn_daa_config_v1(net, &cfg);
+	blocks = t.height - 1;
+	pd = weight_to_pdiff(t.weight);
+	diff = pd >= 9.2e18 ? INT64_MAX : (int64_t)pd;
+	if (diff < 1)
+		diff = 1;
+	hashrate = pow(2.0, t.weight - log(cfg.avg_time) / log(2.0));
+	if (!(o = json_object_new_object()))
+		return;
+	jadd(o, "hashrate", json_object_new_double(hashrate));
+	jadd(o, "difficulty", json_object_new_int64(diff));
+	jadd(o, "blocks", json_object_new_int64((int64_t)blocks));
+	jadd(o, "mined_tokens", json_object_new_int64(
+		(int64_t)mined_tokens(net, &cfg, blocks)));
+	jadd(o, "success", json_object_new_boolean(true));
+	http__ok(r, 200, o);
 }

@@ -5,6 +5,7 @@
  * json-c.  The test thread touches the ledger only before the server
  * starts and after it stopped.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -780,6 +781,8 @@ static void test_mining(void **state)
 	struct json_object *o;
 	uint8_t raw[25], ck[32];
 	char addr[64], path[256], h[65], *body, *hx;
+	double w, want;
+	uint64_t mined = 0;
 
 	get(s, "/v1a/get_block_template", &r);
 	assert_int_equal(r.status, 200);
@@ -796,6 +799,36 @@ static void test_mining(void **state)
 	assert_true(jint(o, "value") > 0);
 	assert_string_equal(jstr(o, "script"), "");
 	assert_true(jint(r.json, "timestamp") > t0(&s->tc) + 30 * (N_BLOCKS - 1));
+	w = json_object_get_double(jget(r.json, "weight"));
+	resp_free(&r);
+
+	/* getmininginfo: the same template (the test clock is fixed) */
+	get(s, "/v1a/getmininginfo", &r);
+	assert_int_equal(r.status, 200);
+	assert_true(json_object_get_boolean(jget(r.json, "success")));
+	assert_int_equal(jint(r.json, "blocks"), N_BLOCKS);
+	/* pdiff of a weight far below 32 truncates to 0, shown as 1 */
+	assert_true(w > 0 && w < 32);
+	assert_int_equal(jint(r.json, "difficulty"), 1);
+	assert_true(json_object_is_type(jget(r.json, "hashrate"),
+					json_type_double));
+	want = pow(2.0, w - log((double)s->tc.net->avg_time_between_blocks) /
+		   log(2.0));
+	assert_true(fabs(json_object_get_double(jget(r.json, "hashrate")) -
+			 want) <= 1e-9 * want);
+	for (uint64_t hh = 1, bph = s->tc.net->blocks_per_halving;
+	     hh <= N_BLOCKS; hh++) {
+		uint64_t u = s->tc.net->initial_token_units_per_block;
+
+		if (bph)
+			u >>= (hh - 1) / bph;
+		else
+			u = 0;
+		if (u < s->tc.net->minimum_token_units_per_block)
+			u = s->tc.net->minimum_token_units_per_block;
+		mined += u;
+	}
+	assert_int_equal(jint(r.json, "mined_tokens"), (int64_t)mined);
 	resp_free(&r);
 
 	/* with a P2PKH address: the output script pays it */
