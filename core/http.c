@@ -44,20 +44,20 @@
 #define HTTP_DISCARD_FACTOR 16
 
 static const struct http__route routes[] = {
-	{ "/v1a/version", HTTP__GET, http__version },
-	{ "/v1a/status", HTTP__GET, http__status },
-	{ "/v1a/health", HTTP__GET, http__health },
-	{ "/v1a/p2p/readiness", HTTP__GET, http__readiness },
-	{ "/v1a/transaction", HTTP__GET, http__transaction },
-	{ "/v1a/block_at_height", HTTP__GET, http__block_at_height },
-	{ "/v1a/dashboard_tx", HTTP__GET, http__dashboard_tx },
-	{ "/v1a/mempool", HTTP__GET, http__mempool },
-	{ "/v1a/tx_parents", HTTP__GET, http__tx_parents },
-	{ "/v1a/decode_tx", HTTP__GET, http__decode_tx },
-	{ "/v1a/push_tx", HTTP__GET | HTTP__POST, http__push_tx },
-	{ "/v1a/get_block_template", HTTP__GET, http__get_block_template },
-	{ "/v1a/submit_block", HTTP__POST, http__submit_block },
-	{ "/v1a/getmininginfo", HTTP__GET, http__getmininginfo },
+	{ "/v1a/version", HTTP__GET, http__version, false },
+	{ "/v1a/status", HTTP__GET, http__status, false },
+	{ "/v1a/health", HTTP__GET, http__health, false },
+	{ "/v1a/p2p/readiness", HTTP__GET, http__readiness, false },
+	{ "/v1a/transaction", HTTP__GET, http__transaction, false },
+	{ "/v1a/block_at_height", HTTP__GET, http__block_at_height, false },
+	{ "/v1a/dashboard_tx", HTTP__GET, http__dashboard_tx, false },
+	{ "/v1a/mempool", HTTP__GET, http__mempool, false },
+	{ "/v1a/tx_parents", HTTP__GET, http__tx_parents, false },
+	{ "/v1a/decode_tx", HTTP__GET, http__decode_tx, false },
+	{ "/v1a/push_tx", HTTP__GET | HTTP__POST, http__push_tx, false },
+	{ "/v1a/get_block_template", HTTP__GET, http__get_block_template, true },
+	{ "/v1a/submit_block", HTTP__POST, http__submit_block, true },
+	{ "/v1a/getmininginfo", HTTP__GET, http__getmininginfo, false },
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -80,6 +80,16 @@ void http__fail(struct http__req *r, unsigned status, const char *msg)
 {
 	struct json_object *o = json_object_new_object();
 
+	if (r->route && r->route->api_error) {
+		if (o)
+			json_object_object_add(o, "error",
+					       json_object_new_string(msg));
+		http__ok(r, status, o);
+		return;
+	}
+	if (r->route && (status == MHD_HTTP_BAD_REQUEST ||
+			 status == MHD_HTTP_NOT_FOUND))
+		status = MHD_HTTP_OK;
 	if (o) {
 		json_object_object_add(o, "success",
 				       json_object_new_boolean(0));

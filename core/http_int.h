@@ -73,11 +73,17 @@ struct http__route {
 	const char *path;               /* "/v1a/version" */
 	int methods;                    /* enum http__method bits */
 	http__handler fn;
+	/* Errors as hathor's api_catch_exceptions (mining.py): the status
+	 * code with {"error": msg}.  Otherwise 400/404 answer 200 with
+	 * {"success": false, "message": msg}, as the other resources. */
+	bool api_error;
 };
 
 /* Query argument @name or NULL (borrowed for the request). */
 const char *http__arg(struct http__req *r, const char *name);
-/* Sets {"success": false, "message": @msg} with @status. */
+/* Sets {"success": false, "message": @msg}; @status 400 and 404 are
+ * answered 200 inside a route, as the reference (docs/http-api.md, Error
+ * format); routes with api_error get {"error": @msg} with @status. */
 void http__fail(struct http__req *r, unsigned status, const char *msg);
 /* Sets @obj as the answer with @status (takes @obj). */
 void http__ok(struct http__req *r, unsigned status, struct json_object *obj);

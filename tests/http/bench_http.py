@@ -11,7 +11,7 @@ st,b=get('/v1a/transaction?type=tx&count=15'); txs=[t['hash'] for t in json.load
 st,b=get('/v1a/transaction?type=block&count=15'); blks=[t['hash'] for t in json.loads(b)['transactions']]
 cases={'version':['/v1a/version'],'status':['/v1a/status'],'tx by id':['/v1a/transaction?id='+h for h in txs],
  'block by id':['/v1a/transaction?id='+h for h in blks],'dashboard_tx 15+15':['/v1a/dashboard_tx?block=15&tx=15'],
- 'get_block_template':['/v1a/get_block_template'],'bad hash 400':['/v1a/transaction?id=zz']}
+ 'get_block_template':['/v1a/get_block_template'],'bad hash':['/v1a/transaction?id=zz']}
 for name,paths in cases.items():
     ts=[]
     for i in range(300):

@@ -351,6 +351,16 @@ static void assert_error(struct resp *r, int status)
 	assert_true(strlen(jstr(r->json, "message")) > 0);
 }
 
+/* hathor's api_catch_exceptions answer (mining.py): {"error": msg}. */
+static void assert_apierror(struct resp *r, int status)
+{
+	assert_int_equal(r->status, status);
+	assert_non_null(strstr(r->headers, "application/json"));
+	assert_non_null(r->json);
+	assert_null(jget(r->json, "success"));
+	assert_true(strlen(jstr(r->json, "error")) > 0);
+}
+
 static void test_version(void **state)
 {
 	struct srv *s = *state;
@@ -505,35 +515,35 @@ static void test_tx_errors(void **state)
 	/* well-formed but unknown: 404 */
 	snprintf(path, sizeof(path), "/v1a/transaction?id=%064d", 7);
 	get(s, path, &r);
-	assert_error(&r, 404);
+	assert_error(&r, 200);
 	assert_string_equal(jstr(r.json, "message"), "Transaction not found");
 	resp_free(&r);
 	/* bad hashes: 400 */
 	get(s, "/v1a/transaction?id=zz", &r);
-	assert_error(&r, 400);
+	assert_error(&r, 200);
 	assert_string_equal(jstr(r.json, "message"), "Invalid hash");
 	resp_free(&r);
 	snprintf(path, sizeof(path), "/v1a/transaction?id=%063d", 1);
 	get(s, path, &r);
-	assert_error(&r, 400);
+	assert_error(&r, 200);
 	resp_free(&r);
 	snprintf(path, sizeof(path), "/v1a/transaction?id=%064dg", 1);
 	get(s, path, &r);
-	assert_error(&r, 400);
+	assert_error(&r, 200);
 	resp_free(&r);
 	snprintf(path, sizeof(path), "/v1a/transaction?id=%063dg", 1);
 	get(s, path, &r);
-	assert_error(&r, 400);
+	assert_error(&r, 200);
 	resp_free(&r);
 	get(s, "/v1a/transaction?id=", &r);
-	assert_error(&r, 400);
+	assert_error(&r, 200);
 	resp_free(&r);
 	/* list form without its parameters */
 	get(s, "/v1a/transaction", &r);
-	assert_error(&r, 400);
+	assert_error(&r, 200);
 	resp_free(&r);
 	get(s, "/v1a/transaction?type=dag&count=2", &r);
-	assert_error(&r, 400);
+	assert_error(&r, 200);
 	resp_free(&r);
 }
 
@@ -579,13 +589,13 @@ static void test_best_block(void **state)
 	assert_string_equal(jstr(r.json, "block.hash"), h);
 	resp_free(&r);
 	get(s, "/v1a/block_at_height?height=99", &r);
-	assert_error(&r, 404);
+	assert_error(&r, 200);
 	resp_free(&r);
 	get(s, "/v1a/block_at_height?height=-1", &r);
-	assert_error(&r, 400);
+	assert_error(&r, 200);
 	resp_free(&r);
 	get(s, "/v1a/block_at_height", &r);
-	assert_error(&r, 400);
+	assert_error(&r, 200);
 	resp_free(&r);
 
 	/* dashboard: newest first */
@@ -605,7 +615,7 @@ static void test_best_block(void **state)
 	assert_string_equal(jstr(json_object_array_get_idx(a, 0), "tx_id"), h);
 	resp_free(&r);
 	get(s, "/v1a/dashboard_tx?block=x&tx=1", &r);
-	assert_error(&r, 400);
+	assert_error(&r, 200);
 	resp_free(&r);
 
 	/* list form, paginated */
@@ -677,29 +687,29 @@ static void test_push_tx(void **state)
 	assert_non_null(body);
 	/* bad bodies */
 	post(s, "/v1a/push_tx", "{\"hex_tx\": 5}", &r);
-	assert_error(&r, 400);
+	assert_error(&r, 200);
 	resp_free(&r);
 	post(s, "/v1a/push_tx", "not json", &r);
-	assert_error(&r, 400);
+	assert_error(&r, 200);
 	resp_free(&r);
 	post(s, "/v1a/push_tx", "{} x", &r);
-	assert_error(&r, 400);
+	assert_error(&r, 200);
 	assert_string_equal(jstr(r.json, "message"), "Invalid JSON");
 	resp_free(&r);
 	post(s, "/v1a/push_tx", "[1]", &r);
-	assert_error(&r, 400);
+	assert_error(&r, 200);
 	resp_free(&r);
 	/* a final newline is not an error: missing hex_tx is */
 	post(s, "/v1a/push_tx", "{}\n", &r);
-	assert_error(&r, 400);
+	assert_error(&r, 200);
 	assert_string_equal(jstr(r.json, "message"),
 			    "Missing hexadecimal data");
 	resp_free(&r);
 	post(s, "/v1a/push_tx", "{\"hex_tx\": \"0011zz\"}", &r);
-	assert_error(&r, 400);
+	assert_error(&r, 200);
 	resp_free(&r);
 	post(s, "/v1a/push_tx", "{\"hex_tx\": \"00010203\"}", &r);
-	assert_error(&r, 400);
+	assert_error(&r, 200);
 	resp_free(&r);
 
 	get(s, "/v1a/mempool", &r);
@@ -720,7 +730,7 @@ static void test_push_tx(void **state)
 	resp_free(&r);
 	/* a second push of the same tx is refused */
 	post(s, "/v1a/push_tx", body, &r);
-	assert_error(&r, 400);
+	assert_error(&r, 200);
 	resp_free(&r);
 
 	get(s, "/v1a/mempool", &r);
@@ -852,10 +862,10 @@ static void test_mining(void **state)
 	snprintf(path, sizeof(path), "/v1a/get_block_template?address=%s",
 		 addr);
 	get(s, path, &r);
-	assert_error(&r, 400);
+	assert_apierror(&r, 400);
 	resp_free(&r);
 	get(s, "/v1a/get_block_template?address=0OIl", &r);
-	assert_error(&r, 400);
+	assert_apierror(&r, 400);
 	resp_free(&r);
 
 	/* decode_tx of a block: not stored, still decoded */
@@ -873,10 +883,10 @@ static void test_mining(void **state)
 		jget(r.json, "tx.outputs"), 0), "decoded.type"), "P2PKH");
 	resp_free(&r);
 	get(s, "/v1a/decode_tx?hex_tx=0001", &r);
-	assert_error(&r, 400);
+	assert_error(&r, 200);
 	resp_free(&r);
 	get(s, "/v1a/decode_tx", &r);
-	assert_error(&r, 400);
+	assert_error(&r, 200);
 	resp_free(&r);
 
 	/* submit_block: a tx is "Not a block" */
@@ -887,8 +897,8 @@ static void test_mining(void **state)
 	hn_hex_encode(s->tx, s->tx_len, body + strlen(body));
 	strcat(body, "\"}");
 	post(s, "/v1a/submit_block", body, &r);
-	assert_error(&r, 400);
-	assert_string_equal(jstr(r.json, "message"), "Not a block");
+	assert_apierror(&r, 400);
+	assert_string_equal(jstr(r.json, "error"), "Not a block");
 	resp_free(&r);
 	free(body);
 	/* a block not on the tip: result false */
@@ -905,7 +915,7 @@ static void test_mining(void **state)
 	snprintf(path, sizeof(path), "/v1a/transaction?id=");
 	hex(s->side_hash, path + strlen(path));
 	get(s, path, &r);
-	assert_error(&r, 404);
+	assert_error(&r, 200);
 	resp_free(&r);
 	/* the block on the tip: stored, new best */
 	body = malloc(2 * s->blk_len + 64);
@@ -926,7 +936,7 @@ static void test_mining(void **state)
 	assert_false(json_object_get_boolean(jget(r.json, "result")));
 	resp_free(&r);
 	post(s, "/v1a/submit_block", "{}", &r);
-	assert_error(&r, 400);
+	assert_apierror(&r, 400);
 	resp_free(&r);
 	free(body);
 	free(hx);
