@@ -24,6 +24,7 @@
 #include "http.h"
 #include "ipc.h"
 #include "ledger.h"
+#include "plugins.h"
 #include "sup.h"
 
 #include "hn/err.h"
@@ -35,6 +36,7 @@ static const struct hn_daemon_module *const modules[] = {
 	&hn_ipc_module,
 	&hn_sup_module,
 	&hn_admin_module,
+	&hn_plugins_module,
 	&hn_http_module,
 };
 #define N_MODULES (sizeof(modules) / sizeof(modules[0]))

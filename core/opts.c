@@ -71,6 +71,8 @@ static const struct opt_def opts[] = {
 	{ "plugin-dir", K_STR, F(plugin_dir), 0, 0, "DIR", "plugin .so files" },
 	{ "plugin", K_STR_LIST, F(plugins), F(n_plugins), 0, "NAME",
 	  "in-core plugin to load (repeatable)" },
+	{ "plugins", K_STR_LIST, F(plugins), F(n_plugins), 0, "NAME",
+	  "alias of --plugin" },
 	{ "p2p-host-bin", K_STR, F(p2p_host_bin), 0, 0, "PATH",
 	  "hathor-p2p-host executable" },
 	{ "pid-file", K_STR, F(pid_file), 0, 0, "PATH",
@@ -772,7 +774,8 @@ int hn_config_print(const struct hn_config *cfg, int fd)
 
 		/* Aliases print under their main name. */
 		if (strcmp(o->name, "data") == 0 ||
-		    strcmp(o->name, "status") == 0)
+		    strcmp(o->name, "status") == 0 ||
+		    strcmp(o->name, "plugins") == 0)
 			continue;
 		switch (o->kind) {
 		case K_STR:

@@ -1,0 +1,167 @@
+/*
+ * plugins.c: the "plugins" daemon module (core/plugins.h).
+ *
+ * Opens one hn_plugin_rt on the daemon loop, feeds it the configuration
+ * every in-core plugin sees (network, data_dir and every "[section] key"
+ * of the ini file as "section.key"), then loads, initialises and starts
+ * each configured plugin in order.  Unloading happens in reverse order at
+ * close (hn_plugin_rt_free).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin.h"
+#include "config.h"
+#include "daemon.h"
+#include "plugins.h"
+
+#include "hn/err.h"
+#include "hn/log.h"
+#include "hn/plugin_load.h"
+
+#define COMP "plugins"
+
+struct hn_plugins {
+	struct hn_plugin_rt *rt;
+};
+
+struct hn_plugin_rt *hn_plugins_rt(struct hn_daemon *d)
+{
+	return d && d->plugins ? d->plugins->rt : NULL;
+}
+
+/* "network", "data_dir" and "[sec] key = v" as "sec.key". */
+static int feed_config(struct hn_plugin_rt *rt, const struct hn_config *cfg)
+{
+	char key[512];
+	size_t i;
+	int rc = 0;
+
+	if (cfg->network)
+		rc = hn_plugin_rt_config_set(rt, "network", cfg->network);
+	if (rc == 0 && cfg->data_dir)
+		rc = hn_plugin_rt_config_set(rt, "data_dir", cfg->data_dir);
+	for (i = 0; rc == 0 && i < cfg->n_kv; i++) {
+		const struct hn_config_kv *kv = &cfg->kv[i];
+
+		if (!kv->section || !kv->section[0] ||
+		    strcmp(kv->section, "node") == 0)
+			continue;
+		snprintf(key, sizeof(key), "%s.%s", kv->section, kv->key);
+		rc = hn_plugin_rt_config_add(rt, key, kv->value);
+	}
+	return rc;
+}
+
+/* NAME -> <plugin_dir>/NAME.so; a path (with '/') stays as given. */
+static char *plugin_path(const struct hn_config *cfg, const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	char *p;
+
+	if (strchr(name, '/'))
+		return strdup(name);
+	if (asprintf(&p, "%s/%s%s", cfg->plugin_dir ? cfg->plugin_dir : ".",
+		     name, dot && strcmp(dot, ".so") == 0 ? "" : ".so") < 0)
+		return NULL;
+	return p;
+}
+
+static int load_one(struct hn_plugins *m, const char *path,
+		    struct hn_error *err)
+{
+	struct hn_plugin_inst *in = NULL;
+	const struct hathor_plugin_desc *desc;
+	char msg[512] = "";
+
+	if (hn_plugin_rt_load(m->rt, path, NULL, &in, msg, sizeof(msg)) < 0)
+		return hn_error_set(err, HN_EINVAL, "%s", msg);
+	if (hn_plugin_inst_start(in, msg, sizeof(msg)) < 0) {
+		hn_plugin_inst_unload(in);
+		return hn_error_set(err, HN_EINVAL, "plugin \"%s\" failed to "
+				    "start: %s", path, msg);
+	}
+	desc = hn_plugin_inst_desc(in);
+	hn_info(COMP, "plugin %s %s (%s, abi %u.%u) started from %s",
+		desc->name, desc->version, hn_plugin_kind_name(desc->kind),
+		desc->abi_major, desc->abi_minor, path);
+	return 0;
+}
+
+static void plugins_free(struct hn_plugins *m)
+{
+	if (!m)
+		return;
+	hn_plugin_rt_free(m->rt);
+	free(m);
+}
+
+static int plugins_open(struct hn_daemon *d, struct hn_error *err)
+{
+	const struct hn_config *cfg = d->cfg;
+	struct hn_plugin_rt_opts o = { 0 };
+	struct hn_plugins *m;
+	char hp[300];
+	size_t i;
+	int rc;
+
+	if (!cfg)
+		return 0;
+	if (!(m = calloc(1, sizeof(*m))))
+		return hn_error_set(err, HN_ENOMEM, "out of memory");
+	o.loop = d->loop;
+	o.process = "core";
+	if (hn_plugin_rt_new(&o, &m->rt) < 0 || feed_config(m->rt, cfg) < 0) {
+		plugins_free(m);
+		return hn_error_set(err, HN_ENOMEM, "out of memory");
+	}
+	if (cfg->metrics_enabled) {
+		snprintf(hp, sizeof(hp), strchr(cfg->metrics_listen.host, ':') ?
+			 "[%s]:%u" : "%s:%u", cfg->metrics_listen.host,
+			 (unsigned)cfg->metrics_listen.port);
+		if (hn_plugin_rt_config_set(m->rt, "metrics.listen", hp) < 0) {
+			plugins_free(m);
+			return hn_error_set(err, HN_ENOMEM, "out of memory");
+		}
+	}
+	/* Published before loading: a plugin's init may look it up. */
+	d->plugins = m;
+	for (i = 0; i <= cfg->n_plugins; i++) {
+		char *path;
+
+		if (i == cfg->n_plugins && !cfg->metrics_enabled)
+			break;
+		path = plugin_path(cfg, i < cfg->n_plugins ? cfg->plugins[i] :
+				   "metrics");
+		if (!path) {
+			rc = hn_error_set(err, HN_ENOMEM, "out of memory");
+			goto fail;
+		}
+		rc = load_one(m, path, err);
+		free(path);
+		if (rc < 0)
+			goto fail;
+	}
+	hn_admin_set_plugin_rt(d->admin, m->rt);
+	return 0;
+fail:
+	d->plugins = NULL;
+	plugins_free(m);
+	return rc;
+}
+
+static void plugins_close(struct hn_daemon *d)
+{
+	if (!d->plugins)
+		return;
+	hn_admin_set_plugin_rt(d->admin, NULL);
+	plugins_free(d->plugins);
+	d->plugins = NULL;
+}
+
+const struct hn_daemon_module hn_plugins_module = {
+	.name = "plugins",
+	.open = plugins_open,
+	.close = plugins_close,
+};
