@@ -106,6 +106,7 @@ struct hn_config {
 
 	/* Storage. */
 	unsigned sqlite_cache_mb;       /* --cache-size MB */
+	bool sqlite_sync_full;          /* --sqlite-sync full|normal */
 
 	/* Logging, applied with hn_log_setup(). */
 	char *log_level;                /* --log-level error|warn|info|debug */

@@ -34,7 +34,8 @@ static int ledger_mod_open(struct hn_daemon *d, struct hn_error *err)
 		return hn_error_set(err, HN_ENOMEM, "out of memory");
 	o.db_path = path;
 	o.net = d->net;
-	o.sync = HN_STORE_SYNC_NORMAL;
+	o.sync = d->cfg->sqlite_sync_full ? HN_STORE_SYNC_FULL :
+		HN_STORE_SYNC_NORMAL;
 	o.cache_mb = d->cfg->sqlite_cache_mb;
 	o.create = true;
 	rc = hn_ledger_open(&o, &d->ledger, err);

@@ -41,6 +41,7 @@ enum opt_kind {
 	K_P2P_MODE,
 	K_LOG_LEVEL,    /* char * field, checked */
 	K_LOG_FORMAT,   /* char * field, checked */
+	K_SQLITE_SYNC,  /* bool field: full (true) or normal */
 	K_CLI,          /* --help/--version/--print-config/--config */
 };
 
@@ -117,6 +118,9 @@ static const struct opt_def opts[] = {
 	  "MS", "(1000)" },
 	{ "cache-size", K_UINT, F(sqlite_cache_mb), 0, 1048576, "MB",
 	  "sqlite cache (64)" },
+	{ "sqlite-sync", K_SQLITE_SYNC, F(sqlite_sync_full), 0, 0, "MODE",
+	  "normal (survives kill -9) or full (also power loss; an fsync "
+	  "per commit) (normal)" },
 	{ "log-level", K_LOG_LEVEL, F(log_level), 0, 0, "LEVEL",
 	  "error, warn, info, debug (info)" },
 	{ "log-format", K_LOG_FORMAT, F(log_format), 0, 0, "FORMAT",
@@ -288,6 +292,19 @@ static int set_opt(struct load_state *ls, const struct opt_def *o,
 			return hn_error_set(err, HN_EINVAL, "%s: bad log format "
 					    "'%s' (text or json)", where, v);
 		break;
+	case K_SQLITE_SYNC: {
+		bool *full = FIELD(cfg, o->off, bool);
+
+		if (strcmp(v, "full") == 0)
+			*full = true;
+		else if (strcmp(v, "normal") == 0)
+			*full = false;
+		else
+			return hn_error_set(err, HN_EINVAL, "%s: bad sqlite sync "
+					    "mode '%s' (full or normal)",
+					    where, v);
+		return 0;
+	}
 	case K_P2P_MODE: {
 		enum hn_p2p_mode *m = FIELD(cfg, o->off, enum hn_p2p_mode);
 
@@ -824,6 +841,10 @@ int hn_config_print(const struct hn_config *cfg, int fd)
 		case K_P2P_MODE:
 			fprintf(f, "%s = %s\n", o->name,
 				hn_p2p_mode_name(cfg->p2p_mode));
+			break;
+		case K_SQLITE_SYNC:
+			fprintf(f, "%s = %s\n", o->name,
+				cfg->sqlite_sync_full ? "full" : "normal");
 			break;
 		default:
 			break;

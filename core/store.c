@@ -1745,6 +1745,20 @@ static const struct {
 	  " (SELECT child FROM edge)" },
 };
 
+int hn_store_synchronous(struct hn_store *st)
+{
+	sqlite3_stmt *s;
+	int rc = HN_EIO;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA synchronous", -1, &s,
+			       NULL) != SQLITE_OK)
+		return HN_EIO;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		rc = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return rc;
+}
+
 int hn_store_check(struct hn_store *st, struct hn_error *err)
 {
 	sqlite3_stmt *s;

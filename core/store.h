@@ -290,4 +290,8 @@ int hn_store_token_get(struct hn_store *st, const uint8_t uid[32],
  * problem. */
 int hn_store_check(struct hn_store *st, struct hn_error *err);
 
+/* The connection's PRAGMA synchronous (0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA),
+ * or HN_EIO. */
+int hn_store_synchronous(struct hn_store *st);
+
 #endif /* HN_CORE_STORE_H */

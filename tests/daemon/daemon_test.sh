@@ -251,6 +251,7 @@ case_precedence() {
 	! grep -q "10.0.0.1" "$out" || fail "file bootstrap list kept under env"
 	grep -qx "api-listen = 127.0.0.1:8080" "$out" || fail "default api lost"
 	grep -qx "shutdown-timeout = 10" "$out" || fail "default timeout lost"
+	grep -qx "sqlite-sync = normal" "$out" || fail "default sqlite-sync lost"
 	grep -qx "custom = kept" "$out" || fail "[metrics] section not kept"
 	# HATHOR_CONFIG names the file when --config is absent.
 	HATHOR_CONFIG=$WORK/p.ini run_fg 0 pc2 run --print-config

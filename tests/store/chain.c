@@ -49,6 +49,7 @@ static void tc_ledger_open(struct tchain *tc, bool create)
 	o.db_path = tc->db;
 	o.net = tc->net;
 	o.create = create;
+	o.sync = tc->sync;
 	o.now = fixed_now;
 	o.now_arg = tc;
 	/* Weights 1 allowed, as the reference's unit tests run. */
@@ -69,6 +70,7 @@ void tc_open(struct tchain *tc)
 	assert_non_null(tc->net);
 	/* A clock far enough after genesis for long historic chains. */
 	tc->now = tc->net->genesis_block.timestamp + 10000000.0;
+	tc->sync = HN_STORE_SYNC_NORMAL;
 	tc_ledger_open(tc, true);
 }
 

@@ -24,6 +24,7 @@ struct tchain {
 	const struct hn_network *net;
 	struct hn_ledger *l;
 	double now;                     /* the ledger's clock */
+	enum hn_store_sync sync;        /* for the next (re)open; NORMAL */
 };
 
 /* Creates the temp dir and opens a new ledger in it. */

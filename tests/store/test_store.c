@@ -51,6 +51,28 @@ static void test_create_and_genesis(void **state)
 	tc_close(&tc, false);
 }
 
+/* --sqlite-sync: the connection runs with the mode it was opened with. */
+static void test_sync_mode(void **state)
+{
+	struct tchain tc;
+	uint8_t top[32];
+
+	tc_open(&tc);
+	assert_int_equal(hn_store_synchronous(hn_ledger_store(tc.l)), 1);
+	tc.sync = HN_STORE_SYNC_FULL;
+	tc_reopen(&tc);
+	assert_int_equal(hn_store_synchronous(hn_ledger_store(tc.l)), 2);
+	tc_chain(&tc, tc_gblock(&tc), tc.net->genesis_block.timestamp + 30,
+		 3, 2.0, 1, top, NULL);
+	assert_int_equal(tc_best_height(&tc), 3);
+	tc.sync = HN_STORE_SYNC_NORMAL;
+	tc_reopen(&tc);
+	assert_int_equal(hn_store_synchronous(hn_ledger_store(tc.l)), 1);
+	assert_int_equal(tc_best_height(&tc), 3);
+	tc_check(&tc);
+	tc_close(&tc, false);
+}
+
 static void test_refuse_foreign(void **state)
 {
 	struct tchain tc;
@@ -472,6 +494,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_and_genesis),
+		cmocka_unit_test(test_sync_mode),
 		cmocka_unit_test(test_refuse_foreign),
 		cmocka_unit_test(test_blocks_and_indexes),
 		cmocka_unit_test(test_rejections),
