@@ -33,6 +33,8 @@ struct p2p_config {
 				 * 0: 256 KiB */
 	size_t n_entrypoints;   /* our own "tcp://host:port" entrypoints */
 	const char *const *entrypoints;
+	const char *dns_server; /* DNS seeds: "A.B.C.D:PORT" to query instead
+				 * of resolv.conf's (tests); NULL: system */
 };
 
 /* Creates the engine: loads or creates the identity, builds the TLS
@@ -53,6 +55,11 @@ int p2p_listen(struct p2p *p, const char *host, uint16_t port,
  * "tcp://HOST:PORT[/?id=PEERID]".  Reconnects with backoff (5 s, x5, at
  * most 300 s, as the reference).  Returns 0 or HN_EINVAL. */
 int p2p_add_peer(struct p2p *p, const char *desc);
+/* DNS peer discovery (hathor-core DNSPeerDiscovery): queries @name's TXT
+ * and A records in a worker thread (the loop never blocks) and adds every
+ * entrypoint found (A records with port 40403) with p2p_add_peer when the
+ * answers come back.  Returns 0, HN_EINVAL (bad name) or HN_ENOMEM/HN_EIO. */
+int p2p_add_dns_seed(struct p2p *p, const char *name);
 
 /* Starts timers and dialing; idempotent. */
 int p2p_start(struct p2p *p);

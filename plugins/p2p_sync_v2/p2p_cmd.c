@@ -85,6 +85,16 @@ static int add_peer(struct p2p *p, const char *s, char *err, size_t errlen)
 	return 0;
 }
 
+static int add_dns(struct p2p *p, const char *s, char *err, size_t errlen)
+{
+	int rc = p2p_add_dns_seed(p, s);
+
+	if (rc < 0)
+		return seterr(err, errlen, rc, "cannot look up DNS seed '%s'",
+			      s);
+	return 0;
+}
+
 /* "tcp:PORT[:interface=HOST]" (Twisted endpoint, as the reference's
  * --listen) or "HOST:PORT". */
 static int add_listen(struct p2p *p, const char *s, char *err, size_t errlen)
@@ -235,11 +245,14 @@ int p2p_command(struct p2p *p, const char *method, struct json_object *params,
 				      json_object_get_string(v));
 		*result = ok_obj();
 	} else if (!strcmp(method, "add_peer_discovery")) {
-		if (params && json_object_object_get_ex(params, "dns", &v))
-			return seterr(err, errlen, HN_EINVAL, "DNS peer "
-				      "discovery is not implemented; pass "
-				      "'bootstrap' addresses");
-		rc = each_string(params, "bootstrap", true, add_peer, p, err,
+		bool dns = params && json_object_object_get_ex(params, "dns",
+							       &v);
+
+		rc = each_string(params, "bootstrap", !dns, add_peer, p, err,
+				 errlen);
+		if (rc < 0)
+			return rc;
+		rc = each_string(params, "dns", false, add_dns, p, err,
 				 errlen);
 		if (rc < 0)
 			return rc;

@@ -197,7 +197,12 @@ struct p2p {
 	double last_rotate;
 	char settings_json[256]; /* our settings_dict, compact JSON */
 	uint32_t rng;           /* xorshift state for shuffles */
+	struct p2p_dns_job *dns_jobs; /* DNS seed lookups in flight */
+	char dns_server[64];    /* copy of cfg.dns_server ("" for none) */
 };
+
+/* p2p_dns.c: drops the pending DNS lookups (their threads finish alone). */
+void p2p_dns_free_all(struct p2p *p);
 
 /* Logging. */
 void p2p_logf(struct p2p *p, enum p2p_log_level lvl, const char *fmt, ...)

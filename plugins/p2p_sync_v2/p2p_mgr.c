@@ -105,9 +105,19 @@ int p2p_new(struct p2p_env *env, const struct p2p_config *cfg,
 			 cfg->net->name);
 		return HN_EINVAL;
 	}
+	if (cfg->dns_server && strlen(cfg->dns_server) >= sizeof(p->dns_server)) {
+		free(p);
+		snprintf(err, errlen, "p2p: DNS server '%s' too long",
+			 cfg->dns_server);
+		return HN_EINVAL;
+	}
 	p->env = env;
 	p->cfg = *cfg;
 	p->listen_fd = -1;
+	if (cfg->dns_server)
+		snprintf(p->dns_server, sizeof(p->dns_server), "%s",
+			 cfg->dns_server);
+	p->cfg.dns_server = NULL;
 	if (!p->cfg.idle_timeout)
 		p->cfg.idle_timeout = P2P_PEER_IDLE_TIMEOUT;
 	if (!p->cfg.max_connections)
@@ -202,6 +212,7 @@ void p2p_free(struct p2p *p)
 		return;
 	env = p->env;
 	p->started = false;
+	p2p_dns_free_all(p);
 	p2p_conn_free_all(p);
 	if (p->tick)
 		env->timer_free(env->ctx, p->tick);

@@ -572,8 +572,8 @@ static int p_init(struct hathor_host *h, const struct hathor_services *svc,
 	const struct hn_network *net;
 	const char *v, *data_dir;
 	char ident[4096];
-	char **boot = NULL;
-	size_t n_boot = 0, i;
+	char **boot = NULL, **dns = NULL;
+	size_t n_boot = 0, n_dns = 0, i;
 	unsigned long x;
 	struct plug *g;
 	int rc;
@@ -645,15 +645,25 @@ static int p_init(struct hathor_host *h, const struct hathor_services *svc,
 	}
 	cfg.identity_path = v;  /* NULL: an ephemeral key */
 	if ((rc = cfg_list(g, "p2p.entrypoints", &g->eps, &g->n_eps)) < 0 ||
-	    (rc = cfg_list(g, "p2p.bootstrap", &boot, &n_boot)) < 0) {
+	    (rc = cfg_list(g, "p2p.bootstrap", &boot, &n_boot)) < 0 ||
+	    (rc = cfg_list(g, "p2p.dns", &dns, &n_dns)) < 0) {
 		seterr(err, errlen, rc, "out of memory");
 		goto fail;
 	}
+	cfg.dns_server = svc->config_get(h, "p2p.dns_server");
 	cfg.n_entrypoints = g->n_eps;
 	cfg.entrypoints = (const char *const *)g->eps;
 	rc = p2p_new(&g->env, &cfg, &g->p, err, errlen);
 	if (rc < 0)
 		goto fail;
+	for (i = 0; i < n_dns; i++) {
+		if (p2p_add_dns_seed(g->p, dns[i]) < 0) {
+			rc = seterr(err, errlen, HATHOR_EINVAL, "config "
+				    "'p2p.dns': cannot look up DNS seed '%s'",
+				    dns[i]);
+			goto fail;
+		}
+	}
 	for (i = 0; i < n_boot; i++) {
 		if (p2p_add_peer(g->p, boot[i]) < 0) {
 			rc = seterr(err, errlen, HATHOR_EINVAL, "config "
@@ -680,10 +690,12 @@ static int p_init(struct hathor_host *h, const struct hathor_services *svc,
 		}
 	}
 	free_list(boot, n_boot);
+	free_list(dns, n_dns);
 	*ctx = g;
 	return 0;
 fail:
 	free_list(boot, n_boot);
+	free_list(dns, n_dns);
 	plug_free(g);
 	return rc;
 }
