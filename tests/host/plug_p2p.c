@@ -298,6 +298,80 @@ static void crash_cb(void *arg)
 }
 #endif
 
+#ifdef PLUG_GARBAGE
+/* The misbehaving build (plug_p2p_garbage.so): from "start" on it writes
+ * raw garbage to the core's node.ipc on its own nng socket, every 0.1 s:
+ * malformed JSON, wrong parameter types, an oversize message. */
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+
+static nng_socket g_sock;
+static unsigned g_n;
+
+static void garbage_cb(void *arg)
+{
+	static const char *const msgs[] = {
+		"{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\": ",
+		"{\"jsonrpc\": \"2.0\", \"id\": \"x\", \"method\": 7, "
+		"\"params\": {\"hash\": 5}}",
+		"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+	};
+	size_t big = 4u << 20;
+	char *m;
+
+	if (g_n % 4 == 3) {
+		if (!(m = malloc(big)))
+			return;
+		memset(m, ' ', big);
+		m[0] = '{';
+		m[big - 1] = '}';
+		nng_send(g_sock, m, big, NNG_FLAG_NONBLOCK);
+		free(m);
+	} else {
+		nng_send(g_sock, (void *)msgs[g_n % 4], strlen(msgs[g_n % 4]),
+			 NNG_FLAG_NONBLOCK);
+	}
+	g_n++;
+}
+
+/* The host's --runtime-dir (from /proc/self/cmdline). */
+static int runtime_dir(char *out, size_t len)
+{
+	char buf[8192];
+	FILE *f = fopen("/proc/self/cmdline", "rb");
+	size_t n, i;
+
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	for (i = 0; i < n; i += strlen(buf + i) + 1) {
+		if (strcmp(buf + i, "--runtime-dir") == 0 &&
+		    i + strlen(buf + i) + 1 < n) {
+			snprintf(out, len, "%s", buf + i + strlen(buf + i) + 1);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void start_garbage(struct pctx *c)
+{
+	char dir[4096], url[4200];
+	struct hathor_timer *t;
+
+	if (runtime_dir(dir, sizeof(dir)) < 0 || nng_req0_open(&g_sock) != 0)
+		return;
+	snprintf(url, sizeof(url), "ipc://%s/node.ipc", dir);
+	if (nng_dial(g_sock, url, NULL, 0) != 0)
+		return;
+	t = c->svc->timer_new(c->h, garbage_cb, c);
+	if (t)
+		c->svc->timer_set(c->h, t, 0.1, 0.1);
+}
+#endif
+
 static int p_start(void *ctx, char *err, size_t errlen)
 {
 	struct pctx *c = ctx;
@@ -305,6 +379,10 @@ static int p_start(void *ctx, char *err, size_t errlen)
 
 	op(c, "start");
 	c->running = true;
+#ifdef PLUG_GARBAGE
+	start_garbage(c);
+	return 0;
+#endif
 #ifdef PLUG_CRASH_AFTER
 	{
 		struct hathor_timer *t = c->svc->timer_new(c->h, crash_cb, c);

@@ -25,6 +25,7 @@
  * handler].
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -46,6 +47,7 @@
 #include "hn/err.h"
 
 static const char *host_bin, *plugin_so, *bad_abi_so, *crash_so;
+static const char *garbage_so;
 static const char *plugin_arg;  /* argv; tests may point plugin_so away */
 static double health_window;
 static bool own_loop;
@@ -649,6 +651,39 @@ static void test_reload_rollback(void **state)
 	unlink(path);
 }
 
+static bool restarted(void *arg)
+{
+	return stats().restarts >= *(unsigned *)arg;
+}
+
+/* A host writing garbage to node.ipc (malformed JSON, wrong types,
+ * oversize) is ended, the reason logged and counted, and restarted with
+ * backoff; the core keeps working (a good reload afterwards). */
+static void test_garbage_host(void **state)
+{
+	struct hn_error err = { 0 };
+	struct hn_sup_stats st;
+	struct rl r = { 0 };
+	unsigned two = 2;
+	pid_t none = 0;
+
+	plugin_so = garbage_so;
+	sup_start(0);
+	assert_true(run_until(is_up_other, &none, 10.0));
+	assert_true(run_until(restarted, &two, 15.0));
+	st = stats();
+	print_message("garbage: %u restarts, %" PRIu64 " bad, last: %s (%s)\n",
+		      st.restarts, st.bad_total, st.last_reason, st.last_exit);
+	assert_true(st.bad_total >= 2);
+	assert_non_null(strstr(st.last_reason, "malformed request"));
+	/* Still in charge: a reload to the good build serves. */
+	assert_int_equal(hn_sup_reload(sup, plugin_arg, rl_cb, &r, &err), 0);
+	assert_true(run_until(rl_done, &r, 15.0));
+	assert_int_equal(r.rc, 0);
+	assert_serving(stats().pid);
+	sup_clean_stop();
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -670,19 +705,22 @@ int main(int argc, char **argv)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_reload_rollback, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_garbage_host, setup,
+						teardown),
 	};
 	int rc;
 
-	if (argc < 5) {
+	if (argc < 6) {
 		fprintf(stderr, "usage: %s HOST_BIN PLUGIN_SO BAD_ABI_SO "
-			"CRASH_SO [own-loop]\n", argv[0]);
+			"CRASH_SO GARBAGE_SO [own-loop]\n", argv[0]);
 		return 2;
 	}
 	host_bin = argv[1];
 	plugin_so = plugin_arg = argv[2];
 	bad_abi_so = argv[3];
 	crash_so = argv[4];
-	own_loop = argc > 5 && strcmp(argv[5], "own-loop") == 0;
+	garbage_so = argv[5];
+	own_loop = argc > 6 && strcmp(argv[6], "own-loop") == 0;
 	signal(SIGPIPE, SIG_IGN);
 	loop = own_loop ? ev_loop_new(EVFLAG_AUTO) : ev_default_loop(0);
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
