@@ -112,7 +112,7 @@ struct rep {
 static struct {
 	struct fam fam[F_COUNT];
 	struct hn_ledger *ledger;
-	const char *db_path;
+	char db_path[4096];
 	struct rep *rep;
 	size_t n_rep, cap_rep;
 } g;
@@ -246,7 +246,8 @@ static void set(struct series *s, double v)
 void hn_core_metrics_attach_ledger(struct hn_ledger *l, const char *db_path)
 {
 	g.ledger = l;
-	g.db_path = l ? db_path : NULL;
+	snprintf(g.db_path, sizeof(g.db_path), "%s",
+		 l && db_path ? db_path : "");
 }
 
 void hn_core_metrics_http(const char *route, unsigned code, double seconds)
@@ -439,7 +440,7 @@ static void visit_ledger(hathor_metric_visit_cb cb, void *arg)
 	struct hn_hash_list mp = { 0 };
 	uint64_t nb, nt;
 	struct stat st;
-	char wal[4096];
+	char wal[4096 + 8];
 
 	if (!g.ledger)
 		return;
@@ -461,7 +462,7 @@ static void visit_ledger(hathor_metric_visit_cb cb, void *arg)
 			    "confirmed by a block).", HATHOR_METRIC_GAUGE, "",
 			    (double)mp.n);
 	hn_hash_list_release(&mp);
-	if (!g.db_path)
+	if (!g.db_path[0])
 		return;
 	if (stat(g.db_path, &st) == 0)
 		emit_simple(cb, arg, "hathor_db_file_size_bytes",

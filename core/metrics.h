@@ -24,8 +24,8 @@ struct hn_ledger;
 #define HN_CORE_METRICS_MAX_SERIES 64
 
 /* Gauges read from @l at every visit (best height, vertex counts, mempool)
- * and the size of @db_path and its -wal file.  NULL detaches.  Both are
- * borrowed until detached. */
+ * and the size of @db_path (copied) and its -wal file.  NULL detaches;
+ * @l is borrowed until detached. */
 void hn_core_metrics_attach_ledger(struct hn_ledger *l, const char *db_path);
 
 /* An HTTP request answered: @route is the endpoint pattern (bounded set,

@@ -14,6 +14,7 @@
 #include "admin.h"
 #include "config.h"
 #include "daemon.h"
+#include "metrics.h"
 #include "plugins.h"
 
 #include "hn/err.h"
@@ -94,6 +95,8 @@ static void plugins_free(struct hn_plugins *m)
 	if (!m)
 		return;
 	hn_plugin_rt_free(m->rt);
+	hn_core_metrics_attach_ledger(NULL, NULL);
+	hn_core_metrics_reset();
 	free(m);
 }
 
@@ -112,6 +115,14 @@ static int plugins_open(struct hn_daemon *d, struct hn_error *err)
 		return hn_error_set(err, HN_ENOMEM, "out of memory");
 	o.loop = d->loop;
 	o.process = "core";
+	o.visit_extra = hn_core_metrics_visit;
+	if (d->ledger && cfg->data_dir) {
+		char db[4096];
+
+		if (snprintf(db, sizeof(db), "%s/ledger.db", cfg->data_dir) <
+		    (int)sizeof(db))
+			hn_core_metrics_attach_ledger(d->ledger, db);
+	}
 	if (hn_plugin_rt_new(&o, &m->rt) < 0 || feed_config(m->rt, cfg) < 0) {
 		plugins_free(m);
 		return hn_error_set(err, HN_ENOMEM, "out of memory");
