@@ -134,6 +134,31 @@ plugin_list)
 		<<<"$out" || fail "metrics not listed in: $out"
 	stop "$pid"
 	;;
+host_child)
+	# Default P2P mode: hathor-p2p-host runs as the node's child (procfs).
+	[ -n "${HN_TEST_P2P_HOST_BIN:-}" ] || { echo "SKIP: no host"; exit 77; }
+	"$NODE" run --api-listen 127.0.0.1:0 --data-dir "$WORK/n" \
+		--p2p-host-bin "$HN_TEST_P2P_HOST_BIN" \
+		--plugin-dir "$HN_TEST_PLUGIN_DIR" >"$WORK/n.log" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	wait_socket "$WORK/n/run/admin.ipc" "$pid" || fail "node did not start"
+	kids=""
+	for ((i = 0; i < WAIT * 10; i++)); do
+		kids=$(cat /proc/"$pid"/task/*/children 2>/dev/null)
+		[ -n "$kids" ] && break
+		sleep 0.1
+	done
+	[ -n "$kids" ] || fail "hathor-node has no child process"
+	found=0
+	for k in $kids; do
+		comm=$(cat /proc/"$k"/comm 2>/dev/null)
+		ppid=$(awk '/^PPid:/ {print $2}' /proc/"$k"/status 2>/dev/null)
+		[ "$comm" = hathor-p2p-host ] && [ "$ppid" = "$pid" ] && found=1
+	done
+	[ "$found" -eq 1 ] || fail "no hathor-p2p-host child among: $kids"
+	stop "$pid"
+	;;
 *)
 	fail "unknown case"
 	;;
