@@ -312,8 +312,8 @@ static void garbage_cb(void *arg)
 {
 	static const char *const msgs[] = {
 		"{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\": ",
-		"{\"jsonrpc\": \"2.0\", \"id\": \"x\", \"method\": 7, "
-		"\"params\": {\"hash\": 5}}",
+		("{\"jsonrpc\": \"2.0\", \"id\": \"x\", \"method\": 7, "
+		 "\"params\": {\"hash\": 5}}"),
 		"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
 	};
 	size_t big = 4u << 20;
