@@ -95,6 +95,7 @@ int hn_ipc_open(const struct hn_ipc_opts *o, struct hn_ipc **out,
 	ipc->loop = o->loop;
 	ipc->ledger = o->ledger;
 	ipc->max_msg = o->max_msg ? o->max_msg : HN_RPC_DEFAULT_MAX_MSG;
+	ipc->slice_us = HN_IPC_DEFAULT_SLICE_US;
 	snprintf(ipc->dir, sizeof(ipc->dir), "%s", o->runtime_dir);
 	if ((rc = path_in(ipc->node_path, ipc->dir, "node.ipc", err)) < 0 ||
 	    (rc = path_in(ipc->events_path, ipc->dir, "events.ipc", err)) < 0)
@@ -139,6 +140,7 @@ void hn_ipc_close(struct hn_ipc *ipc)
 		return;
 	hn__ipc_events_close(ipc);
 	hn_rpc_server_close(ipc->node);
+	hn__ipc_node_close(ipc);
 	free(ipc);
 }
 

@@ -91,8 +91,24 @@ struct hn_ipc_stats {
 	uint64_t events_since_calls;
 	uint64_t last_seq;
 	uint64_t epoch;
+	/* Sliced intake of on_new_vertices (hn_ipc_set_slice). */
+	uint64_t intake_batches;        /* batches run in slices */
+	uint64_t intake_slices;         /* commits (loop callbacks) */
+	uint64_t intake_deferred;       /* calls queued behind a batch */
+	uint64_t intake_max_slice_us;   /* longest slice */
 };
 void hn_ipc_stats(const struct hn_ipc *ipc, struct hn_ipc_stats *st);
+/* on_new_vertices is stored in slices, one commit per loop iteration,
+ * so that HTTP and the other watchers run between them: a slice ends
+ * after the vertex that takes it past @budget_us (0: no slicing, the whole
+ * batch in one callback and one commit) or at @max_vertices (0: no cap).
+ * Calls arriving on node.ipc while a batch is in progress wait behind it
+ * and run in arrival order once it is answered (heartbeat excepted).
+ * Default HN_IPC_DEFAULT_SLICE_US, no cap. */
+#define HN_IPC_DEFAULT_SLICE_US 5000
+void hn_ipc_set_slice(struct hn_ipc *ipc, unsigned budget_us,
+		      unsigned max_vertices);
+
 /* True while node.ipc has calls being answered. */
 bool hn_ipc_busy(const struct hn_ipc *ipc);
 

@@ -12,6 +12,7 @@
 #include "ipc.h"
 
 struct hn_ledger_event;
+struct ipc_intake;              /* ipc_node.c */
 
 struct ipc_ring_ent {
 	uint64_t seq;
@@ -41,6 +42,12 @@ struct hn_ipc {
 	ev_timer hb_w;
 	bool subscribed;
 
+	/* Sliced batch intake (ipc_node.c): on_new_vertices runs at most
+	 * @slice_us of ledger work per loop iteration (0: the whole batch in
+	 * one callback), at most @slice_max vertices per commit. */
+	struct ipc_intake *intake;      /* NULL until first used */
+	unsigned slice_us, slice_max;
+
 	hn_ipc_bad_cb on_bad;
 	void *on_bad_arg;
 	struct hn_ipc_stats st;
@@ -49,6 +56,9 @@ struct hn_ipc {
 /* ipc_node.c */
 extern const struct hn_rpc_method hn__ipc_node_methods[];
 extern const size_t hn__ipc_node_n_methods;
+/* After hn_rpc_server_close: drops the batch in progress and the calls
+ * queued behind it (their replies only free them). */
+void hn__ipc_node_close(struct hn_ipc *ipc);
 
 /* ipc_events.c */
 int hn__ipc_events_open(struct hn_ipc *ipc, size_t ring, double heartbeat,

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ipc_int.h"
 #include "ledger.h"
@@ -365,47 +366,99 @@ static void bufs_free(struct hn_buf *v, size_t n)
 	free(v);
 }
 
-static void m_on_new_vertices(void *arg, struct hn_rpc_call *c,
-			      struct json_object *p)
-{
-	uint64_t origin = 0;
-	struct json_object *arr = NULL, *a;
-	const struct hn_rpc_param spec[] = {
-		{ "origin", HN_RPC_P_U64, false, &origin, NULL, 0 },
-		{ "vertices", HN_RPC_P_ARRAY, true, &arr, NULL,
-		  HATHOR_NODE_MAX_BATCH },
-	};
-	struct hn_ledger_result *res;
-	struct hn_rpc_error e;
-	struct hn_buf *v = NULL;
-	size_t n = 0, done = 0, i;
-	int rc;
+/* --- sliced batch intake ------------------------------------------------ */
 
-	if (!params_ok_l(c, L(arg), p, spec, NP(spec)) || !origin_ok(c, origin))
+/*
+ * A sync stream arrives as on_new_vertices batches of ~100 vertices, and
+ * full verification + consensus costs ~250 us per vertex: run whole, a
+ * batch blocks the loop (and HTTP beside it) for tens to hundreds of ms.
+ * So a batch is stored in slices: hn_nodesvc_on_new_vertices() on the next
+ * k vertices (one commit), then the loop runs its other watchers, then the
+ * next slice (a 0 s timer: it fires on the next iteration, after the I/O
+ * that is ready).  k follows the last slice's time per vertex so that a
+ * slice stays near ipc->slice_us.  The reply goes out when the batch has
+ * finished, with the same results the one-callback path gives: in order,
+ * stopping after the first rejected vertex.  Every node.ipc call arriving
+ * meanwhile waits in a FIFO behind the batch (the host sees its calls
+ * answered in the order they were sent, reads after the batch see all of
+ * it), heartbeat excepted.
+ */
+
+struct deferred {
+	struct hn_rpc_call *c;
+	struct json_object *params;     /* borrowed from the request */
+	hn_rpc_method_fn fn;
+	struct deferred *next;
+};
+
+struct batch_job {
+	struct hn_rpc_call *c;
+	struct hn_buf *v;
+	struct hn_ledger_result *res;
+	size_t n;
+	size_t next;                    /* vertices handled so far */
+	size_t k;                       /* vertices in the next slice */
+	enum hn_nodesvc_origin origin;
+	int rc;                         /* < 0: commit failure from fail_at */
+	size_t fail_at;
+	bool begin_failed;              /* no transaction could be opened */
+	bool finished;
+};
+
+struct ipc_intake {
+	struct hn_ipc *ipc;
+	ev_timer w;
+	struct batch_job *job;          /* NULL: none in progress */
+	struct deferred *head, *tail;
+};
+
+#define SLICE_FIRST_K 4                 /* before a time per vertex is known */
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void intake_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+static struct ipc_intake *intake_get(struct hn_ipc *ipc)
+{
+	struct ipc_intake *in = ipc->intake;
+
+	if (in)
+		return in;
+	in = calloc(1, sizeof(*in));
+	if (!in)
+		return NULL;
+	in->ipc = ipc;
+	ev_timer_init(&in->w, intake_cb, 0., 0.);
+	in->w.data = in;
+	ipc->intake = in;
+	return in;
+}
+
+static void job_free(struct batch_job *j)
+{
+	if (!j)
 		return;
-	if (bufs_from(arr, HATHOR_NODE_MAX_BATCH, &v, &n, &e) < 0) {
-		hn_rpc_reply_error(c, &e);
-		return;
-	}
-	res = calloc(n ? n : 1, sizeof(*res));
-	if (!res) {
-		bufs_free(v, n);
-		hn_rpc_reply_app(c, HN_ENOMEM, "out of memory");
-		return;
-	}
-	rc = hn_nodesvc_on_new_vertices(L(arg), v, n,
-					(enum hn_nodesvc_origin)origin, res,
-					&done);
-	bufs_free(v, n);
-	if (rc < 0 && done == 0) {
-		free(res);
-		reply_rc(c, rc, "batch commit failed");
-		return;
-	}
-	a = json_object_new_array();
+	bufs_free(j->v, j->n);
+	free(j->res);
+	free(j);
+}
+
+/* Results of the vertices handled, as the one-callback path answers. */
+static void batch_reply(struct hn_rpc_call *c, const struct hn_ledger_result
+			*res, size_t done, int rc, size_t fail_at)
+{
+	struct json_object *a = json_object_new_array();
+	size_t i;
+
 	for (i = 0; a && i < done; i++) {
-		struct json_object *x = add_json(rc < 0 ? rc : res[i].code,
-						 &res[i], NULL);
+		int code = rc < 0 && i >= fail_at ? rc : res[i].code;
+		struct json_object *x = add_json(code, &res[i], NULL);
 
 		if (!x || json_object_array_add(a, x) < 0) {
 			json_object_put(x);
@@ -413,8 +466,219 @@ static void m_on_new_vertices(void *arg, struct hn_rpc_call *c,
 			a = NULL;
 		}
 	}
-	free(res);
 	reply_results(c, a);
+}
+
+/* One slice: the next k vertices in one commit. */
+static void job_slice(struct hn_ipc *ipc, struct batch_job *j)
+{
+	size_t k = j->k, done = 0;
+	uint64_t t0 = mono_us(), us;
+	int rc;
+
+	if (ipc->slice_max && k > ipc->slice_max)
+		k = ipc->slice_max;
+	if (k > j->n - j->next)
+		k = j->n - j->next;
+	if (k == 0)
+		k = 1;
+	rc = hn_nodesvc_on_new_vertices(L(ipc), j->v + j->next, k, j->origin,
+					j->res + j->next, &done);
+	us = mono_us() - t0;
+	ipc->st.intake_slices++;
+	if (us > ipc->st.intake_max_slice_us)
+		ipc->st.intake_max_slice_us = us;
+	if (rc < 0) {
+		/* Commit (or begin) failed: nothing of this slice is stored;
+		 * the earlier slices are, with their own results. */
+		j->rc = rc;
+		j->fail_at = j->next;
+		if (done == 0) {
+			j->begin_failed = true;
+			memset(&j->res[j->next], 0, sizeof(j->res[0]));
+			done = 1;
+		}
+		j->next += done;
+		j->finished = true;
+		return;
+	}
+	j->next += done;
+	if (done < k || j->next >= j->n) {
+		/* Stopped after a rejected vertex, or the last one. */
+		j->finished = true;
+		return;
+	}
+	/* Next slice: as many vertices as fit the budget at this rate. */
+	us /= done;
+	j->k = us ? ipc->slice_us / us : ipc->slice_max;
+	if (j->k < 1)
+		j->k = 1;
+	if (j->k > HATHOR_NODE_MAX_BATCH)
+		j->k = HATHOR_NODE_MAX_BATCH;
+}
+
+static void intake_drain(struct ipc_intake *in)
+{
+	while (!in->job && in->head) {
+		struct deferred *d = in->head;
+
+		in->head = d->next;
+		if (!in->head)
+			in->tail = NULL;
+		d->fn(in->ipc, d->c, d->params);
+		free(d);
+	}
+}
+
+static void intake_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ipc_intake *in = w->data;
+	struct batch_job *j = in->job;
+
+	(void)loop;
+	(void)revents;
+	if (j) {
+		job_slice(in->ipc, j);
+		if (!j->finished) {
+			ev_timer_set(&in->w, 0., 0.);
+			ev_timer_start(in->ipc->loop, &in->w);
+			return;
+		}
+		in->job = NULL;
+		if (j->begin_failed && j->fail_at == 0)
+			reply_rc(j->c, j->rc, "batch commit failed");
+		else
+			batch_reply(j->c, j->res, j->next, j->rc, j->fail_at);
+		job_free(j);
+	}
+	intake_drain(in);
+}
+
+/* Every method but heartbeat passes here: it runs now unless a batch is in
+ * progress or calls already wait, then it waits behind them. */
+static void gate(void *arg, struct hn_rpc_call *c, struct json_object *p,
+		 hn_rpc_method_fn fn)
+{
+	struct hn_ipc *ipc = arg;
+	struct ipc_intake *in = ipc->intake;
+	struct deferred *d;
+
+	if (!in || (!in->job && !in->head)) {
+		fn(arg, c, p);
+		return;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		hn_rpc_reply_app(c, HN_ENOMEM, "out of memory");
+		return;
+	}
+	d->c = c;
+	d->params = p;
+	d->fn = fn;
+	if (in->tail)
+		in->tail->next = d;
+	else
+		in->head = d;
+	in->tail = d;
+	ipc->st.intake_deferred++;
+}
+
+void hn__ipc_node_close(struct hn_ipc *ipc)
+{
+	struct ipc_intake *in = ipc->intake;
+
+	if (!in)
+		return;
+	ev_timer_stop(ipc->loop, &in->w);
+	if (in->job) {
+		hn_rpc_reply_app(in->job->c, HN_ECLOSED, "node.ipc closed");
+		job_free(in->job);
+		in->job = NULL;
+	}
+	while (in->head) {
+		struct deferred *d = in->head;
+
+		in->head = d->next;
+		hn_rpc_reply_app(d->c, HN_ECLOSED, "node.ipc closed");
+		free(d);
+	}
+	free(in);
+	ipc->intake = NULL;
+}
+
+void hn_ipc_set_slice(struct hn_ipc *ipc, unsigned budget_us,
+		      unsigned max_vertices)
+{
+	ipc->slice_us = budget_us;
+	ipc->slice_max = max_vertices;
+}
+
+/* The whole batch in this callback, one commit (slicing off). */
+static void batch_whole(struct hn_ipc *ipc, struct hn_rpc_call *c,
+			struct hn_buf *v, size_t n,
+			enum hn_nodesvc_origin origin)
+{
+	struct hn_ledger_result *res = calloc(n ? n : 1, sizeof(*res));
+	size_t done = 0;
+	int rc;
+
+	if (!res) {
+		bufs_free(v, n);
+		hn_rpc_reply_app(c, HN_ENOMEM, "out of memory");
+		return;
+	}
+	rc = hn_nodesvc_on_new_vertices(L(ipc), v, n, origin, res, &done);
+	bufs_free(v, n);
+	if (rc < 0 && done == 0) {
+		free(res);
+		reply_rc(c, rc, "batch commit failed");
+		return;
+	}
+	batch_reply(c, res, done, rc, 0);
+	free(res);
+}
+
+static void m_on_new_vertices(void *arg, struct hn_rpc_call *c,
+			      struct json_object *p)
+{
+	struct hn_ipc *ipc = arg;
+	uint64_t origin = 0;
+	struct json_object *arr = NULL;
+	const struct hn_rpc_param spec[] = {
+		{ "origin", HN_RPC_P_U64, false, &origin, NULL, 0 },
+		{ "vertices", HN_RPC_P_ARRAY, true, &arr, NULL,
+		  HATHOR_NODE_MAX_BATCH },
+	};
+	struct ipc_intake *in;
+	struct batch_job *j;
+	struct hn_rpc_error e;
+	struct hn_buf *v = NULL;
+	size_t n = 0;
+
+	if (!params_ok_l(c, L(arg), p, spec, NP(spec)) || !origin_ok(c, origin))
+		return;
+	if (bufs_from(arr, HATHOR_NODE_MAX_BATCH, &v, &n, &e) < 0) {
+		hn_rpc_reply_error(c, &e);
+		return;
+	}
+	in = ipc->slice_us && n > 1 ? intake_get(ipc) : NULL;
+	j = in ? calloc(1, sizeof(*j)) : NULL;
+	if (j)
+		j->res = calloc(n, sizeof(*j->res));
+	if (!j || !j->res) {
+		free(j);
+		batch_whole(ipc, c, v, n, (enum hn_nodesvc_origin)origin);
+		return;
+	}
+	j->c = c;
+	j->v = v;
+	j->n = n;
+	j->k = SLICE_FIRST_K;
+	j->origin = (enum hn_nodesvc_origin)origin;
+	in->job = j;
+	ipc->st.intake_batches++;
+	ev_timer_set(&in->w, 0., 0.);
+	ev_timer_start(ipc->loop, &in->w);
 }
 
 static void m_on_new_block(void *arg, struct hn_rpc_call *c,
@@ -1052,35 +1316,71 @@ static void m_heartbeat(void *arg, struct hn_rpc_call *c,
 	hn_rpc_reply(c, r);
 }
 
+/* Gated forms of the methods (see gate()). */
+#define GATED(fn) \
+	static void gated_##fn(void *arg, struct hn_rpc_call *c, \
+			       struct json_object *p) \
+	{ \
+		gate(arg, c, p, fn); \
+	}
+GATED(m_on_new_vertex)
+GATED(m_on_new_vertices)
+GATED(m_on_new_block)
+GATED(m_verify_basic)
+GATED(m_publish)
+GATED(m_get_genesis)
+GATED(m_get_vertex)
+GATED(m_get_block)
+GATED(m_get_parent_block)
+GATED(m_get_best_block)
+GATED(m_get_latest_timestamp)
+GATED(m_get_first_timestamp)
+GATED(m_vertex_exists)
+GATED(m_partial_vertex_exists)
+GATED(m_can_validate_full)
+GATED(m_compare_bytes)
+GATED(m_get_best_block_tips)
+GATED(m_get_n_height_tips)
+GATED(m_height_index_get)
+GATED(m_get_mempool_tips)
+GATED(m_get_tx_tips)
+GATED(m_get_merkle_tree)
+GATED(m_get_hashes_and_next_idx)
+GATED(m_get_vertices)
+GATED(m_vertex_exists_many)
+GATED(m_partial_vertex_exists_many)
+GATED(m_height_index_get_many)
+GATED(hn__ipc_events_since)
+
 const struct hn_rpc_method hn__ipc_node_methods[] = {
-	{ "on_new_vertex", m_on_new_vertex },
-	{ "on_new_vertices", m_on_new_vertices },
-	{ "on_new_block", m_on_new_block },
-	{ "verify_basic", m_verify_basic },
-	{ "publish", m_publish },
-	{ "get_genesis", m_get_genesis },
-	{ "get_vertex", m_get_vertex },
-	{ "get_block", m_get_block },
-	{ "get_parent_block", m_get_parent_block },
-	{ "get_best_block", m_get_best_block },
-	{ "get_latest_timestamp", m_get_latest_timestamp },
-	{ "get_first_timestamp", m_get_first_timestamp },
-	{ "vertex_exists", m_vertex_exists },
-	{ "partial_vertex_exists", m_partial_vertex_exists },
-	{ "can_validate_full", m_can_validate_full },
-	{ "compare_bytes_with_local_vertex", m_compare_bytes },
-	{ "get_best_block_tips", m_get_best_block_tips },
-	{ "get_n_height_tips", m_get_n_height_tips },
-	{ "height_index_get", m_height_index_get },
-	{ "get_mempool_tips", m_get_mempool_tips },
-	{ "get_tx_tips", m_get_tx_tips },
-	{ "get_merkle_tree", m_get_merkle_tree },
-	{ "get_hashes_and_next_idx", m_get_hashes_and_next_idx },
-	{ "get_vertices", m_get_vertices },
-	{ "vertex_exists_many", m_vertex_exists_many },
-	{ "partial_vertex_exists_many", m_partial_vertex_exists_many },
-	{ "height_index_get_many", m_height_index_get_many },
-	{ "events_since", hn__ipc_events_since },
+	{ "on_new_vertex", gated_m_on_new_vertex },
+	{ "on_new_vertices", gated_m_on_new_vertices },
+	{ "on_new_block", gated_m_on_new_block },
+	{ "verify_basic", gated_m_verify_basic },
+	{ "publish", gated_m_publish },
+	{ "get_genesis", gated_m_get_genesis },
+	{ "get_vertex", gated_m_get_vertex },
+	{ "get_block", gated_m_get_block },
+	{ "get_parent_block", gated_m_get_parent_block },
+	{ "get_best_block", gated_m_get_best_block },
+	{ "get_latest_timestamp", gated_m_get_latest_timestamp },
+	{ "get_first_timestamp", gated_m_get_first_timestamp },
+	{ "vertex_exists", gated_m_vertex_exists },
+	{ "partial_vertex_exists", gated_m_partial_vertex_exists },
+	{ "can_validate_full", gated_m_can_validate_full },
+	{ "compare_bytes_with_local_vertex", gated_m_compare_bytes },
+	{ "get_best_block_tips", gated_m_get_best_block_tips },
+	{ "get_n_height_tips", gated_m_get_n_height_tips },
+	{ "height_index_get", gated_m_height_index_get },
+	{ "get_mempool_tips", gated_m_get_mempool_tips },
+	{ "get_tx_tips", gated_m_get_tx_tips },
+	{ "get_merkle_tree", gated_m_get_merkle_tree },
+	{ "get_hashes_and_next_idx", gated_m_get_hashes_and_next_idx },
+	{ "get_vertices", gated_m_get_vertices },
+	{ "vertex_exists_many", gated_m_vertex_exists_many },
+	{ "partial_vertex_exists_many", gated_m_partial_vertex_exists_many },
+	{ "height_index_get_many", gated_m_height_index_get_many },
+	{ "events_since", gated_hn__ipc_events_since },
 	{ "heartbeat", m_heartbeat },
 };
 const size_t hn__ipc_node_n_methods =
