@@ -1587,8 +1587,18 @@ static int remove_one(struct hn_cons *c, struct hn_cnode *n)
 	int rc;
 
 	hexs(n->hash, hex);
-	hn_warn(COMP, "removing '%s' from the mempool: it became invalid "
-		"after a reorg (reward lock)", hex);
+	if (is_block(n)) {
+		/* Only a voided block can be to the right of a mempool tx
+		 * (a best-chain block would have given it a first_block). */
+		if (!voided(n))
+			return cfail(c, HN_ECONSENSUS, "block '%s' to the right of "
+				     "an invalid mempool tx is not voided", hex);
+		hn_warn(COMP, "removing voided block '%s': it confirms a "
+			"transaction removed after a reorg (reward lock)", hex);
+	} else {
+		hn_warn(COMP, "removing transaction '%s' from the mempool: it "
+			"became invalid after a reorg (reward lock)", hex);
+	}
 	if ((rc = hn_store_remove_vertex(c->st, n->v)) < 0)
 		return cfail(c, rc, "cannot remove '%s': %s", hex,
 			     hn_store_errmsg(c->st));
@@ -1669,6 +1679,16 @@ static int remove_invalid_mempool(struct hn_cons *c)
 		walk_add_neighbors(&w, n);
 	}
 	walk_release(&w);
+	{
+		size_t nb = 0;
+
+		for (size_t i = 0; i < nrm; i++)
+			nb += is_block(rm[i]);
+		hn_warn(COMP, "%zu mempool transactions became invalid after "
+			"the reorg: removing them and what depends on them "
+			"(%zu transactions, %zu voided blocks of the losing "
+			"chain)", nbad, nrm - nb, nb);
+	}
 	/* Newest first, so nothing removed still has a stored child. */
 	for (size_t i = nrm; i-- > 0 && !c->err;)
 		remove_one(c, rm[i]);

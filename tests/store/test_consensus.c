@@ -234,6 +234,131 @@ static void test_reorg_reward_lock_removes_tx(void **state)
 	tc_close(&tc, false);
 }
 
+/*
+ * Mempool txs that lose the reward lock after a reorg are removed, and no
+ * block is: blocks are never in the mempool, and a tx that only the
+ * mempool holds has no block to its right. The losing chain stays stored,
+ * voided, with its metadata intact; the winning chain is untouched.
+ */
+static void test_reorg_reward_lock_keeps_blocks(void **state)
+{
+	struct tchain tc;
+	struct evcount ev = { 0 };
+	uint8_t a[12][32], top[32], t[32], u[32], b[3][32], h[32];
+	struct hn_store *st;
+	struct tc_in in;
+	uint64_t v = GEN_VALUE;
+
+	tc_open(&tc);
+	st = hn_ledger_store(tc.l);
+	tc_chain(&tc, tc_gblock(&tc), t0(&tc), 12, 2.0, 1, top, a);
+	/* T spends the genesis reward: at best height 12 it is unlocked;
+	 * U spends T. Both stay in the mempool. */
+	in.tx = tc_gblock(&tc);
+	in.index = 0;
+	tc_add_tx(&tc, &in, 1, &v, 1, tc_gtx1(&tc), tc_gtx2(&tc),
+		  t0(&tc) + 400, 2.0, 0, t);
+	in.tx = t;
+	tc_add_tx(&tc, &in, 1, &v, 1, t, tc_gtx2(&tc), t0(&tc) + 401, 2.0, 0,
+		  u);
+	assert_true(tc_in_mempool(&tc, t));
+	assert_true(tc_in_mempool(&tc, u));
+	hn_ledger_subscribe(tc.l, count, &ev);
+	/* A heavier fork from A1 (3 * 2^5 > 11 * 2^2): best height 12 -> 4,
+	 * and 4 + 1 < 11 locks the genesis reward again. */
+	tc_add_block(&tc, a[0], NULL, t0(&tc) + 31, 5.0, 2, 0, b[0]);
+	tc_add_block(&tc, b[0], NULL, t0(&tc) + 61, 5.0, 2, 0, b[1]);
+	tc_add_block(&tc, b[1], NULL, t0(&tc) + 91, 5.0, 2, 0, b[2]);
+	assert_int_equal(tc_best_height(&tc), 4);
+	tc_best(&tc, h);
+	assert_memory_equal(h, b[2], 32);
+	assert_int_equal(ev.reorg, 1);
+	assert_false(tc_exists(&tc, t));
+	assert_false(tc_exists(&tc, u));
+	/* Every block is still there: the common block and the winners
+	 * valid, the losers A2..A12 voided. */
+	assert_true(tc_exists(&tc, a[0]));
+	assert_false(tc_voided(&tc, a[0]));
+	for (int i = 1; i < 12; i++) {
+		assert_true(tc_exists(&tc, a[i]));
+		assert_true(tc_voided(&tc, a[i]));
+	}
+	for (int i = 0; i < 3; i++) {
+		assert_true(tc_exists(&tc, b[i]));
+		assert_false(tc_voided(&tc, b[i]));
+		assert_int_equal(hn_store_height_get(st, 2 + i, h), 0);
+		assert_memory_equal(h, b[i], 32);
+	}
+	{
+		struct hn_hash_list l = { 0 };
+
+		assert_int_equal(hn_nodesvc_get_mempool_tips(tc.l, &l), 0);
+		assert_int_equal(l.n, 0);
+		hn_hash_list_release(&l);
+	}
+	tc_check(&tc);
+	/* The losing chain is whole, so it can win back: one block of
+	 * weight 6 on A12 (11 * 2^2 + 2^6 > 3 * 2^5). */
+	tc_add_block(&tc, a[11], NULL, t0(&tc) + 361, 6.0, 1, 0, h);
+	assert_int_equal(tc_best_height(&tc), 13);
+	assert_false(tc_voided(&tc, a[11]));
+	tc_check(&tc);
+	tc_reopen(&tc);
+	assert_int_equal(tc_best_height(&tc), 13);
+	tc_check(&tc);
+	tc_close(&tc, false);
+}
+
+/*
+ * A tx confirmed only by the losing chain returns to the mempool, loses
+ * the reward lock and is removed. hathor-core's
+ * _compute_vertices_that_became_invalid then removes every vertex to its
+ * right, "both txs and blocks": the losing blocks that confirm it
+ * (directly or through their parent chain) go with it, since keeping them
+ * would leave them with a missing parent. The losing blocks before it
+ * stay stored and voided.
+ */
+static void test_reorg_reward_lock_confirmed_by_loser(void **state)
+{
+	struct tchain tc;
+	uint8_t a[10][32], top[32], t[32], a11[32], a12[32], b[2][32], h[32];
+	uint8_t txp[2][32];
+	struct tc_in in;
+	uint64_t v = GEN_VALUE;
+
+	tc_open(&tc);
+	tc_chain(&tc, tc_gblock(&tc), t0(&tc), 10, 2.0, 1, top, a);
+	in.tx = tc_gblock(&tc);
+	in.index = 0;
+	tc_add_tx(&tc, &in, 1, &v, 1, tc_gtx1(&tc), tc_gtx2(&tc),
+		  t0(&tc) + 400, 2.0, 0, t);
+	memcpy(txp[0], t, 32);
+	memcpy(txp[1], tc_gtx2(&tc), 32);
+	tc_add_block(&tc, a[9], (const uint8_t (*)[32])txp, t0(&tc) + 430,
+		     2.0, 1, 0, a11);
+	tc_add_block(&tc, a11, NULL, t0(&tc) + 460, 2.0, 1, 0, a12);
+	assert_true(tc_has_first_block(&tc, t, a11));
+	/* A heavier fork from genesis: best height 12 -> 2. */
+	tc_add_block(&tc, tc_gblock(&tc), NULL, t0(&tc) + 1, 5.0, 2, 0, b[0]);
+	tc_add_block(&tc, b[0], NULL, t0(&tc) + 31, 5.0, 2, 0, b[1]);
+	assert_int_equal(tc_best_height(&tc), 2);
+	tc_best(&tc, h);
+	assert_memory_equal(h, b[1], 32);
+	assert_false(tc_exists(&tc, t));
+	assert_false(tc_exists(&tc, a11));
+	assert_false(tc_exists(&tc, a12));
+	for (int i = 0; i < 10; i++) {
+		assert_true(tc_exists(&tc, a[i]));
+		assert_true(tc_voided(&tc, a[i]));
+	}
+	for (int i = 0; i < 2; i++)
+		assert_false(tc_voided(&tc, b[i]));
+	tc_check(&tc);
+	tc_reopen(&tc);
+	tc_check(&tc);
+	tc_close(&tc, false);
+}
+
 static void test_conflict_tie_then_child(void **state)
 {
 	struct tchain tc;
@@ -642,6 +767,8 @@ int main(void)
 		cmocka_unit_test(test_reorg),
 		cmocka_unit_test(test_reorg_returns_tx_to_mempool),
 		cmocka_unit_test(test_reorg_reward_lock_removes_tx),
+		cmocka_unit_test(test_reorg_reward_lock_keeps_blocks),
+		cmocka_unit_test(test_reorg_reward_lock_confirmed_by_loser),
 		cmocka_unit_test(test_conflict_tie_then_child),
 		cmocka_unit_test(test_conflict_heavier_wins),
 		cmocka_unit_test(test_block_confirming_voided_tx_resolves),
