@@ -25,6 +25,9 @@ fail() {
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
+# Extra `hathor-node run` options for every daemon started (an array the
+# caller may set, e.g. DAEMON_ARGS=(--reload-health-ms 500)).
+[[ -v DAEMON_ARGS ]] || DAEMON_ARGS=()
 # start NAME P2P_PORT [BOOTSTRAP_PORT]: a daemon on $WORK/dNAME (which may
 # already hold a chain); sets PID_NAME and API_NAME (http://host:port).
 start() {
@@ -34,7 +37,7 @@ start() {
 	"$NODE" run --network "${NETWORK:-unittests}" --data-dir "$WORK/d$n" \
 		--runtime-dir "$WORK/r$n" --listen "127.0.0.1:$port" "${boot[@]}" \
 		--api-listen 127.0.0.1:0 --plugin-dir "$PLUGDIR" \
-		--p2p-host-bin "$HOST" >"$log" 2>&1 &
+		--p2p-host-bin "$HOST" "${DAEMON_ARGS[@]}" >"$log" 2>&1 &
 	pid=$!
 	DPIDS+=("$pid")
 	eval "PID_$n=$pid"
