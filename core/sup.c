@@ -106,6 +106,7 @@ struct hn_sup {
 	void *reload_arg;
 	double reload_t0;
 	pid_t reload_old_pid;
+	unsigned reload_gen;            /* the candidate's generation */
 	/* health gate: the build to roll back to, the watched generation and
 	 * the success answer held until the window passed */
 	int rb_fd;
@@ -440,6 +441,10 @@ static void reload_started(void *arg, int rc, struct hn_rpc_resp *resp)
 		log_reply((void *)"start", rc, resp);
 	if (!s->reloading || s->cand)
 		return;
+	/* Only the reload's own generation gets this callback; if another
+	 * serves by now, the new one is gone. */
+	if (g && g->gen != s->reload_gen)
+		g = NULL;
 	if (rc < 0 || (resp && resp->is_error) || !g) {
 		snprintf(msg, sizeof(msg), "new p2p host is up but 'start' "
 			 "failed: %s", rc < 0 ? hn_strerror(rc) :
@@ -502,10 +507,14 @@ static void send_startup(struct hn_sup *s)
 {
 	struct json_object *a, *p;
 	struct hgen *g = s->cur;
+	bool rl;
 	size_t i;
 
 	if (!g || !g->p2p)
 		return;
+	/* A serving host that was still starting when a reload began gets
+	 * its plain "start": the verdict waits for the candidate's. */
+	rl = s->reloading && !s->cand && g->gen == s->reload_gen;
 	if (s->o.n_bootstrap) {
 		a = json_object_new_array();
 		for (i = 0; a && i < s->o.n_bootstrap; i++)
@@ -516,12 +525,12 @@ static void send_startup(struct hn_sup *s)
 		hn_rpc_call(g->p2p, "add_peer_discovery", p, 5.0, 0,
 			    log_reply, (void *)"add_peer_discovery");
 	}
-	if (!s->o.no_start && s->reloading)
+	if (!s->o.no_start && rl)
 		hn_rpc_call(g->p2p, "start", NULL, 5.0, 0, reload_started, s);
 	else if (!s->o.no_start)
 		hn_rpc_call(g->p2p, "start", NULL, 5.0, 0, log_reply,
 			    (void *)"start");
-	else if (s->reloading)
+	else if (rl)
 		reload_started(s, 0, NULL);     /* no "start" to wait for */
 }
 
@@ -1062,6 +1071,7 @@ int hn_sup_reload(struct hn_sup *s, const char *plugin_path,
 		s->rb_plugin = strdup(s->cur ? s->cur->plugin : s->plugin);
 	}
 	s->cand = g;
+	s->reload_gen = g->gen;
 	s->reloading = true;
 	s->reload_cb = cb;
 	s->reload_arg = arg;
