@@ -474,6 +474,7 @@ static void job_slice(struct hn_ipc *ipc, struct batch_job *j)
 {
 	size_t k = j->k, done = 0;
 	uint64_t t0 = mono_us(), us;
+	bool rejected;
 	int rc;
 
 	if (ipc->slice_max && k > ipc->slice_max)
@@ -502,8 +503,11 @@ static void job_slice(struct hn_ipc *ipc, struct batch_job *j)
 		j->finished = true;
 		return;
 	}
+	/* A slice stops after a rejected vertex, which may be its last
+	 * one: look at that vertex's result, not only at the count. */
+	rejected = done > 0 && j->res[j->next + done - 1].code < 0;
 	j->next += done;
-	if (done < k || j->next >= j->n) {
+	if (rejected || done < k || j->next >= j->n) {
 		/* Stopped after a rejected vertex, or the last one. */
 		j->finished = true;
 		return;
