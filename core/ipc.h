@@ -88,6 +88,7 @@ struct hn_ipc_stats {
 	struct hn_rpc_pipe_stats node_pipes;
 	uint64_t events_published;      /* events put on events.ipc */
 	uint64_t events_msgs;           /* PUB messages (coalesced) */
+	uint64_t events_bytes;          /* bytes of those messages */
 	uint64_t events_since_calls;
 	uint64_t last_seq;
 	uint64_t epoch;

@@ -140,6 +140,7 @@ static void pub_send(struct hn_ipc *ipc, struct json_object *o)
 		return;
 	}
 	ipc->st.events_msgs++;
+	ipc->st.events_bytes += len;
 }
 
 static void flush_pending(struct hn_ipc *ipc)

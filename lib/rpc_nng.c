@@ -773,6 +773,7 @@ static void server_send_obj(struct hn_rpc_server *srv, struct slot *s,
 	}
 	if (rc < 0 || !(m = msg_from(str, len)))
 		goto fail;
+	srv->st.bytes_out += len;
 	json_object_put(o);
 	s->state = SS_SEND;
 	nng_aio_set_msg(s->aio, m);
@@ -913,6 +914,7 @@ static void server_dispatch(struct hn_rpc_server *srv, struct slot *s,
 	size_t i;
 
 	srv->st.calls++;
+	srv->st.bytes_in += nng_msg_len(m);
 	if (!c) {
 		nng_msg_free(m);
 		server_recv(s);

@@ -421,6 +421,20 @@ int bench_host_core(int argc, char **argv)
 			       json_object_new_int64((int64_t)is.node.calls));
 	json_object_object_add(o, "events_published", json_object_new_int64(
 				       (int64_t)is.events_published));
+	json_object_object_add(o, "node_ipc_bytes_in", json_object_new_int64(
+				       (int64_t)is.node.bytes_in));
+	json_object_object_add(o, "node_ipc_bytes_out", json_object_new_int64(
+				       (int64_t)is.node.bytes_out));
+	json_object_object_add(o, "events_msgs", json_object_new_int64(
+				       (int64_t)is.events_msgs));
+	json_object_object_add(o, "events_bytes", json_object_new_int64(
+				       (int64_t)is.events_bytes));
+	json_object_object_add(o, "intake_batches", json_object_new_int64(
+				       (int64_t)is.intake_batches));
+	json_object_object_add(o, "intake_slices", json_object_new_int64(
+				       (int64_t)is.intake_slices));
+	json_object_object_add(o, "intake_max_slice_ms", json_object_new_double(
+				       (double)is.intake_max_slice_us / 1e3));
 	f = fopen(out, "w");
 	rc = f && fputs(json_object_to_json_string(o), f) >= 0 ? 0 : 1;
 	if (f && fclose(f) != 0)

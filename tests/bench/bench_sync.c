@@ -418,11 +418,25 @@ static int host_mode(struct bench *b, long long port, long long verts,
 	bench_row(b, PART, "host mode: node.ipc calls per vertex",
 		  jget(o, "node_ipc_calls") / (double)(verts - 3), "calls",
 		  NULL, NULL);
+	snprintf(note, sizeof(note), "host to core %.0f B, core to host %.0f B"
+		 " (JSON-RPC, base64 vertices)",
+		 jget(o, "node_ipc_bytes_in") / (double)(verts - 3),
+		 jget(o, "node_ipc_bytes_out") / (double)(verts - 3));
+	bench_row(b, PART, "host mode: node.ipc bytes per vertex",
+		  (jget(o, "node_ipc_bytes_in") + jget(o, "node_ipc_bytes_out")) /
+		  (double)(verts - 3), "B", NULL, note);
+	snprintf(note, sizeof(note), "%.0f PUB messages (coalesced per loop "
+		 "iteration)", jget(o, "events_msgs"));
+	bench_row(b, PART, "host mode: events.ipc bytes per vertex",
+		  jget(o, "events_bytes") / (double)(verts - 3), "B", NULL,
+		  note);
+	snprintf(note, sizeof(note), "%.0f on_new_vertices batches in %.0f "
+		 "slices", jget(o, "intake_batches"), jget(o, "intake_slices"));
+	bench_row(b, PART, "host mode: longest intake slice",
+		  jget(o, "intake_max_slice_ms"), "ms", NULL, note);
 	bench_missing(b, PART, "in-process mode: HTTP latency during sync",
 		      "hathor-node has no in-process P2P mode to serve HTTP "
 		      "beside a sync");
-	bench_missing(b, PART, "host mode: IPC bytes per vertex",
-		      "core/ipc keeps no byte counters");
 	bench_row(b, PART, "sqlite file per vertex (host-mode node)",
 		  (double)file_size(dir) / (double)(verts - 3), "B", NULL,
 		  "ledger.db + WAL");

@@ -244,6 +244,27 @@ static void test_roundtrip(void **state)
 	hn_rpc_server_stats(s, &ss);
 	assert_int_equal(ss.calls, 3);
 	assert_int_equal(ss.bad, 1);
+	assert_true(ss.bytes_in > 0 && ss.bytes_out > 0);
+	/* Byte counters: an echo of a 600-byte string adds at least that
+	 * much both ways (the test's message limit is 1024). */
+	{
+		struct hn_rpc_server_stats s2;
+		char *big = malloc(601);
+		struct json_object *p = json_object_new_object();
+
+		memset(big, 'x', 600);
+		big[600] = 0;
+		json_object_object_add(p, "s", json_object_new_string(big));
+		call(c, "echo", p, &r);
+		assert_int_equal(r.rc, 0);
+		assert_false(r.is_error);
+		hn_rpc_server_stats(s, &s2);
+		assert_true(s2.bytes_in >= ss.bytes_in + 600);
+		assert_true(s2.bytes_out >= ss.bytes_out + 600);
+		assert_true(s2.bytes_in < ss.bytes_in + 800);
+		assert_true(s2.bytes_out < ss.bytes_out + 800);
+		free(big);
+	}
 	hn_rpc_client_close(c);
 	hn_rpc_server_close(s);
 }

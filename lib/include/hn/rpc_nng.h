@@ -142,6 +142,8 @@ struct hn_rpc_server_stats {
 	uint64_t oversize;              /* of which too large */
 	uint64_t rate_limited;          /* HN_RPC_EBUSY answers */
 	uint64_t hellos;                /* successful hellos */
+	uint64_t bytes_in;              /* request bytes received */
+	uint64_t bytes_out;             /* reply bytes sent */
 };
 
 int hn_rpc_server_open(const struct hn_rpc_server_opts *o,
