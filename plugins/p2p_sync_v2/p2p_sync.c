@@ -207,6 +207,7 @@ struct p2p_sync {
 	size_t n_bbatch, bbatch_bytes;
 	struct tclient tc;
 	bool tc_exists;         /* a tx client was ever created */
+	bool progress;          /* a stream of this cycle stored something */
 	bool bc_exists;         /* a block client was ever created */
 	/* mempool */
 	uint8_t (*tips)[32];    /* receiving tips */
@@ -671,6 +672,22 @@ static void tick_done(struct p2p_sync *s)
 	s->waiting = W_NONE;
 }
 
+/* A block or transaction stream of this cycle finished.  The reference
+ * waits for the next 1 s tick (run_sync's LoopingCall) before it asks for
+ * the best block again, so it idles between 1000-vertex streams; here the
+ * next cycle starts at once when the stream stored something (every add
+ * of the stream has completed by now: the connection was held until
+ * then).  A stream that stored nothing waits for the tick as before. */
+static void stream_done(struct p2p_sync *s)
+{
+	bool again = s->progress && !p2p_conn_dead(s->c);
+
+	tick_done(s);
+	s->progress = false;
+	if (again)
+		p2p_sync_tick(s);
+}
+
 void p2p_sync_tick(struct p2p_sync *s)
 {
 	double now = p2p_now(s->c->p2p);
@@ -686,6 +703,7 @@ void p2p_sync_tick(struct p2p_sync *s)
 		return;
 	}
 	s->running = true;
+	s->progress = false;
 	s->started_at = now;
 	s->state = S_SYNCING_BLOCKS;
 	s->waiting = W_BEST_BLOCK;
@@ -995,7 +1013,7 @@ static void finish_blocks(struct p2p_sync *s)
 		return;
 	}
 	bc_reset(bc);
-	tick_done(s);
+	stream_done(s);
 }
 
 /*
@@ -1080,6 +1098,8 @@ static void blk_added_cb(void *arg, int rc, size_t n,
 	}
 	if (n < op->n_add)
 		bc_fail(s, "node added fewer blocks than asked");
+	else
+		s->progress = true;
 out:
 	blk_batch_done(s);
 	blk_batch_free(op);
@@ -1749,6 +1769,7 @@ static void exec_cb(void *arg, int rc, size_t n,
 		tc_fail(s, "node added fewer vertices than asked");
 		goto out;
 	}
+	s->progress = true;
 	if (op->fail)
 		tc_fail(s, op->fail);
 	else if (s->tc.active && s->tc.overflow)
@@ -1908,7 +1929,7 @@ static int handle_transactions_end(struct p2p_sync *s, const char *pl,
 	p2p_conn_logf(s->c, P2P_LOG_INFO, "tx streaming finished (%d): %zu of "
 		      "%zu blocks complete", code, tc->idx, tc->n_blocks);
 	tc_reset(tc);
-	tick_done(s);
+	stream_done(s);
 	return 0;
 }
 
