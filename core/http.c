@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <netinet/in.h>
@@ -31,6 +32,7 @@
 #pragma GCC diagnostic pop
 #include "daemon.h"
 #include "http_int.h"
+#include "metrics.h"
 
 #include "hn/err.h"
 #include "hn/hex.h"
@@ -155,6 +157,14 @@ struct json_object *http__body_json(struct http__req *r)
 
 /* --- counters ------------------------------------------------------------- */
 
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void count(struct hn_http *h, const char *path, unsigned status)
 {
 	size_t i;
@@ -241,6 +251,9 @@ static enum MHD_Result send_json(struct http__req *r, unsigned status,
 	ok = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
 	count(h, r->route ? r->route->path : "other", status);
+	/* Route pattern, never the raw URL: the label set stays bounded. */
+	hn_core_metrics_http(r->route ? r->route->path : "other", status,
+			     mono_now() - r->t0);
 	r->status = status;
 	r->answered = true;
 	return ok;
@@ -323,6 +336,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn,
 			return MHD_NO;
 		r->h = h;
 		r->conn = conn;
+		r->t0 = mono_now();
 		r->route = find_route(url);
 		if (!strcmp(method, MHD_HTTP_METHOD_GET) ||
 		    !strcmp(method, MHD_HTTP_METHOD_HEAD))

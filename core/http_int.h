@@ -62,6 +62,7 @@ struct http__req {
 	size_t body_len;
 	bool too_big;
 	bool answered;                  /* a response was queued */
+	double t0;                      /* monotonic time of arrival */
 	/* Result, set by the handler. */
 	unsigned status;
 	struct json_object *json;

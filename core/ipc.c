@@ -20,6 +20,7 @@
 #include "config.h"
 #pragma GCC diagnostic pop
 #include "daemon.h"
+#include "metrics.h"
 
 #include "hn/err.h"
 #include "hn/log.h"
@@ -62,6 +63,13 @@ static void node_bad(void *arg, const struct hn_rpc_error *e)
 
 	if (ipc->on_bad)
 		ipc->on_bad(ipc->on_bad_arg, 0, e);
+}
+
+static void node_done(void *arg, const char *method, double seconds,
+		      bool error)
+{
+	(void)arg;
+	hn_core_metrics_ipc(method, seconds, error);
 }
 
 static int path_in(char *out, const char *dir, const char *name,
@@ -120,6 +128,7 @@ int hn_ipc_open(const struct hn_ipc_opts *o, struct hn_ipc **out,
 	so.require_hello = true;
 	so.max_rate = o->max_rate;
 	so.on_bad = node_bad;
+	so.on_done = node_done;
 	if ((rc = hn_rpc_server_open(&so, &ipc->node, err)) < 0)
 		goto fail;
 	if ((rc = hn__ipc_events_open(ipc, o->ring, o->heartbeat, err)) < 0)

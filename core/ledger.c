@@ -21,6 +21,7 @@
 
 #include "consensus.h"
 #include "ledger_int.h"
+#include "metrics.h"
 #include "store.h"
 #include "verify.h"
 
@@ -466,8 +467,8 @@ static int store_and_run(struct hn_ledger *l, const uint8_t *bytes,
 	return 0;
 }
 
-int hn_ledger_add_vertex(struct hn_ledger *l, const uint8_t *bytes,
-			 size_t len, int flags, struct hn_ledger_result *res)
+static int add_vertex(struct hn_ledger *l, const uint8_t *bytes,
+		      size_t len, int flags, struct hn_ledger_result *res)
 {
 	struct hn_ledger_result dummy;
 	struct hn_vertex *v = NULL;
@@ -577,6 +578,46 @@ int hn_ledger_add_vertex(struct hn_ledger *l, const uint8_t *bytes,
 	if (outer)
 		hn_ledger__deliver(l);
 	return 0;
+}
+
+/* Why @rc refused a vertex, as a short word from a bounded set (the
+ * metrics label); NULL: not refused (stored, or already known). */
+static const char *reject_reason(int rc, const struct hn_ledger_result *res)
+{
+	switch (rc) {
+	case 0:
+	case HN_EEXIST:
+		return NULL;
+	case HN_EPARSE:
+		return "parse";
+	case HN_EUNSUPPORTED:
+		return "unsupported";
+	case HN_ENOENT:
+		return "missing-deps";
+	case HN_EINVAL:
+		return "not-allowed";
+	case HN_ECONSENSUS:
+		return res->verr_code ? hn_verr_name(res->verr_code) :
+			"conflict";
+	default:
+		return "internal";
+	}
+}
+
+int hn_ledger_add_vertex(struct hn_ledger *l, const uint8_t *bytes,
+			 size_t len, int flags, struct hn_ledger_result *res)
+{
+	struct hn_ledger_result dummy;
+	int rc;
+
+	if (!res)
+		res = &dummy;
+	rc = add_vertex(l, bytes, len, flags, res);
+	if (!(flags & HN_ADD_DRY_RUN))
+		hn_core_metrics_vertex(!res->decoded ? "unknown" :
+				       res->is_block ? "block" : "tx",
+				       reject_reason(rc, res));
+	return rc;
 }
 
 int hn_ledger_batch_begin(struct hn_ledger *l)

@@ -7,6 +7,7 @@
  */
 #include "metrics.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "ledger.h"
+#include "hn/plugin_load.h"
 #include "store.h"
 
 enum fam_id {
@@ -280,9 +282,11 @@ void hn_core_metrics_host_up(bool up)
 	set(get2(F_HOST_UP, NULL, NULL, NULL, NULL), up ? 1 : 0);
 }
 
-void hn_core_metrics_peers(unsigned connected, unsigned ready)
+void hn_core_metrics_peers(unsigned connecting, unsigned handshaking,
+			   unsigned ready)
 {
-	set(get2(F_PEERS, "state", "connected", NULL, NULL), connected);
+	set(get2(F_PEERS, "state", "connecting", NULL, NULL), connecting);
+	set(get2(F_PEERS, "state", "handshaking", NULL, NULL), handshaking);
 	set(get2(F_PEERS, "state", "ready", NULL, NULL), ready);
 }
 
@@ -357,6 +361,47 @@ static bool valid_name(const char *s)
 	return true;
 }
 
+bool hn_core_metrics_labels_ok(const char *s, bool histogram)
+{
+	return hn_metric_labels_ok(s, histogram);
+}
+
+/* A value another process (or a plugin) handed us makes sense. */
+static const char *value_problem(const struct hathor_metric_value *v)
+{
+	size_t i;
+
+	if (!valid_name(v->name))
+		return "bad name";
+	if (v->type < HATHOR_METRIC_COUNTER || v->type > HATHOR_METRIC_HISTOGRAM)
+		return "bad type";
+	if (!hn_core_metrics_labels_ok(v->labels ? v->labels : "",
+				       v->type == HATHOR_METRIC_HISTOGRAM))
+		return "bad labels";
+	if (v->type == HATHOR_METRIC_COUNTER && !(v->value >= 0))
+		return "counter negative or NaN";
+	if (v->type != HATHOR_METRIC_HISTOGRAM)
+		return NULL;
+	if (v->n_buckets > 64 ||
+	    (v->n_buckets && (!v->bounds || !v->bucket_counts)))
+		return "bad buckets";
+	for (i = 0; i < v->n_buckets; i++) {
+		if (isnan(v->bounds[i]) || (i && !(v->bounds[i] >
+						    v->bounds[i - 1])))
+			return "bounds not ascending";
+		if (i && v->bucket_counts[i] < v->bucket_counts[i - 1])
+			return "buckets not cumulative";
+	}
+	if (v->n_buckets && v->bucket_counts[v->n_buckets - 1] > v->count)
+		return "bucket over _count";
+	return NULL;
+}
+
+const char *hn_core_metrics_check(const struct hathor_metric_value *v)
+{
+	return value_problem(v);
+}
+
 static bool rep_copy(struct rep *r, const char *source,
 		     const struct hathor_metric_value *v)
 {
@@ -394,13 +439,7 @@ size_t hn_core_metrics_report(const char *source,
 
 	hn_core_metrics_report_clear(source);
 	for (i = 0; i < n; i++) {
-		if (!valid_name(v[i].name) || core_name(v[i].name))
-			continue;
-		if (v[i].type < HATHOR_METRIC_COUNTER ||
-		    v[i].type > HATHOR_METRIC_HISTOGRAM)
-			continue;
-		if (v[i].type == HATHOR_METRIC_HISTOGRAM && v[i].n_buckets &&
-		    (!v[i].bounds || !v[i].bucket_counts))
+		if (value_problem(&v[i]) || core_name(v[i].name))
 			continue;
 		if (g.n_rep == g.cap_rep) {
 			size_t nc = g.cap_rep ? 2 * g.cap_rep : 16;

@@ -37,9 +37,10 @@ void hn_core_metrics_ipc(const char *method, double seconds, bool error);
 /* A vertex offered to the ledger: @type "block" or "tx"; @reason NULL if
  * it was stored, else why it was refused (a short, bounded word). */
 void hn_core_metrics_vertex(const char *type, const char *reason);
-/* The P2P host as last reported: up or down, peers connected/ready. */
+/* The P2P host as last reported: up or down, peers by state. */
 void hn_core_metrics_host_up(bool up);
-void hn_core_metrics_peers(unsigned connected, unsigned ready);
+void hn_core_metrics_peers(unsigned connecting, unsigned handshaking,
+			   unsigned ready);
 /* The host was restarted by the supervisor for @reason ("crash",
  * "hang", "reload", ...). */
 void hn_core_metrics_host_restart(const char *reason);
@@ -54,6 +55,14 @@ void hn_core_metrics_plugin_reload(const char *plugin, const char *result,
  * number kept. */
 size_t hn_core_metrics_report(const char *source,
 			      const struct hathor_metric_value *v, size_t n);
+/* NULL if @v is well-formed (name, type, label syntax, a counter >= 0,
+ * histogram bounds ascending and buckets cumulative up to count), else
+ * what is wrong with it.  What report() applies to each value. */
+const char *hn_core_metrics_check(const struct hathor_metric_value *v);
+/* Label string syntax: k="v",... with escaped values ("" is fine);
+ * @histogram: "le" is reserved. */
+bool hn_core_metrics_labels_ok(const char *labels, bool histogram);
+
 /* Drops everything reported under @source (the host went away). */
 void hn_core_metrics_report_clear(const char *source);
 

@@ -44,6 +44,7 @@
 #include "config.h"
 #pragma GCC diagnostic pop
 #include "daemon.h"
+#include "metrics.h"
 
 #include "hn/err.h"
 #include "hn/log.h"
@@ -51,6 +52,10 @@
 extern char **environ;
 
 #define SUP_COMP "sup"
+/* Where the P2P host's reported metrics are kept (core/metrics.h). */
+#define SUP_METRICS_SOURCE "p2p-host"
+/* At most this many metrics are taken from one heartbeat answer. */
+#define SUP_MAX_HOST_METRICS 512
 #define SUP_P2P_CTX 8
 /* Fds the host gets: 3 the P2P listener (if any), then the status pipe. */
 #define SUP_FD_MIN 10
@@ -80,6 +85,7 @@ struct hgen {
 	uint64_t bad;
 	size_t rss;
 	char reason[96];                /* set when we end the host */
+	const char *kind;               /* static: "hang", "rss", ... */
 	char status_msg[448];           /* what the host said at exit */
 	ev_child child_w;
 	ev_io pidfd_w;
@@ -102,6 +108,8 @@ struct hn_sup {
 
 	/* reload in progress */
 	bool reloading;
+	bool rolled_back;               /* the reload ends by a rollback */
+	bool hb_warned;                 /* bad host metrics logged */
 	hn_sup_reload_cb reload_cb;     /* NULL: forgotten */
 	void *reload_arg;
 	double reload_t0;
@@ -144,14 +152,17 @@ static void kill_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /* Ends @g (SIGTERM, SIGKILL after the grace period). */
-static void end_host(struct hgen *g, const char *fmt, ...) HN_PRINTF(2, 3);
+static void end_host(struct hgen *g, const char *kind, const char *fmt, ...)
+	HN_PRINTF(3, 4);
 
-static void end_host(struct hgen *g, const char *fmt, ...)
+/* @kind: why, as one word of a bounded set (the restarts metric label). */
+static void end_host(struct hgen *g, const char *kind, const char *fmt, ...)
 {
 	va_list ap;
 
 	if (!g->pid || g->state == G_KILLING)
 		return;
+	g->kind = kind;
 	va_start(ap, fmt);
 	vsnprintf(g->reason, sizeof(g->reason), fmt, ap);
 	va_end(ap);
@@ -256,6 +267,11 @@ static void reload_done(struct hn_sup *s, int rc, const char *msg,
 		s->st.reloads++;
 	else
 		s->st.reload_failures++;
+	hn_core_metrics_plugin_reload("p2p", rc == 0 ? "ok" :
+				      s->rolled_back ? "rolled_back" :
+				      rc == HN_ECLOSED ? "cancelled" :
+				      "failed", ev_time());
+	s->rolled_back = false;
 	if (cb)
 		cb(s->reload_arg, rc, msg, info);
 }
@@ -305,7 +321,10 @@ static void rollback(struct hn_sup *s, struct hgen *g, const char *what,
 	s->serve_fd = s->rb_fd;
 	s->rb_fd = -1;
 	gen_free(g);
+	hn_core_metrics_host_up(false);
+	hn_core_metrics_report_clear(SUP_METRICS_SOURCE);
 	spawn_serving(s);
+	s->rolled_back = true;
 	reload_done(s, HN_EIO, msg, NULL);
 }
 
@@ -318,6 +337,7 @@ static void host_exited(struct hgen *g, int status)
 	char what[64], msg[768];
 	struct hgen *o;
 	pid_t pid = g->pid;
+	const char *kind;
 
 	if (s->default_loop)
 		ev_child_stop(s->loop, &g->child_w);
@@ -355,13 +375,19 @@ static void host_exited(struct hgen *g, int status)
 		rollback(s, g, what, now - up_at);
 		return;
 	}
+	kind = g->kind ? g->kind : WIFSIGNALED(status) ? "crash" :
+	       WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "exit" :
+	       "error";
 	gen_free(g);
 	if (was_cur) {
+		hn_core_metrics_host_up(false);
 		if (s->stopping || s->cand)
 			return;         /* no restart; or the candidate takes over */
 		if (up_at > 0 && now - up_at >= s->o.healthy_reset)
 			s->backoff = s->o.backoff_min;
 		s->st.restarts++;
+		hn_core_metrics_host_restart(kind);
+		hn_core_metrics_report_clear(SUP_METRICS_SOURCE);
 		hn_log(HN_LOG_WARN, SUP_COMP, "restart #%u of the p2p host in "
 		       "%.1fs", s->st.restarts, s->backoff);
 		schedule_restart(s, s->backoff);
@@ -546,6 +572,7 @@ static void gen_up(struct hgen *g)
 	g->misses = 0;
 	hn_log(HN_LOG_INFO, SUP_COMP, "p2p host pid %d (gen %u) is up",
 	       (int)g->pid, g->gen);
+	hn_core_metrics_host_up(true);
 	if (g == s->cand) {
 		s->cand = NULL;
 		s->cur = g;
@@ -561,7 +588,7 @@ static void gen_up(struct hgen *g)
 		s->serve_fd = -1;
 		if (old) {
 			old->retiring = true;
-			end_host(old, "replaced by gen %u (plugin reload)",
+			end_host(old, "reload", "replaced by gen %u (plugin reload)",
 				 g->gen);
 		}
 	}
@@ -588,14 +615,145 @@ static void hello_cb(void *arg, int rc, struct hn_rpc_resp *resp)
 	if (rc < 0)
 		return;         /* retried on the next tick */
 	if (resp->is_error) {
-		end_host(g, "host refused hello: %s", resp->error.message);
+		end_host(g, "hello", "host refused hello: %s", resp->error.message);
 		return;
 	}
 	if (hn_rpc_hello_check(resp->result, need, &h, &e) < 0) {
-		end_host(g, "incompatible host: %s", e.message);
+		end_host(g, "hello", "incompatible host: %s", e.message);
 		return;
 	}
 	gen_up(g);
+}
+
+static bool j_u64(struct json_object *o, const char *k, uint64_t *v)
+{
+	struct json_object *x;
+
+	if (!json_object_object_get_ex(o, k, &x) ||
+	    !json_object_is_type(x, json_type_int))
+		return false;
+	*v = (uint64_t)json_object_get_uint64(x);
+	return true;
+}
+
+static bool j_num(struct json_object *o, const char *k, double *v)
+{
+	struct json_object *x;
+
+	if (!json_object_object_get_ex(o, k, &x) ||
+	    (!json_object_is_type(x, json_type_int) &&
+	     !json_object_is_type(x, json_type_double)))
+		return false;
+	*v = json_object_get_double(x);
+	return true;
+}
+
+static const char *j_str(struct json_object *o, const char *k)
+{
+	struct json_object *x;
+
+	if (!json_object_object_get_ex(o, k, &x) ||
+	    !json_object_is_type(x, json_type_string))
+		return NULL;
+	return json_object_get_string(x);
+}
+
+/* One entry of the heartbeat's "metrics" array (docs/ipc.md) into @v;
+ * @bounds/@cum have room for 64 buckets.  false: malformed (skipped). */
+static bool hb_metric(struct json_object *o, struct hathor_metric_value *v,
+		      double *bounds, uint64_t *cum)
+{
+	struct json_object *b, *c;
+	const char *type = j_str(o, "type");
+	size_t i, n;
+
+	memset(v, 0, sizeof(*v));
+	v->name = j_str(o, "name");
+	v->help = j_str(o, "help");
+	v->labels = j_str(o, "labels");
+	v->source = SUP_METRICS_SOURCE;
+	if (!v->name || !type || !j_num(o, "value", &v->value))
+		return false;
+	if (strcmp(type, "counter") == 0)
+		v->type = HATHOR_METRIC_COUNTER;
+	else if (strcmp(type, "gauge") == 0)
+		v->type = HATHOR_METRIC_GAUGE;
+	else if (strcmp(type, "histogram") == 0)
+		v->type = HATHOR_METRIC_HISTOGRAM;
+	else
+		return false;
+	if (v->type != HATHOR_METRIC_HISTOGRAM)
+		return true;
+	if (!j_u64(o, "count", &v->count) ||
+	    !json_object_object_get_ex(o, "bounds", &b) ||
+	    !json_object_object_get_ex(o, "buckets", &c) ||
+	    !json_object_is_type(b, json_type_array) ||
+	    !json_object_is_type(c, json_type_array))
+		return false;
+	n = json_object_array_length(b);
+	if (n > 64 || json_object_array_length(c) != n)
+		return false;
+	for (i = 0; i < n; i++) {
+		struct json_object *bi = json_object_array_get_idx(b, i);
+		struct json_object *ci = json_object_array_get_idx(c, i);
+
+		if (!json_object_is_type(ci, json_type_int) ||
+		    (!json_object_is_type(bi, json_type_int) &&
+		     !json_object_is_type(bi, json_type_double)))
+			return false;
+		bounds[i] = json_object_get_double(bi);
+		cum[i] = (uint64_t)json_object_get_uint64(ci);
+	}
+	v->n_buckets = n;
+	v->bounds = bounds;
+	v->bucket_counts = cum;
+	return true;
+}
+
+/* The serving host's heartbeat answer: peers by state and the metrics it
+ * reports (core/metrics.h, source "p2p-host"). */
+static void hb_metrics(struct hn_sup *s, struct json_object *r)
+{
+	struct json_object *st, *arr;
+	struct hathor_metric_value *v;
+	double (*bounds)[64];
+	uint64_t (*cum)[64];
+	uint64_t ready = 0, hs = 0, conn = 0;
+	size_t i, n, k = 0, kept;
+
+	if (json_object_object_get_ex(r, "status", &st) &&
+	    j_u64(st, "ready_peers", &ready) &&
+	    j_u64(st, "handshaking_peers", &hs) &&
+	    j_u64(st, "connecting_peers", &conn))
+		hn_core_metrics_peers((unsigned)conn, (unsigned)hs,
+				      (unsigned)ready);
+	if (!json_object_object_get_ex(r, "metrics", &arr) ||
+	    !json_object_is_type(arr, json_type_array))
+		return;
+	n = json_object_array_length(arr);
+	if (n > SUP_MAX_HOST_METRICS)
+		n = SUP_MAX_HOST_METRICS;
+	v = calloc(n ? n : 1, sizeof(*v));
+	bounds = calloc(n ? n : 1, sizeof(*bounds));
+	cum = calloc(n ? n : 1, sizeof(*cum));
+	if (v && bounds && cum) {
+		for (i = 0; i < n; i++)
+			if (hb_metric(json_object_array_get_idx(arr, i),
+				      &v[k], bounds[k], cum[k]))
+				k++;
+		kept = hn_core_metrics_report(SUP_METRICS_SOURCE, v, k);
+		if ((kept < json_object_array_length(arr)) && !s->hb_warned) {
+			s->hb_warned = true;
+			hn_log(HN_LOG_WARN, SUP_COMP, "p2p host reported %zu "
+			       "metrics, %zu kept (malformed, over %d, or a "
+			       "core family's name); logged once",
+			       json_object_array_length(arr), kept,
+			       SUP_MAX_HOST_METRICS);
+		}
+	}
+	free(v);
+	free(bounds);
+	free(cum);
 }
 
 static void hb_reply(void *arg, int rc, struct hn_rpc_resp *resp)
@@ -609,6 +767,8 @@ static void hb_reply(void *arg, int rc, struct hn_rpc_resp *resp)
 	if (rc == 0 && !resp->is_error) {
 		g->misses = 0;
 		s->st.heartbeats++;
+		if (g == s->cur && resp->result)
+			hb_metrics(s, resp->result);
 		return;
 	}
 	g->misses++;
@@ -616,7 +776,7 @@ static void hb_reply(void *arg, int rc, struct hn_rpc_resp *resp)
 	       "(%s)", (int)g->pid, g->misses, s->o.max_misses,
 	       rc < 0 ? hn_strerror(rc) : resp->error.message);
 	if (g->misses >= s->o.max_misses)
-		end_host(g, "no heartbeat answer %u times in a row (hung)",
+		end_host(g, "hang", "no heartbeat answer %u times in a row (hung)",
 			 g->misses);
 }
 
@@ -658,13 +818,13 @@ static void watch_gen(struct hgen *g, double now)
 	if (g == s->cur)
 		s->st.rss = g->rss;
 	if (s->o.max_rss && g->rss > s->o.max_rss) {
-		end_host(g, "rss %zu KB over the limit of %zu KB",
+		end_host(g, "rss", "rss %zu KB over the limit of %zu KB",
 			 g->rss / 1024, s->o.max_rss / 1024);
 		return;
 	}
 	if (g->state == G_STARTING) {
 		if (now - g->spawned_at > s->o.startup_timeout) {
-			end_host(g, "no hello within %.0fs of start",
+			end_host(g, "startup", "no hello within %.0fs of start",
 				 s->o.startup_timeout);
 			return;
 		}
@@ -707,7 +867,7 @@ static void on_bad(void *arg, uint64_t pid, const struct hn_rpc_error *e)
 		return;
 	g->bad++;
 	if (g->bad >= s->o.max_bad)
-		end_host(g, "%" PRIu64 " malformed request(s) on node.ipc, "
+		end_host(g, "misbehaving", "%" PRIu64 " malformed request(s) on node.ipc, "
 			 "last: %d %s", g->bad, e->code, e->message);
 }
 
@@ -986,7 +1146,7 @@ void hn_sup_stop(struct hn_sup *s)
 	ev_timer_stop(s->loop, &s->restart_w);
 	gate_pass(s);
 	for (g = s->all; g; g = g->next)
-		end_host(g, "core stopping");
+		end_host(g, "stop", "core stopping");
 }
 
 bool hn_sup_busy(const struct hn_sup *s)
@@ -1050,15 +1210,20 @@ int hn_sup_reload(struct hn_sup *s, const char *plugin_path,
 				    "already in progress");
 	/* Only what the core can see without loading the file: the host
 	 * does the dlopen and the ABI checks. */
-	if (stat(path, &st) < 0)
+	if (stat(path, &st) < 0) {
+		hn_core_metrics_plugin_reload("p2p", "refused", ev_time());
 		return hn_error_set(err, errno == ENOENT ? HN_ENOENT : HN_EINVAL,
 				    "cannot reload p2p: plugin '%s': %s", path,
 				    strerror(errno));
-	if (!S_ISREG(st.st_mode) || access(path, R_OK) < 0)
+	}
+	if (!S_ISREG(st.st_mode) || access(path, R_OK) < 0) {
+		hn_core_metrics_plugin_reload("p2p", "refused", ev_time());
 		return hn_error_set(err, HN_EINVAL, "cannot reload p2p: plugin "
 				    "'%s' is not a readable file", path);
+	}
 	if (!(g = spawn_gen(s, path, -1, err))) {
 		s->st.reload_failures++;
+		hn_core_metrics_plugin_reload("p2p", "refused", ev_time());
 		return err ? err->code : HN_EIO;
 	}
 	/* The build to roll back to: what serves now (or would restart). */

@@ -75,6 +75,7 @@ struct host {
 	ev_signal sig_term, sig_int;
 	ev_timer watch;                 /* parent / link watchdog */
 	double start_mono;
+	double start_wall;              /* Unix time at start */
 	bool stopping;
 	int exit_code;
 };

@@ -5,6 +5,7 @@
  * Commands before the plugin is started, or while stopping, get
  * HATHOR_ECLOSED.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,8 @@
 #include "host.h"
 
 #include "hn/log.h"
+#include "hn/plugin_load.h"
+#include "hn/procstat.h"
 
 #define NP(spec) (sizeof(spec) / sizeof((spec)[0]))
 #define MAX_STRINGS 1000
@@ -294,6 +297,97 @@ static void m_disconnect_all_peers(void *arg, struct hn_rpc_call *c,
 		     err, NULL);
 }
 
+/* At most this many metrics in one heartbeat answer (the core keeps
+ * 512). */
+#define MAX_HB_METRICS 500
+
+struct hb_metrics {
+	struct json_object *arr;
+	size_t n;
+};
+
+static const char *type_name(enum hathor_metric_type t)
+{
+	return t == HATHOR_METRIC_COUNTER ? "counter" :
+	       t == HATHOR_METRIC_GAUGE ? "gauge" : "histogram";
+}
+
+static void hb_metric(void *arg, const struct hathor_metric_value *v)
+{
+	struct hb_metrics *hm = arg;
+	struct json_object *o, *b, *cu;
+	size_t i;
+
+	if (hm->n >= MAX_HB_METRICS || !isfinite(v->value))
+		return;
+	o = json_object_new_object();
+	hn_rpc_add(o, "name", json_object_new_string(v->name));
+	hn_rpc_add(o, "help", json_object_new_string(v->help ? v->help : ""));
+	hn_rpc_add(o, "type", json_object_new_string(type_name(v->type)));
+	hn_rpc_add(o, "labels", json_object_new_string(v->labels ? v->labels :
+						       ""));
+	hn_rpc_add(o, "value", json_object_new_double(v->value));
+	if (v->type == HATHOR_METRIC_HISTOGRAM) {
+		b = json_object_new_array();
+		cu = json_object_new_array();
+		for (i = 0; i < v->n_buckets; i++) {
+			json_object_array_add(b,
+				json_object_new_double(v->bounds[i]));
+			json_object_array_add(cu,
+				hn_rpc_j_u64(v->bucket_counts[i]));
+		}
+		hn_rpc_add(o, "count", hn_rpc_j_u64(v->count));
+		hn_rpc_add(o, "bounds", b);
+		hn_rpc_add(o, "buckets", cu);
+	}
+	json_object_array_add(hm->arr, o);
+	hm->n++;
+}
+
+/* This process's figures (process="host") and every metric its plugin
+ * registered: the heartbeat's "metrics" (docs/ipc.md). */
+static struct json_object *hb_metrics(struct host *hs)
+{
+	struct hb_metrics hm = { json_object_new_array(), 0 };
+	struct hn_procstat ps;
+	const struct {
+		const char *name, *help;
+		enum hathor_metric_type type;
+		double v;
+	} p[] = {
+		{ "process_resident_memory_bytes",
+		  "Resident memory size in bytes.", HATHOR_METRIC_GAUGE, 0 },
+		{ "process_cpu_seconds_total",
+		  "Total user and system CPU time spent in seconds.",
+		  HATHOR_METRIC_COUNTER, 0 },
+		{ "process_open_fds", "Number of open file descriptors.",
+		  HATHOR_METRIC_GAUGE, 0 },
+		{ "process_start_time_seconds",
+		  "Start time of the process since unix epoch in seconds.",
+		  HATHOR_METRIC_GAUGE, hs->start_wall },
+	};
+	double vals[4];
+	size_t i;
+
+	hn_procstat_read(&ps);
+	vals[0] = ps.rss_bytes;
+	vals[1] = ps.cpu_seconds;
+	vals[2] = ps.open_fds;
+	vals[3] = p[3].v;
+	for (i = 0; i < sizeof(p) / sizeof(p[0]); i++) {
+		struct hathor_metric_value v = {
+			.name = p[i].name, .help = p[i].help,
+			.labels = "process=\"host\"", .type = p[i].type,
+			.value = vals[i],
+		};
+
+		hb_metric(&hm, &v);
+	}
+	if (hs->rt)
+		hn_plugin_rt_metrics_visit(hs->rt, hb_metric, &hm);
+	return hm.arr;
+}
+
 static void m_heartbeat(void *arg, struct hn_rpc_call *c,
 			struct json_object *p)
 {
@@ -330,6 +424,7 @@ static void m_heartbeat(void *arg, struct hn_rpc_call *c,
 	hn_rpc_add(r, "pending_node_calls", hn_rpc_j_u64(pending));
 	hn_rpc_add(r, "status", s);
 	hn_rpc_add(r, "events", ev);
+	hn_rpc_add(r, "metrics", hb_metrics(hs));
 	hn_rpc_reply(c, r);
 }
 

@@ -345,6 +345,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	hs.loop = ev_default_loop(0);
 	hs.start_mono = ev_now(hs.loop);
+	hs.start_wall = ev_time();
 	ev_signal_init(&hs.sig_term, sig_cb, SIGTERM);
 	ev_signal_init(&hs.sig_int, sig_cb, SIGINT);
 	hs.sig_term.data = hs.sig_int.data = &hs;

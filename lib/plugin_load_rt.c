@@ -100,6 +100,7 @@ struct hathor_metric {
 	size_t n_bounds;
 	double *bounds;
 	uint64_t *buckets;              /* non-cumulative per bound */
+	bool warned;                    /* a refused update was logged */
 };
 
 struct hn_plugin_inst {
@@ -333,6 +334,83 @@ static bool metric_name_ok(const char *s)
 	return true;
 }
 
+static bool label_name_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (!n || (n >= 2 && s[0] == '_' && s[1] == '_'))
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+		bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			     c == '_';
+
+		if (!alpha && !(i > 0 && c >= '0' && c <= '9'))
+			return false;
+	}
+	return true;
+}
+
+bool hn_metric_labels_ok(const char *s, bool histogram)
+{
+	while (s && *s) {
+		const char *eq = strchr(s, '=');
+
+		if (!eq || !label_name_ok(s, (size_t)(eq - s)))
+			return false;
+		if (histogram && eq - s == 2 && s[0] == 'l' && s[1] == 'e')
+			return false;
+		if (eq[1] != '"')
+			return false;
+		for (s = eq + 2; *s && *s != '"'; s++) {
+			if (*s == '\n')
+				return false;
+			if (*s == '\\' && *++s != '\\' && *s != '"' &&
+			    *s != 'n')
+				return false;
+		}
+		if (*s++ != '"')
+			return false;
+		if (*s == ',' && s[1])
+			s++;
+		else if (*s)
+			return false;
+	}
+	return true;
+}
+
+/* metric_new refused: one line naming the plugin (its log tag), the
+ * metric and why.  The name may be garbage: printable ASCII only. */
+static struct hathor_metric *metric_refuse(struct hathor_host *h,
+					   const char *name, const char *why)
+{
+	char safe[80];
+	size_t i = 0;
+
+	for (; name && name[i] && i < sizeof(safe) - 1; i++)
+		safe[i] = name[i] > 32 && name[i] < 127 ? name[i] : '?';
+	safe[i] = 0;
+	hn_log(HN_LOG_WARN, h->in->comp, "metric_new('%s'): refused: %s",
+	       name ? safe : "(null)", why);
+	return NULL;
+}
+
+/* A refused update (NaN, a counter going down, the wrong call for the
+ * type): logged once per metric, the value stays. */
+static void metric_update_refused(struct hathor_host *h,
+				  struct hathor_metric *m, const char *call,
+				  double v)
+{
+	if (m->warned)
+		return;
+	m->warned = true;
+	hn_log(HN_LOG_WARN, h->in->comp, "%s('%s', %g): refused: %s; value "
+	       "kept (logged once per metric)", call, m->name, v,
+	       isnan(v) ? "NaN" : isinf(v) ? "infinite" :
+	       m->type == HATHOR_METRIC_COUNTER && v < 0 ?
+	       "a counter cannot go down" : "wrong call for the metric type");
+}
+
 static void metric_free(struct hathor_metric *m)
 {
 	list_del(&m->link);
@@ -356,19 +434,28 @@ static struct hathor_metric *s_metric_new(struct hathor_host *h,
 	struct link *l;
 	size_t i;
 
-	if (!metric_name_ok(name) || type < HATHOR_METRIC_COUNTER ||
-	    type > HATHOR_METRIC_HISTOGRAM)
-		return NULL;
+	if (!metric_name_ok(name))
+		return metric_refuse(h, name, "invalid name (want "
+				     "[a-zA-Z_:][a-zA-Z0-9_:]*)");
+	if (type < HATHOR_METRIC_COUNTER || type > HATHOR_METRIC_HISTOGRAM)
+		return metric_refuse(h, name, "unknown metric type");
 	if (!labels)
 		labels = "";
+	if (!hn_metric_labels_ok(labels, type == HATHOR_METRIC_HISTOGRAM))
+		return metric_refuse(h, name, "malformed labels (want "
+				     "k=\"v\",... with escaped values; \"le\" "
+				     "is reserved for histograms)");
 	for (l = rt->metrics.next; l != &rt->metrics; l = l->next) {
 		m = container_of(l, struct hathor_metric, link);
 		if (strcmp(m->name, name) != 0)
 			continue;
 		if (m->type != type)
-			return NULL;    /* type clash */
+			return metric_refuse(h, name, "registered before with "
+					     "another type");
 		if (strcmp(m->labels, labels) == 0)
-			return m->in == h->in ? m : NULL;
+			return m->in == h->in ? m : metric_refuse(h, name,
+				"the same name and labels belong to another "
+				"plugin");
 	}
 	if (type == HATHOR_METRIC_HISTOGRAM && (!bounds || !n_bounds)) {
 		bounds = default_bounds;
@@ -377,10 +464,11 @@ static struct hathor_metric *s_metric_new(struct hathor_host *h,
 	if (type != HATHOR_METRIC_HISTOGRAM)
 		n_bounds = 0;
 	if (n_bounds > 64)
-		return NULL;
-	for (i = 1; i < n_bounds; i++)
-		if (!(bounds[i] > bounds[i - 1]))
-			return NULL;
+		return metric_refuse(h, name, "more than 64 histogram bounds");
+	for (i = 0; i < n_bounds; i++)
+		if (!isfinite(bounds[i]) || (i && !(bounds[i] > bounds[i - 1])))
+			return metric_refuse(h, name, "histogram bounds not "
+					     "finite and ascending");
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return NULL;
@@ -409,19 +497,26 @@ static struct hathor_metric *s_metric_new(struct hathor_host *h,
 static void s_metric_add(struct hathor_host *h, struct hathor_metric *m,
 			 double v)
 {
-	if (!m || !isfinite(v))
+	if (!m)
 		return;
-	if (m->type == HATHOR_METRIC_COUNTER && v < 0)
+	if (!isfinite(v) || (m->type == HATHOR_METRIC_COUNTER && v < 0) ||
+	    m->type == HATHOR_METRIC_HISTOGRAM) {
+		metric_update_refused(h, m, "metric_add", v);
 		return;
-	if (m->type != HATHOR_METRIC_HISTOGRAM)
-		m->value += v;
+	}
+	m->value += v;
 }
 
 static void s_metric_set(struct hathor_host *h, struct hathor_metric *m,
 			 double v)
 {
-	if (m && m->type == HATHOR_METRIC_GAUGE)
-		m->value = v;
+	if (!m)
+		return;
+	if (m->type != HATHOR_METRIC_GAUGE || isnan(v)) {
+		metric_update_refused(h, m, "metric_set", v);
+		return;
+	}
+	m->value = v;
 }
 
 static void s_metric_observe(struct hathor_host *h, struct hathor_metric *m,
@@ -429,8 +524,12 @@ static void s_metric_observe(struct hathor_host *h, struct hathor_metric *m,
 {
 	size_t i;
 
-	if (!m || m->type != HATHOR_METRIC_HISTOGRAM || isnan(v))
+	if (!m)
 		return;
+	if (m->type != HATHOR_METRIC_HISTOGRAM || isnan(v)) {
+		metric_update_refused(h, m, "metric_observe", v);
+		return;
+	}
 	m->value += v;
 	m->count++;
 	for (i = 0; i < m->n_bounds; i++) {

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <ev.h>
 #include <nng/nng.h>
@@ -726,6 +727,8 @@ struct hn_rpc_call {
 	struct slot *slot;
 	struct hn_rpc_req req;
 	uint64_t peer_pid;
+	const char *method;             /* table name once dispatched */
+	double t0;                      /* monotonic receipt time */
 	struct hn_rpc_call *prev, *next; /* srv->calls */
 };
 
@@ -814,6 +817,22 @@ static void call_unlink(struct hn_rpc_server *srv, struct hn_rpc_call *c)
 	srv->n_calls--;
 }
 
+static double call_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void call_done(struct hn_rpc_server *srv, struct hn_rpc_call *c,
+		      bool error)
+{
+	if (srv->o.on_done && c->method)
+		srv->o.on_done(srv->o.arg, c->method, call_mono() - c->t0,
+			       error);
+}
+
 static void call_free(struct hn_rpc_call *c)
 {
 	hn_rpc_req_release(&c->req);
@@ -832,6 +851,7 @@ void hn_rpc_reply(struct hn_rpc_call *c, HN_TAKES struct json_object *result)
 	call_unlink(srv, c);
 	server_send_obj(srv, c->slot, c->req.id,
 			hn_rpc_result(c->req.id, result));
+	call_done(srv, c, false);
 	call_free(c);
 }
 
@@ -847,6 +867,7 @@ void hn_rpc_reply_error(struct hn_rpc_call *c, const struct hn_rpc_error *e)
 		server_bad(srv, e);
 	call_unlink(srv, c);
 	server_send_obj(srv, c->slot, c->req.id, hn_rpc_error_obj(c->req.id, e));
+	call_done(srv, c, true);
 	call_free(c);
 }
 
@@ -922,6 +943,7 @@ static void server_dispatch(struct hn_rpc_server *srv, struct slot *s,
 	}
 	c->srv = srv;
 	c->slot = s;
+	c->t0 = call_mono();
 	if (link_pipe_get(&srv->lk, pipe_id, &pr))
 		c->peer_pid = pr.pid;
 	c->next = srv->calls;
@@ -966,6 +988,7 @@ static void server_dispatch(struct hn_rpc_server *srv, struct slot *s,
 	}
 	for (i = 0; i < srv->o.n_methods; i++) {
 		if (strcmp(srv->o.methods[i].name, c->req.method) == 0) {
+			c->method = srv->o.methods[i].name;
 			srv->o.methods[i].fn(srv->o.arg, c, c->req.params);
 			return;
 		}

@@ -5,7 +5,7 @@ set -eu
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
 libev-dev libnng-dev libjson-c-dev libsqlite3-dev libcmocka-dev libssl-dev
 libsecp256k1-dev libmicrohttpd-dev libinih-dev libseccomp-dev sqlite3
-curl openssl python3 file rpm dpkg-dev lintian"
+curl openssl python3 file rpm dpkg-dev lintian prometheus abigail-tools"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -57,6 +57,10 @@ struct mp {
 	unsigned port;
 	struct hathor_metric *scrapes;
 	double start_time;
+	/* Names of refused values already logged (once each). */
+	char *warned[64];
+	size_t n_warned;
+	uint64_t refused;
 };
 
 /* --- a growing text buffer ------------------------------------------------ */
@@ -169,6 +173,7 @@ struct items {
 	struct item *v;
 	size_t n, cap;
 	bool oom;
+	struct mp *m;                   /* for the refusal log lines */
 };
 
 static void items_free(struct items *it)
@@ -185,13 +190,132 @@ static void items_free(struct items *it)
 	free(it->v);
 }
 
+static bool name_ok(const char *s, bool label)
+{
+	size_t i;
+
+	if (!s || !*s)
+		return false;
+	for (i = 0; s[i]; i++) {
+		char c = s[i];
+		bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			     c == '_' || (!label && c == ':');
+
+		if (!alpha && !(i > 0 && c >= '0' && c <= '9'))
+			return false;
+	}
+	return true;
+}
+
+/* k="v"[,k="v"]... with only \\, \" and \n escapes; "le" is the
+ * histogram's own. */
+static bool labels_ok(const char *s, bool histogram)
+{
+	char key[128];
+
+	while (*s) {
+		const char *eq = strchr(s, '=');
+		size_t n = eq ? (size_t)(eq - s) : 0;
+
+		if (!eq || n >= sizeof(key) || eq[1] != '"')
+			return false;
+		memcpy(key, s, n);
+		key[n] = 0;
+		if (!name_ok(key, true) || (key[0] == '_' && key[1] == '_') ||
+		    (histogram && strcmp(key, "le") == 0))
+			return false;
+		for (s = eq + 2; *s && *s != '"'; s++) {
+			if (*s == '\n')
+				return false;
+			if (*s == '\\' && *++s != '\\' && *s != '"' &&
+			    *s != 'n')
+				return false;
+		}
+		if (*s++ != '"')
+			return false;
+		if (*s == ',' && s[1])
+			s++;
+		else if (*s)
+			return false;
+	}
+	return true;
+}
+
+/* What is wrong with a value the registry handed us, or NULL.  The
+ * registry checks what plugins register; this keeps a broken source (a
+ * misbehaving plugin's visit, another process's report) from breaking the
+ * exposition for every other metric. */
+static const char *bad_value(const struct hathor_metric_value *mv)
+{
+	size_t i;
+
+	if (!name_ok(mv->name, false))
+		return "invalid metric name";
+	if (mv->type < HATHOR_METRIC_COUNTER ||
+	    mv->type > HATHOR_METRIC_HISTOGRAM)
+		return "unknown metric type";
+	if (!labels_ok(mv->labels ? mv->labels : "",
+		       mv->type == HATHOR_METRIC_HISTOGRAM))
+		return "malformed labels";
+	if (mv->type == HATHOR_METRIC_COUNTER && !(mv->value >= 0))
+		return "counter value negative or NaN";
+	if (mv->type != HATHOR_METRIC_HISTOGRAM)
+		return NULL;
+	if (mv->n_buckets > 1000 ||
+	    (mv->n_buckets && (!mv->bounds || !mv->bucket_counts)))
+		return "histogram without bounds or buckets";
+	for (i = 0; i < mv->n_buckets; i++) {
+		if (isnan(mv->bounds[i]) || isinf(mv->bounds[i]) ||
+		    (i && !(mv->bounds[i] > mv->bounds[i - 1])))
+			return "histogram bounds not ascending";
+		if (i && mv->bucket_counts[i] < mv->bucket_counts[i - 1])
+			return "histogram buckets not cumulative";
+	}
+	if (mv->n_buckets && mv->bucket_counts[mv->n_buckets - 1] > mv->count)
+		return "histogram bucket above _count";
+	return NULL;
+}
+
+/* One log line per refused name (the first 64 names; later ones are only
+ * counted). */
+static void refuse(struct mp *m, const struct hathor_metric_value *mv,
+		   const char *why)
+{
+	const char *name = mv->name && *mv->name ? mv->name : "(none)";
+	char safe[96];
+	size_t i;
+
+	m->refused++;
+	for (i = 0; i < m->n_warned; i++)
+		if (strcmp(m->warned[i], name) == 0)
+			return;
+	if (m->n_warned == sizeof(m->warned) / sizeof(m->warned[0]))
+		return;
+	if (!(m->warned[m->n_warned] = strdup(name)))
+		return;
+	m->n_warned++;
+	/* the name may be garbage itself: printable ASCII only */
+	for (i = 0; name[i] && i < sizeof(safe) - 1; i++)
+		safe[i] = name[i] > 32 && name[i] < 127 ? name[i] : '?';
+	safe[i] = 0;
+	hathor_logf(m->svc, m->h, HATHOR_LOG_WARN, "refusing metric '%s' "
+		    "from %s: %s (left out of /metrics; logged once)", safe,
+		    mv->source ? mv->source : "?", why);
+}
+
 static void collect(void *arg, const struct hathor_metric_value *mv)
 {
 	struct items *it = arg;
 	struct item *x;
+	const char *why;
 
 	if (it->oom)
 		return;
+	if ((why = bad_value(mv))) {
+		if (it->m)
+			refuse(it->m, mv, why);
+		return;
+	}
 	if (it->n == it->cap) {
 		size_t cap = it->cap ? it->cap * 2 : 64;
 		struct item *v = realloc(it->v, cap * sizeof(*v));
@@ -228,12 +352,15 @@ static void collect(void *arg, const struct hathor_metric_value *mv)
 		it->oom = true;
 }
 
+/* By name, then labels (duplicates end up adjacent), then first come. */
 static int item_cmp(const void *a, const void *b)
 {
 	const struct item *x = a, *y = b;
 	int c = strcmp(x->name, y->name);
 
 	if (c)
+		return c;
+	if ((c = strcmp(x->labels, y->labels)))
 		return c;
 	return x->order < y->order ? -1 : x->order > y->order;
 }
@@ -350,66 +477,85 @@ static double proc_open_fds(void)
 	return n - 1;   /* the directory's own fd */
 }
 
-static void own_metrics(struct mp *m, struct buf *b)
+/* This process's own figures, added to the collected items so that a
+ * family another process reports too (process_* with process="host")
+ * stays one family. */
+static void own_metrics(struct mp *m, struct items *it)
 {
-	struct { const char *name, *help, *type; double v; } p[] = {
+	struct { const char *name, *help; enum hathor_metric_type type;
+		 double v; } p[] = {
 		{ "process_resident_memory_bytes",
-		  "Resident memory size in bytes.", "gauge",
+		  "Resident memory size in bytes.", HATHOR_METRIC_GAUGE,
 		  proc_rss_bytes() },
 		{ "process_cpu_seconds_total",
 		  "Total user and system CPU time spent in seconds.",
-		  "counter", proc_cpu_seconds() },
+		  HATHOR_METRIC_COUNTER, proc_cpu_seconds() },
 		{ "process_open_fds", "Number of open file descriptors.",
-		  "gauge", proc_open_fds() },
+		  HATHOR_METRIC_GAUGE, proc_open_fds() },
 		{ "process_start_time_seconds",
 		  "Start time of the process since unix epoch in seconds.",
-		  "gauge", m->start_time },
+		  HATHOR_METRIC_GAUGE, m->start_time },
 	};
+	char build[128];
 	size_t i;
 
-	buf_str(b, "# HELP hathor_build_info hathor-node build and plugin "
-		"ABI version (always 1).\n# TYPE hathor_build_info gauge\n");
-	buf_printf(b, "hathor_build_info{version=\"%s\",abi=\"%d.%d\"} 1\n",
-		   HN_METRICS_VERSION, HATHOR_ABI_MAJOR, HATHOR_ABI_MINOR);
+	snprintf(build, sizeof(build), "version=\"%s\",abi=\"%d.%d\"",
+		 HN_METRICS_VERSION, HATHOR_ABI_MAJOR, HATHOR_ABI_MINOR);
+	{
+		struct hathor_metric_value v = {
+			.name = "hathor_build_info",
+			.help = "hathor-node build and plugin ABI version "
+				"(always 1).",
+			.labels = build, .source = "metrics",
+			.type = HATHOR_METRIC_GAUGE, .value = 1,
+		};
+
+		collect(it, &v);
+	}
 	for (i = 0; i < sizeof(p) / sizeof(p[0]); i++) {
-		if (isnan(p[i].v))
-			continue;
-		buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s{process=\"%s\"} ",
-			   p[i].name, p[i].help, p[i].name, p[i].type,
-			   p[i].name, "core");
-		buf_value(b, p[i].v);
-		buf_str(b, "\n");
+		struct hathor_metric_value v = {
+			.name = p[i].name, .help = p[i].help,
+			.labels = "process=\"core\"", .source = "metrics",
+			.type = p[i].type, .value = p[i].v,
+		};
+
+		if (!isnan(p[i].v))
+			collect(it, &v);
 	}
 }
 
 /* The whole exposition; NULL on out of memory. */
 static char *render(struct mp *m, size_t *len)
 {
-	struct items it = { 0 };
+	struct items it = { .m = m };
 	struct buf b = { 0 };
+	const struct item *first = NULL, *last = NULL;
 	size_t i;
 
 	m->svc->metric_add(m->h, m->scrapes, 1);
+	own_metrics(m, &it);
 	m->svc->metrics_visit(m->h, collect, &it);
 	if (it.oom) {
 		items_free(&it);
 		return NULL;
 	}
 	qsort(it.v, it.n, sizeof(*it.v), item_cmp);
-	own_metrics(m, &b);
 	for (i = 0; i < it.n; i++) {
 		const struct item *x = &it.v[i];
 
-		if (i == 0 || strcmp(x->name, it.v[i - 1].name) != 0) {
+		if (!first || strcmp(x->name, first->name) != 0) {
+			first = x;
 			buf_printf(&b, "# HELP %s ", x->name);
 			buf_help(&b, x->help);
 			buf_printf(&b, "\n# TYPE %s %s\n", x->name,
 				   type_name(x->type));
-		} else if (x->type != it.v[i - 1].type ||
-			   strcmp(x->labels, it.v[i - 1].labels) == 0) {
-			continue;       /* the registry refuses both */
+		} else if (x->type != first->type ||
+			   strcmp(x->labels, last->labels) == 0) {
+			/* Another source's clash: the first one wins. */
+			continue;
 		}
 		emit(&b, x);
+		last = x;
 	}
 	items_free(&it);
 	if (b.oom) {
@@ -641,9 +787,14 @@ static void m_stop(void *ctx)
 static void m_destroy(void *ctx)
 {
 	struct mp *m = ctx;
+	size_t i;
 
-	if (m && m->mhd)
+	if (!m)
+		return;
+	if (m->mhd)
 		m_stop(m);
+	for (i = 0; i < m->n_warned; i++)
+		free(m->warned[i]);
 	free(m);
 }
 

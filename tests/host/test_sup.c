@@ -42,6 +42,7 @@
 #include <ev.h>
 
 #include "ipc.h"
+#include "metrics.h"
 #include "sup.h"
 
 #include "hn/err.h"
@@ -86,6 +87,40 @@ static bool never(void *arg)
 static void run_for(double secs)
 {
 	run_until(never, NULL, secs);
+}
+
+/* The core's metrics registry (core/metrics.c), fed by the supervisor's
+ * hooks and the host's heartbeat report. */
+struct cm_q {
+	const char *name, *labels;      /* labels NULL: sum of all */
+	double v;
+	bool found;
+};
+
+static void cm_cb(void *arg, const struct hathor_metric_value *v)
+{
+	struct cm_q *q = arg;
+
+	if (strcmp(v->name, q->name) != 0 ||
+	    (q->labels && strcmp(v->labels, q->labels) != 0))
+		return;
+	q->v += v->type == HATHOR_METRIC_HISTOGRAM ? (double)v->count :
+		v->value;
+	q->found = true;
+}
+
+/* Value (histogram: count) of @name{@labels}; -1 when absent. */
+static double cm(const char *name, const char *labels)
+{
+	struct cm_q q = { name, labels, 0, false };
+
+	hn_core_metrics_visit(NULL, cm_cb, &q);
+	return q.found ? q.v : -1;
+}
+
+static bool host_rss_reported(void *arg)
+{
+	return cm("process_resident_memory_bytes", "process=\"host\"") > 0;
 }
 
 static struct hn_sup_stats stats(void)
@@ -137,6 +172,7 @@ static void sup_start(size_t max_rss)
 	struct hn_sup_opts so = { 0 };
 	struct hn_error err = { 0 };
 
+	hn_core_metrics_reset();
 	io.loop = loop;
 	io.runtime_dir = rundir;
 	io.heartbeat = 0.2;
@@ -271,6 +307,22 @@ static void test_kill_restart_backoff(void **state)
 	beats = st.heartbeats + 4;
 	assert_true(run_until(more_beats, &beats, 3.0));
 	assert_int_equal(stats().misses, 0);
+	/* The core's metrics: up, and the host's own figures reported in
+	 * its heartbeat answers (docs/ipc.md), labelled process="host". */
+	assert_true(cm("hathor_p2p_host_up", "") == 1);
+	assert_true(run_until(host_rss_reported, NULL, 3.0));
+	assert_true(cm("process_resident_memory_bytes", "process=\"host\"")
+		    > 1e6);
+	assert_true(cm("process_cpu_seconds_total", "process=\"host\"") >= 0);
+	assert_true(cm("process_open_fds", "process=\"host\"") >= 3);
+	assert_true(cm("process_start_time_seconds", "process=\"host\"") >
+		    ev_time() - 60);
+	assert_true(cm("hathor_peers", "state=\"ready\"") >= 0);
+	/* node.ipc calls the host made: duration histogram by method. */
+	assert_true(cm("hathor_ipc_request_duration_seconds",
+		       "method=\"heartbeat\"") >= 1);
+	assert_true(cm("hathor_ipc_request_duration_seconds", NULL) >=
+		    cm("hathor_ipc_errors_total", NULL));
 
 	/* A command over p2p.ipc reaches the host's plugin. */
 	assert_int_equal(hn_sup_call(sup, "get_connections", NULL, 2.0,
@@ -291,6 +343,12 @@ static void test_kill_restart_backoff(void **state)
 	assert_string_equal(st.last_exit, "signal 9");
 	assert_string_equal(st.last_reason, "exited by itself");
 	assert_int_equal(st.restarts, 1);
+	assert_true(cm("hathor_p2p_host_restarts_total",
+		       "reason=\"crash\"") == 1);
+	assert_true(cm("hathor_p2p_host_up", "") == 0);
+	/* What the dead host reported is gone with it. */
+	assert_true(cm("process_resident_memory_bytes", "process=\"host\"")
+		    == -1);
 	assert_true(run_until(pid_respawned, &p1, 5.0));
 	d1 = ev_time() - t0;
 	assert_true(run_until(is_up_other, &p1, 10.0));
@@ -309,6 +367,9 @@ static void test_kill_restart_backoff(void **state)
 	p3 = st.pid;
 	assert_int_equal(st.gen, 3);
 	assert_int_equal(st.restarts, 2);
+	assert_true(cm("hathor_p2p_host_restarts_total",
+		       "reason=\"crash\"") == 2);
+	assert_true(cm("hathor_p2p_host_up", "") == 1);
 	print_message("restart delays: %.3f s then %.3f s (backoff 0.4, "
 		      "0.8)\n", d1, d2);
 	assert_true(d1 >= 0.38 && d1 < 2.0);
@@ -348,6 +409,8 @@ static void test_hung_host(void **state)
 	assert_false(process_exists(p1));
 	assert_true(run_until(is_up_other, &p1, 10.0));
 	assert_int_equal(stats().gen, 2);
+	assert_true(cm("hathor_p2p_host_restarts_total",
+		       "reason=\"hang\"") == 1);
 	sup_clean_stop();
 }
 
@@ -364,6 +427,8 @@ static void test_rss_limit(void **state)
 	assert_string_equal(st.last_exit, "exit 0");
 	assert_true(st.rss > 1024 * 1024);
 	assert_int_equal(st.restarts, 1);
+	assert_true(cm("hathor_p2p_host_restarts_total", "reason=\"rss\"")
+		    == 1);
 	sup_clean_stop();
 }
 
@@ -474,6 +539,12 @@ static void test_reload_ok(void **state)
 	assert_int_equal(stats().restarts, 0);
 	assert_int_equal(stats().reloads, 1);
 	assert_int_equal(stats().cand_pid, 0);
+	assert_true(cm("hathor_plugin_reloads_total",
+		       "plugin=\"p2p\",result=\"ok\"") == 1);
+	assert_true(cm("hathor_plugin_last_reload_timestamp_seconds",
+		       "plugin=\"p2p\"") >= t0 - 1);
+	/* A reload is not a restart. */
+	assert_true(cm("hathor_p2p_host_restarts_total", NULL) == -1);
 	assert_serving(p2);
 	sup_clean_stop();
 }
@@ -525,6 +596,10 @@ static void test_reload_fails_old_serves(void **state)
 	assert_serving(p1);
 	assert_int_equal(stats().reload_failures, 2);
 	assert_int_equal(stats().restarts, 0);
+	assert_true(cm("hathor_plugin_reloads_total",
+		       "plugin=\"p2p\",result=\"refused\"") == 1);
+	assert_true(cm("hathor_plugin_reloads_total",
+		       "plugin=\"p2p\",result=\"failed\"") == 2);
 	/* Later restarts still use the good plugin. */
 	assert_string_equal(hn_sup_plugin_path(sup), plugin_so);
 
@@ -625,6 +700,8 @@ static void test_reload_rollback(void **state)
 	assert_non_null(strstr(r.msg, "rolled back to"));
 	assert_non_null(strstr(r.msg, path));
 	assert_int_equal(stats().rollbacks, 1);
+	assert_true(cm("hathor_plugin_reloads_total",
+		       "plugin=\"p2p\",result=\"rolled_back\"") == 1);
 	assert_non_null(strstr(stats().last_rollback, "rolled back"));
 	assert_false(process_exists(p2));
 	assert_true(run_until(is_up_other, &p2, 10.0));

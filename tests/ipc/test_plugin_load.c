@@ -4,9 +4,11 @@
  * (what a plugin leaves registered is removed at unload).
  */
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -301,6 +303,114 @@ static void t_copy(void **state)
 	assert_true(hn_plugin_close(p2));
 }
 
+struct bm_vis {
+	double good, gauge, refused;
+	uint64_t hist_count;
+	int n;
+};
+
+static void bm_visit(void *arg, const struct hathor_metric_value *v)
+{
+	struct bm_vis *b = arg;
+
+	b->n++;
+	if (strcmp(v->name, "bm_good_total") == 0)
+		b->good = v->value;
+	else if (strcmp(v->name, "bm_gauge") == 0)
+		b->gauge = v->value;
+	else if (strcmp(v->name, "bm_refused") == 0)
+		b->refused = v->value;
+	else if (strcmp(v->name, "bm_hist") == 0)
+		b->hist_count = v->count;
+}
+
+static int count_of(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	while ((hay = strstr(hay, needle))) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
+}
+
+/* A misbehaving metric plugin: every bad registration comes back NULL
+ * with a log line naming the plugin and the reason, garbage updates are
+ * refused (one line per metric), the good metrics keep their values. */
+static void t_bad_metrics(void **state)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct hn_plugin_rt_opts o = { .loop = loop, .process = "test" };
+	struct hn_plugin_inst *in;
+	struct hn_plugin_rt *rt;
+	struct bm_vis b = { 0 };
+	char err[1024], logp[600], log[16384];
+	int saved, fd;
+	FILE *f;
+	size_t n;
+
+	snprintf(logp, sizeof(logp), "%s/badmetrics.log", dir);
+	assert_int_equal(hn_plugin_rt_new(&o, &rt), 0);
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved >= 0 && fd >= 0 && dup2(fd, 2) == 2);
+	assert_int_equal(hn_plugin_rt_load(rt, plug("plug_badmetrics"), NULL,
+					   &in, err, sizeof(err)), 0);
+	fflush(stderr);
+	assert_int_equal(dup2(saved, 2), 2);
+	close(saved);
+	close(fd);
+	f = fopen(logp, "r");
+	assert_non_null(f);
+	n = fread(log, 1, sizeof(log) - 1, f);
+	log[n] = 0;
+	fclose(f);
+	fprintf(stderr, "%s", log);
+
+	hn_plugin_rt_metrics_visit(rt, bm_visit, &b);
+	assert_int_equal(b.n, 4);
+	assert_true(b.refused == 11);
+	assert_true(b.good == 3);
+	assert_true(b.gauge == 7);
+	assert_int_equal(b.hist_count, 1);
+	assert_int_equal(count_of(log, "metric_new("), 11);
+	assert_int_equal(count_of(log, "[test:plug_badmetrics] metric_"),
+			 11 + 3);
+	assert_non_null(strstr(log, "metric_new('9bad'): refused: invalid "
+			       "name"));
+	assert_non_null(strstr(log, "metric_new('(null)'): refused"));
+	assert_non_null(strstr(log, "metric_new('bm_bad?name'): refused"));
+	assert_non_null(strstr(log, "metric_new('bm_type'): refused: unknown "
+			       "metric type"));
+	assert_non_null(strstr(log, "metric_new('bm_labels'): refused: "
+			       "malformed labels"));
+	assert_non_null(strstr(log, "metric_new('bm_labels2'): refused: "
+			       "malformed labels"));
+	assert_non_null(strstr(log, "metric_new('bm_le'): refused: malformed"));
+	assert_non_null(strstr(log, "metric_new('bm_down'): refused: "
+			       "histogram bounds not finite and ascending"));
+	assert_non_null(strstr(log, "metric_new('bm_nan'): refused: "
+			       "histogram bounds"));
+	assert_non_null(strstr(log, "metric_new('bm_many'): refused: more "
+			       "than 64"));
+	assert_non_null(strstr(log, "metric_new('bm_good_total'): refused: "
+			       "registered before with another type"));
+	/* Updates: once per metric (good, gauge, hist). */
+	assert_int_equal(count_of(log, "value kept (logged once per "
+				  "metric)"), 3);
+	assert_non_null(strstr(log, "metric_add('bm_good_total', nan): "
+			       "refused: NaN"));
+	assert_non_null(strstr(log, "metric_observe('bm_gauge', 1): refused: "
+			       "wrong call for the metric type"));
+	assert_non_null(strstr(log, "metric_observe('bm_hist', nan): "
+			       "refused: NaN"));
+	hn_plugin_inst_unload(in);
+	hn_plugin_rt_free(rt);
+	ev_loop_destroy(loop);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -318,6 +428,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(t_runtime_leaky),
 		cmocka_unit_test(t_init_fails),
 		cmocka_unit_test(t_copy),
+		cmocka_unit_test(t_bad_metrics),
 	};
 
 	snprintf(dir, sizeof(dir), "%s", argc > 1 ? argv[1] : ".");

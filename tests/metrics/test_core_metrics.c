@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,7 +133,7 @@ static void test_hooks(void **state)
 	hn_core_metrics_vertex("tx", "invalid_pow");
 	hn_core_metrics_host_restart("crash");
 	hn_core_metrics_plugin_reload("p2p_sync_v2", "ok", 1700000000);
-	hn_core_metrics_peers(3, 2);
+	hn_core_metrics_peers(3, 1, 2);
 	hn_core_metrics_host_up(true);
 	visit(s);
 
@@ -176,7 +177,8 @@ static void test_hooks(void **state)
 			"plugin=\"p2p_sync_v2\",result=\"ok\"") == 1);
 	assert_true(val(s, "hathor_plugin_last_reload_timestamp_seconds",
 			"plugin=\"p2p_sync_v2\"") == 1700000000);
-	assert_true(val(s, "hathor_peers", "state=\"connected\"") == 3);
+	assert_true(val(s, "hathor_peers", "state=\"connecting\"") == 3);
+	assert_true(val(s, "hathor_peers", "state=\"handshaking\"") == 1);
 	assert_true(val(s, "hathor_peers", "state=\"ready\"") == 2);
 	assert_true(val(s, "hathor_p2p_host_up", "") == 1);
 	hn_core_metrics_host_up(false);
@@ -271,6 +273,68 @@ static void test_report(void **state)
 	free(s);
 }
 
+/* Garbage another process reports is dropped value by value. */
+static void test_report_garbage(void **state)
+{
+	struct seen *s = calloc(1, sizeof(*s));
+	static const double b[] = { 0.1, 1 }, bdown[] = { 1, 0.1 };
+	static const uint64_t bc[] = { 3, 1 }, over[] = { 1, 9 };
+	struct hathor_metric_value in[] = {
+		{ .name = "ok_total", .labels = "a=\"1\"",
+		  .type = HATHOR_METRIC_COUNTER, .value = 1 },
+		{ .name = "neg_total", .type = HATHOR_METRIC_COUNTER,
+		  .value = -1 },
+		{ .name = "nan_total", .type = HATHOR_METRIC_COUNTER,
+		  .value = NAN },
+		{ .name = "lab1", .labels = "a=1", .type = HATHOR_METRIC_GAUGE },
+		{ .name = "lab2", .labels = "a=\"1\",", .type =
+		  HATHOR_METRIC_GAUGE },
+		{ .name = "lab3", .labels = "__a=\"1\"", .type =
+		  HATHOR_METRIC_GAUGE },
+		{ .name = "lab4", .labels = "a=\"x\ny\"", .type =
+		  HATHOR_METRIC_GAUGE },
+		{ .name = "lab5", .labels = "a=\"1\"}", .type =
+		  HATHOR_METRIC_GAUGE },
+		{ .name = "h_le", .labels = "le=\"1\"",
+		  .type = HATHOR_METRIC_HISTOGRAM },
+		{ .name = "h_notcum", .type = HATHOR_METRIC_HISTOGRAM,
+		  .count = 3, .n_buckets = 2, .bounds = b,
+		  .bucket_counts = bc },
+		{ .name = "h_down", .type = HATHOR_METRIC_HISTOGRAM,
+		  .count = 3, .n_buckets = 2, .bounds = bdown,
+		  .bucket_counts = over },
+		{ .name = "h_over", .type = HATHOR_METRIC_HISTOGRAM,
+		  .count = 3, .n_buckets = 2, .bounds = b,
+		  .bucket_counts = over },
+		{ .name = "h_null", .type = HATHOR_METRIC_HISTOGRAM,
+		  .count = 3, .n_buckets = 2 },
+		{ .name = NULL, .type = HATHOR_METRIC_GAUGE },
+	};
+
+	(void)state;
+	assert_non_null(s);
+	hn_core_metrics_reset();
+	assert_int_equal(hn_core_metrics_report("p2p-host", in,
+						sizeof(in) / sizeof(in[0])), 1);
+	visit(s);
+	assert_int_equal(s->n, 1);
+	assert_string_equal(s->v[0].name, "ok_total");
+	assert_non_null(hn_core_metrics_check(&in[1]));
+	assert_string_equal(hn_core_metrics_check(&in[9]),
+			    "buckets not cumulative");
+	assert_string_equal(hn_core_metrics_check(&in[11]),
+			    "bucket over _count");
+	assert_true(hn_core_metrics_labels_ok("", false));
+	assert_true(hn_core_metrics_labels_ok("a=\"\\\"\\n\",b_2=\"\"",
+					      false));
+	assert_true(hn_core_metrics_labels_ok("le=\"1\"", false));
+	assert_false(hn_core_metrics_labels_ok("a=\"\\x\"", false));
+	assert_false(hn_core_metrics_labels_ok("2a=\"1\"", false));
+	assert_false(hn_core_metrics_labels_ok("a=\"1\"b=\"2\"", false));
+	hn_core_metrics_reset();
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -278,6 +342,7 @@ int main(void)
 		cmocka_unit_test(test_hooks),
 		cmocka_unit_test(test_labels_and_cap),
 		cmocka_unit_test(test_report),
+		cmocka_unit_test(test_report_garbage),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,7 @@
  * another path, bad listen refused at init.
  */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -43,6 +44,7 @@ static uint64_t lat_count;
 static double lat_sum;
 static uint64_t lat_b[3];       /* non-cumulative per bound */
 static const double lat_bounds[3] = { 0.001, 0.01, 0.1 };
+static const uint64_t bad_cum[3] = { 1, 0, 1 };
 
 static void extra(void *arg, hathor_metric_visit_cb cb, void *cb_arg)
 {
@@ -67,6 +69,33 @@ static void extra(void *arg, hathor_metric_visit_cb cb, void *cb_arg)
 		  .type = HATHOR_METRIC_HISTOGRAM, .value = lat_sum,
 		  .count = lat_count, .n_buckets = 3, .bounds = lat_bounds,
 		  .bucket_counts = cum },
+		/* What a misbehaving source could hand the exposer: each is
+		 * left out with one log line, the rest is served. */
+		{ .name = "garbage name!", .help = "x", .labels = "",
+		  .source = "bad", .type = HATHOR_METRIC_GAUGE, .value = 1 },
+		{ .name = "garbage_hist", .help = "x", .labels = "",
+		  .source = "bad", .type = HATHOR_METRIC_HISTOGRAM,
+		  .value = 1, .count = 1, .n_buckets = 3,
+		  .bounds = lat_bounds, .bucket_counts = bad_cum },
+		{ .name = "garbage_neg_total", .help = "x", .labels = "",
+		  .source = "bad", .type = HATHOR_METRIC_COUNTER,
+		  .value = -1 },
+		{ .name = "garbage_labels", .help = "x", .labels = "x=1",
+		  .source = "bad", .type = HATHOR_METRIC_GAUGE, .value = 1 },
+		{ .name = "garbage_type", .help = "x", .labels = "",
+		  .source = "bad", .type = (enum hathor_metric_type)9,
+		  .value = 1 },
+		/* Same series twice / a type clash: the first one wins. */
+		{ .name = "hathor_best_block_height", .help = "dup",
+		  .labels = "", .source = "bad",
+		  .type = HATHOR_METRIC_GAUGE, .value = 99 },
+		{ .name = "hathor_best_block_height", .help = "clash",
+		  .labels = "a=\"b\"", .source = "bad",
+		  .type = HATHOR_METRIC_COUNTER, .value = 5 },
+		/* Another process's process_* join the plugin's family. */
+		{ .name = "process_resident_memory_bytes", .help = "rss",
+		  .labels = "process=\"host\"", .source = "p2p-host",
+		  .type = HATHOR_METRIC_GAUGE, .value = 5e6 },
 	};
 	size_t i;
 
@@ -183,6 +212,30 @@ static double sample(const char *text, const char *head)
 	return -1;
 }
 
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *p = calloc(1, 65536);
+	size_t n;
+
+	CHECK(f && p, "%s", path);
+	n = fread(p, 1, 65535, f);
+	p[n] = 0;
+	fclose(f);
+	return p;
+}
+
+static int count_of(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	while ((hay = strstr(hay, needle))) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
+}
+
 /* Format rules over the whole text. */
 static void check_format(const char *text)
 {
@@ -253,7 +306,8 @@ int main(int argc, char **argv)
 	struct ev_loop *loop;
 	char err[1024], pf[512], hdr[4096];
 	unsigned port = 0;
-	char *body, *body2;
+	char *body, *body2, *log, logp[512];
+	int saved_err, logfd;
 	double v1, v2;
 	FILE *f;
 	int code, rc;
@@ -287,10 +341,40 @@ int main(int argc, char **argv)
 	observe(0.0005);
 	observe(0.05);
 	observe(3);
+	/* The first scrape's log (stderr) goes to a file: the refusals. */
+	snprintf(logp, sizeof(logp), "%s/metrics.log", argv[2]);
+	fflush(stderr);
+	saved_err = dup(2);
+	logfd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(saved_err >= 0 && logfd >= 0 && dup2(logfd, 2) == 2, "log");
 	body = get(loop, port, "/metrics", &code, hdr, sizeof(hdr));
+	free(get(loop, port, "/metrics", &code, hdr, sizeof(hdr)));
+	fflush(stderr);
+	CHECK(dup2(saved_err, 2) == 2, "restore stderr");
+	close(saved_err);
+	close(logfd);
+	log = slurp(logp);
+	fprintf(stderr, "%s", log);
+	CHECK(count_of(log, "refusing metric 'garbage_hist' from bad: "
+		       "histogram buckets not cumulative") == 1,
+	      "garbage_hist log line (once): %s", log);
+	CHECK(count_of(log, "refusing metric 'garbage?name!' from bad: "
+		       "invalid metric name") == 1, "bad name log line");
+	CHECK(count_of(log, "'garbage_neg_total' from bad: counter value "
+		       "negative") == 1, "negative counter log line");
+	CHECK(count_of(log, "'garbage_labels' from bad: malformed labels")
+	      == 1, "labels log line");
+	CHECK(count_of(log, "'garbage_type' from bad: unknown metric type")
+	      == 1, "type log line");
+	free(log);
 	CHECK(code == 200, "code %d", code);
 	CHECK(strstr(hdr, "Content-Type: text/plain; version=0.0.4"),
 	      "headers %s", hdr);
+	CHECK(!strstr(body, "garbage"), "garbage served");
+	CHECK(!strstr(body, "clash") && !strstr(body, "a=\"b\""),
+	      "type clash served");
+	CHECK(sample(body, "process_resident_memory_bytes{process=\"host\"}")
+	      == 5e6, "host rss in the same family");
 	printf("%s", body);
 	check_format(body);
 	promtool(argv[2], body);
@@ -330,7 +414,7 @@ int main(int argc, char **argv)
 	check_format(body2);
 	v2 = sample(body2, "hathor_vertices_received_total{type=\"block\"}");
 	CHECK(v2 == 12, "block counter %g", v2);
-	CHECK(sample(body2, "hathor_metrics_scrapes_total") == 2, "scrapes");
+	CHECK(sample(body2, "hathor_metrics_scrapes_total") == 3, "scrapes");
 	CHECK(sample(body2, H "_bucket{" L ",le=\"0.01\"}") == 2, "b1 after");
 	CHECK(sample(body2, H "_count{" L "}") == 4, "count after");
 	CHECK(sample(body2, "process_cpu_seconds_total{process=\"core\"}") >=

@@ -171,6 +171,12 @@ struct hn_plugin_inst *hn_plugin_host_inst(struct hathor_host *h);
  * every started p2p instance's on_event.  @ev borrowed. */
 void hn_plugin_rt_event(struct hn_plugin_rt *rt, const struct hathor_event *ev);
 
+/* Label string syntax of the metrics ABI: "" or k="v"[,k="v"]..., label
+ * names [a-zA-Z_][a-zA-Z0-9_]* not starting with "__", values with only
+ * the \\, \" and \n escapes (no raw newline); @histogram: "le" is
+ * reserved. */
+bool hn_metric_labels_ok(const char *labels, bool histogram);
+
 /* Visits every metric registered by plugins of this runtime, then the
  * visit_extra ones. */
 void hn_plugin_rt_metrics_visit(struct hn_plugin_rt *rt,

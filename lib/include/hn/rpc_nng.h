@@ -117,6 +117,13 @@ struct hn_rpc_method {
  * before hello): what the supervisor counts against a misbehaving peer. */
 typedef void (*hn_rpc_bad_cb)(void *arg, const struct hn_rpc_error *e);
 
+/* Called once per answered call of a method in the table (never for
+ * hello, unknown methods or requests refused before dispatch, so
+ * @method is always one of the table's names): @seconds from receipt
+ * to reply, @error answered with an error.  For metrics. */
+typedef void (*hn_rpc_done_fn)(void *arg, const char *method,
+			       double seconds, bool error);
+
 struct hn_rpc_server_opts {
 	struct hn_rpc_link_opts link;
 	const struct hn_rpc_method *methods;    /* borrowed, lives as long */
@@ -134,6 +141,7 @@ struct hn_rpc_server_opts {
 	 * second's worth is allowed.  Over the limit: HN_RPC_EBUSY. */
 	unsigned max_rate;
 	hn_rpc_bad_cb on_bad;
+	hn_rpc_done_fn on_done;         /* NULL: none */
 };
 
 struct hn_rpc_server_stats {
