@@ -4,9 +4,12 @@
  * (healthcheck/resources/healthcheck.py), /v1a/p2p/readiness
  * (p2p/resources/healthcheck.py).
  *
- * The core does not see the P2P host's peer table, so status lists no
- * peers and health/readiness know of a synced peer only when P2P is off
- * (then that check is skipped); see docs/http-api.md.
+ * In --p2p-mode=inprocess the peers (status) and the synced-peer check
+ * (health, readiness) come from the plugin in the core
+ * (core/p2p_inproc.h).  Otherwise the core does not see the P2P host's
+ * peer table, so status lists no peers and health/readiness know of a
+ * synced peer only when P2P is off (then that check is skipped); see
+ * docs/http-api.md.
  */
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +23,7 @@
 #include "daemon.h"
 #include "http_int.h"
 #include "ledger.h"
+#include "p2p_inproc.h"
 #include "store.h"
 
 #include "hn/err.h"
@@ -92,6 +96,18 @@ static double uptime(const struct hn_daemon *d)
 	return d->loop ? ev_now(d->loop) - d->start_mono : 0.;
 }
 
+/* A new reference to @o's member @k if it has type @t, else NULL. */
+static struct json_object *member_ref(struct json_object *o, const char *k,
+				      enum json_type t)
+{
+	struct json_object *v = NULL;
+
+	if (!o || !json_object_object_get_ex(o, k, &v) ||
+	    !json_object_is_type(v, t))
+		return NULL;
+	return json_object_get(v);
+}
+
 /* [[height, hash], ...] of the best chain, best first. */
 static struct json_object *best_blockchain(struct hn_ledger *l,
 					   const struct hn_block_info *bb)
@@ -124,6 +140,7 @@ void http__status(struct http__req *r)
 	struct hn_daemon *d = r->h->d;
 	struct hn_ledger *l = http__ledger(r);
 	struct json_object *o, *srv, *conns, *dag, *bbo, *tips, *tip, *ep;
+	struct json_object *p2p = NULL, *v;
 	struct hn_block_info bb;
 	uint64_t first = 0, latest = 0;
 	char app[64];
@@ -162,7 +179,10 @@ void http__status(struct http__req *r)
 			 (unsigned)d->cfg->p2p_listen.port);
 		json_object_array_add(ep, json_object_new_string(e));
 	}
-	jadd(srv, "id", json_object_new_string(""));
+	if (d->cfg && d->cfg->p2p_mode == HN_P2P_INPROCESS)
+		p2p = hn_p2p_inproc_connections(d);
+	v = member_ref(p2p, "peer_id", json_type_string);
+	jadd(srv, "id", v ? v : json_object_new_string(""));
 	jadd(srv, "app_version", json_object_new_string(app));
 	jadd(srv, "state", json_object_new_string("READY"));
 	jadd(srv, "network", json_object_new_string(d->net->p2p_network));
@@ -170,10 +190,16 @@ void http__status(struct http__req *r)
 	jadd(srv, "entrypoints", ep);
 	jadd(o, "server", srv);
 	jadd(o, "peers_whitelist", json_object_new_array());
-	jadd(o, "known_peers", json_object_new_array());
+	v = member_ref(p2p, "known_peers", json_type_array);
+	jadd(o, "known_peers", v ? v : json_object_new_array());
 	jadd(conns, "connected_peers", json_object_new_array());
 	jadd(conns, "handshaking_peers", json_object_new_array());
 	jadd(conns, "connecting_peers", json_object_new_array());
+	if ((v = member_ref(p2p, "connections", json_type_object))) {
+		json_object_put(conns);
+		conns = v;
+	}
+	json_object_put(p2p);
 	jadd(o, "connections", conns);
 	jadd(dag, "first_timestamp", json_object_new_int64((int64_t)first));
 	jadd(dag, "latest_timestamp", json_object_new_int64((int64_t)latest));
@@ -201,6 +227,9 @@ static const char *sync_unhealthy(struct http__req *r, struct hn_ledger *l)
 	if (now - (double)latest > (double)RECENT_ACTIVITY_MULTIPLIER *
 	    d->net->avg_time_between_blocks)
 		return REASON_NO_RECENT;
+	if (d->cfg && d->cfg->p2p_mode == HN_P2P_INPROCESS)
+		return hn_p2p_inproc_synced(d) ? NULL :
+		       REASON_NO_PEER;
 	if (!d->cfg || d->cfg->p2p_mode != HN_P2P_OFF)
 		return REASON_NO_PEER;
 	return NULL;

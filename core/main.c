@@ -49,7 +49,9 @@ int main(int argc, char **argv)
 	if (hn_daemon_open(&d, &cfg, &err) < 0) {
 		hn_err("daemon", "cannot start: %s", err.msg);
 		hn_config_release(&cfg);
-		return 1;
+		/* A configuration it cannot use (a plugin that does not
+		 * load): usage error. */
+		return d.exit_code == HN_EXIT_USAGE ? HN_EXIT_USAGE : 1;
 	}
 	rc = hn_daemon_run(&d);
 	hn_daemon_close(&d);

@@ -1,11 +1,15 @@
 /*
  * plugins.c: the "plugins" daemon module (core/plugins.h).
  *
- * Opens one hn_plugin_rt on the daemon loop, feeds it the configuration
- * every in-core plugin sees (network, data_dir and every "[section] key"
- * of the ini file as "section.key"), then loads, initialises and starts
- * each configured plugin in order.  Unloading happens in reverse order at
- * close (hn_plugin_rt_free).
+ * Opens one hn_plugin_rt on the daemon loop with the direct node service
+ * (core/node_direct.h: plugins' node calls and the ledger's events), feeds
+ * it the configuration every in-core plugin sees (network, data_dir and
+ * every "[section] key" of the ini file as "section.key"), then loads,
+ * initialises and starts each configured plugin in order, and in
+ * --p2p-mode=inprocess the P2P plugin (core/p2p_inproc.h).  Unloading
+ * happens in reverse order at close (hn_plugin_rt_free).  A configured
+ * plugin that does not load is a configuration error: the daemon exits
+ * with HN_EXIT_USAGE (2).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +19,8 @@
 #include "config.h"
 #include "daemon.h"
 #include "metrics.h"
+#include "node_direct.h"
+#include "p2p_inproc.h"
 #include "plugins.h"
 
 #include "hn/err.h"
@@ -25,6 +31,8 @@
 
 struct hn_plugins {
 	struct hn_plugin_rt *rt;
+	struct hn_node_direct *nd;      /* node service + events, or NULL */
+	struct hn_p2p_inproc *p2p;      /* --p2p-mode=inprocess */
 };
 
 struct hn_plugin_rt *hn_plugins_rt(struct hn_daemon *d)
@@ -94,7 +102,9 @@ static void plugins_free(struct hn_plugins *m)
 {
 	if (!m)
 		return;
+	hn_p2p_inproc_close(m->p2p);
 	hn_plugin_rt_free(m->rt);
+	hn_node_direct_free(m->nd);
 	hn_core_metrics_attach_ledger(NULL, NULL);
 	hn_core_metrics_reset();
 	free(m);
@@ -116,6 +126,15 @@ static int plugins_open(struct hn_daemon *d, struct hn_error *err)
 	o.loop = d->loop;
 	o.process = "core";
 	o.visit_extra = hn_core_metrics_visit;
+	if (d->ledger) {
+		if (hn_node_direct_new(d->loop, d->ledger, &m->nd) < 0) {
+			free(m);
+			return hn_error_set(err, HN_ENOMEM, "out of memory");
+		}
+		o.node = &hn_node_direct_ops;
+		o.node_ctx = m->nd;
+		o.node_cancel = hn_node_direct_cancel;
+	}
 	if (d->ledger && cfg->data_dir) {
 		char db[4096];
 
@@ -123,7 +142,8 @@ static int plugins_open(struct hn_daemon *d, struct hn_error *err)
 		    (int)sizeof(db))
 			hn_core_metrics_attach_ledger(d->ledger, db);
 	}
-	if (hn_plugin_rt_new(&o, &m->rt) < 0 || feed_config(m->rt, cfg) < 0) {
+	if (hn_plugin_rt_new(&o, &m->rt) < 0 || feed_config(m->rt, cfg) < 0 ||
+	    (m->nd && hn_node_direct_attach_events(m->nd, m->rt) < 0)) {
 		plugins_free(m);
 		return hn_error_set(err, HN_ENOMEM, "out of memory");
 	}
@@ -151,6 +171,18 @@ static int plugins_open(struct hn_daemon *d, struct hn_error *err)
 		}
 		rc = load_one(m, path, err);
 		free(path);
+		if (rc < 0) {
+			d->exit_code = HN_EXIT_USAGE;
+			goto fail;
+		}
+	}
+	if (cfg->p2p_mode == HN_P2P_INPROCESS) {
+		if (!m->nd) {
+			rc = hn_error_set(err, HN_EINVAL, "--p2p-mode=inprocess "
+					  "needs the ledger");
+			goto fail;
+		}
+		rc = hn_p2p_inproc_open(d, m->rt, &m->p2p, err);
 		if (rc < 0)
 			goto fail;
 	}
@@ -160,6 +192,14 @@ fail:
 	d->plugins = NULL;
 	plugins_free(m);
 	return rc;
+}
+
+/* Daemon stop: the in-process P2P stops accepting and dialing and drops
+ * its peers (as the host does on SIGTERM). */
+static void plugins_stop(struct hn_daemon *d)
+{
+	if (d->plugins)
+		hn_p2p_inproc_stop(d->plugins->p2p);
 }
 
 static void plugins_close(struct hn_daemon *d)
@@ -174,5 +214,6 @@ static void plugins_close(struct hn_daemon *d)
 const struct hn_daemon_module hn_plugins_module = {
 	.name = "plugins",
 	.open = plugins_open,
+	.stop = plugins_stop,
 	.close = plugins_close,
 };

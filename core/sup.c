@@ -1307,7 +1307,7 @@ struct sup_mod {
 
 static struct sup_mod *the_mod;
 
-static int bind_listen(const struct hn_hostport *hp, struct hn_error *err)
+int hn_sup_bind_listen(const struct hn_hostport *hp, struct hn_error *err)
 {
 	struct addrinfo hints = { 0 }, *ai = NULL, *p;
 	char port[8];
@@ -1634,7 +1634,7 @@ static int sup_mod_open(struct hn_daemon *d, struct hn_error *err)
 		return hn_error_set(err, HN_ENOMEM, "out of memory");
 	m->listen_fd = -1;
 	if (cfg->has_p2p_listen) {
-		rc = bind_listen(&cfg->p2p_listen, err);
+		rc = hn_sup_bind_listen(&cfg->p2p_listen, err);
 		if (rc < 0) {
 			sup_mod_free(m);
 			return rc;

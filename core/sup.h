@@ -168,6 +168,12 @@ struct hn_sup_stats {
 };
 void hn_sup_stats(const struct hn_sup *s, struct hn_sup_stats *st);
 
+/* Binds and listens (backlog 128, SO_REUSEADDR, CLOEXEC) on the P2P
+ * address @hp; returns the fd or a negative code with @err.  Also used for
+ * --p2p-mode=inprocess (core/plugins.c). */
+struct hn_hostport;
+int hn_sup_bind_listen(const struct hn_hostport *hp, struct hn_error *err);
+
 /* The "sup" daemon module (core/daemon.h): when p2p_mode is "host", binds
  * the P2P listening socket (--listen), finds hathor-p2p-host and
  * <plugin_dir>/p2p_sync_v2.so and supervises the host. */

@@ -91,13 +91,13 @@ metrics_listen)
 		fail "plugin not unloaded at stop"
 	;;
 bad_plugin)
-	# A configured plugin that cannot be loaded fails the start: non-zero
-	# exit, one error line naming the file.
+	# A configured plugin that cannot be loaded fails the start: exit 2
+	# (configuration error), one error line naming the file.
 	"$NODE" run --p2p-mode off --api-listen 127.0.0.1:0 \
 		--data-dir "$WORK/n" --plugin "$WORK/missing.so" \
 		>"$WORK/n.log" 2>&1
 	rc=$?
-	[ "$rc" -ne 0 ] || fail "node started with a missing plugin"
+	[ "$rc" -eq 2 ] || fail "missing plugin: exit $rc, want 2 (configuration error)"
 	n=$(grep -c 'ERROR' "$WORK/n.log")
 	[ "$n" -eq 1 ] || fail "want one ERROR line, got $n"
 	grep -q "ERROR .*missing.so.*refused" "$WORK/n.log" ||
@@ -108,7 +108,7 @@ bad_plugin)
 		--data-dir "$WORK/n2" --plugin "$WORK/bogus.so" \
 		>"$WORK/n2.log" 2>&1
 	rc=$?
-	[ "$rc" -ne 0 ] || fail "node started with a bogus plugin"
+	[ "$rc" -eq 2 ] || fail "bogus plugin: exit $rc, want 2"
 	grep -q "ERROR .*bogus.so" "$WORK/n2.log" ||
 		fail "bogus plugin error does not name the file"
 	# A NAME is looked up as <plugin-dir>/NAME.so.
@@ -116,7 +116,7 @@ bad_plugin)
 		--data-dir "$WORK/n3" --plugin-dir "$WORK" --plugin nothere \
 		>"$WORK/n3.log" 2>&1
 	rc=$?
-	[ "$rc" -ne 0 ] || fail "node started with plugin 'nothere'"
+	[ "$rc" -eq 2 ] || fail "plugin nothere: exit $rc, want 2"
 	grep -q "ERROR .*$WORK/nothere.so" "$WORK/n3.log" ||
 		fail "NAME not resolved in the plugin dir"
 	;;

@@ -1,7 +1,9 @@
 # Sourced by the multi-daemon tests (bash): real hathor-node daemons in host
 # mode (hathor-p2p-host + p2p_sync_v2.so, TLS) on loopback, in a private
 # work dir under the current (build) directory.  Kills only its own pids.
-# Needs NODE, HOST, PLUGDIR set by the caller.
+# Needs NODE, HOST, PLUGDIR set by the caller.  start's arguments after the
+# bootstrap port go to hathor-node as they are (e.g. --p2p-mode inprocess;
+# pass "" as the bootstrap port for none).
 WORK=$(mktemp -d -p "$PWD" "p2pd.$(printf "X%.0s" 1 2 3 4 5 6)") || exit 1
 DPIDS=()
 daemon_cleanup() {
@@ -28,16 +30,17 @@ free_port() {
 # Extra `hathor-node run` options for every daemon started (an array the
 # caller may set, e.g. DAEMON_ARGS=(--reload-health-ms 500)).
 [[ -v DAEMON_ARGS ]] || DAEMON_ARGS=()
-# start NAME P2P_PORT [BOOTSTRAP_PORT]: a daemon on $WORK/dNAME (which may
-# already hold a chain); sets PID_NAME and API_NAME (http://host:port).
+# start NAME P2P_PORT [BOOTSTRAP_PORT [NODE_ARGS...]]: a daemon on
+# $WORK/dNAME (which may already hold a chain); sets PID_NAME and API_NAME
+# (http://host:port).
 start() {
 	local n=$1 port=$2 log=$WORK/$1.log api i pid boot=()
-	[[ $# -gt 2 ]] && boot=(--bootstrap "127.0.0.1:$3")
+	[[ $# -gt 2 && -n $3 ]] && boot=(--bootstrap "127.0.0.1:$3")
 	mkdir -p "$WORK/d$n"
 	"$NODE" run --network "${NETWORK:-unittests}" --data-dir "$WORK/d$n" \
 		--runtime-dir "$WORK/r$n" --listen "127.0.0.1:$port" "${boot[@]}" \
 		--api-listen 127.0.0.1:0 --plugin-dir "$PLUGDIR" \
-		--p2p-host-bin "$HOST" "${DAEMON_ARGS[@]}" >"$log" 2>&1 &
+		--p2p-host-bin "$HOST" "${DAEMON_ARGS[@]}" "${@:4}" >"$log" 2>&1 &
 	pid=$!
 	DPIDS+=("$pid")
 	eval "PID_$n=$pid"
@@ -57,6 +60,16 @@ api() { curl -sf --max-time 10 "$1/v1a/$2"; }
 jget() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 best_of() { api "$1" status 2>/dev/null | jget "d['dag']['best_block']['hash']" 2>/dev/null; }
 best_is() { [[ $(best_of "$1") == "$2" ]]; }
+mempool_of() { api "$1" mempool | jget "' '.join(sorted(d['transactions']))"; }
+mempool_is() { [[ $(mempool_of "$1" 2>/dev/null) == "$2" ]]; }
+# host_children PID: how many hathor-p2p-host processes PID has (procfs).
+host_children() {
+	local c n=0
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		[[ $(cat /proc/"$c"/comm 2>/dev/null) == hathor-p2p-host ]] && n=$((n + 1))
+	done
+	echo "$n"
+}
 # wait_for SECONDS COMMAND...: polls (0.2 s) until COMMAND succeeds.
 wait_for() {
 	local limit=$(($1 * 5)) t=0

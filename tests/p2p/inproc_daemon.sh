@@ -1,0 +1,81 @@
+#!/bin/bash
+# tests/p2p: the P2P plugin inside the core (--p2p-mode=inprocess) against a
+# daemon in host mode, real TLS on loopback (unittests).  A (host mode)
+# holds a hathor-chaingen chain that ends 10 minutes ago (--start-time) and
+# 3 transactions pushed with hathor-txgen (its mempool).  B (inprocess)
+# starts empty, bootstraps from A and must reach A's best block and A's
+# mempool; then a block mined at A and a transaction pushed to A reach B
+# by relay.  B runs no hathor-p2p-host child, A runs one; B's admin
+# "peers" and /v1a/status connected_peers name A's peer id.
+#
+#   inproc_daemon.sh HATHOR_NODE HOST_BIN PLUGIN_DIR CHAINGEN MINER TXGEN ADMIN [BLOCKS TXS]
+set -u
+NODE=${1:?usage: inproc_daemon.sh HATHOR_NODE HOST_BIN PLUGIN_DIR CHAINGEN MINER TXGEN ADMIN}
+HOST=${2:?usage}
+PLUGDIR=${3:?usage}
+GEN=${4:?usage}
+MINER=${5:?usage}
+TXGEN=${6:?usage}
+ADMIN=${7:?usage}
+NB=${8:-300}
+NT=${9:-100}
+. "$(dirname "$0")/daemon_lib.sh"
+
+# 31 s apart (the chaingen default), the last block 600 s ago: push_tx
+# takes transactions on it and the miner's historic blocks stay in the past.
+START=$(($(date +%s) - NB * 31 - 600))
+t0=$(date +%s.%N)
+"$GEN" --network unittests --blocks "$NB" --txs "$NT" --start-time "$START" \
+	--data-dir "$WORK/da" --quiet >"$WORK/gen.log" 2>&1 ||
+	fail "chaingen failed: $(tail -3 "$WORK/gen.log")"
+echo "chain of $NB blocks + $NT txs generated in $(elapsed "$t0") s"
+
+PA=$(free_port)
+PB=$(free_port)
+start a "$PA"
+"$TXGEN" --api "$API_a" --network unittests --count 3 >"$WORK/txgen0.log" 2>&1 ||
+	fail "txgen: $(tail -3 "$WORK/txgen0.log")"
+A_BEST=$(best_of "$API_a")
+A_MEMPOOL=$(mempool_of "$API_a")
+[[ ${#A_BEST} == 64 ]] || fail "A has no best block"
+[[ $(wc -w <<<"$A_MEMPOOL") -eq 3 ]] || fail "A's mempool [$A_MEMPOOL], want 3 txs"
+
+start b "$PB" "$PA" --p2p-mode inprocess
+t0=$(date +%s.%N)
+wait_for 60 best_is "$API_b" "$A_BEST" || fail "B did not reach A's best $A_BEST (at $(best_of "$API_b"))"
+echo "B (inprocess) reached A's best block in $(elapsed "$t0") s"
+wait_for 30 mempool_is "$API_b" "$A_MEMPOOL" || fail "B's mempool [$(mempool_of "$API_b")] != A's [$A_MEMPOOL]"
+echo "B has A's mempool ($A_MEMPOOL)"
+
+# Processes: the plugin runs inside B's core.
+[[ $(host_children "$PID_b") == 0 ]] || fail "B (inprocess) has a hathor-p2p-host child"
+[[ $(host_children "$PID_a") == 1 ]] || fail "A (host mode) has $(host_children "$PID_a") hathor-p2p-host children, want 1"
+grep -q "p2p plugin p2p_sync_v2 .* running in the core" "$WORK/b.log" ||
+	fail "B's log does not say the plugin runs in the core"
+
+# Relay: a block mined at A, then a transaction pushed to A.
+"$MINER" --api "$API_a" --network unittests --blocks 1 -q >"$WORK/miner.log" 2>&1 ||
+	fail "miner: $(tail -3 "$WORK/miner.log")"
+A_BEST2=$(best_of "$API_a")
+[[ $A_BEST2 != "$A_BEST" && ${#A_BEST2} == 64 ]] || fail "A did not take the mined block"
+t0=$(date +%s.%N)
+wait_for 20 best_is "$API_b" "$A_BEST2" || fail "mined block $A_BEST2 did not reach B (at $(best_of "$API_b"))"
+echo "block mined at A reached B in $(elapsed "$t0") s"
+TX=$("$TXGEN" --api "$API_a" --network unittests --count 1 2>"$WORK/txgen1.log") ||
+	fail "txgen: $(tail -3 "$WORK/txgen1.log")"
+[[ ${#TX} == 64 ]] || fail "txgen printed '$TX'"
+b_has() { mempool_of "$API_b" 2>/dev/null | grep -q "$1"; }
+t0=$(date +%s.%N)
+wait_for 20 b_has "$TX" || fail "tx $TX pushed to A did not reach B's mempool"
+echo "tx pushed to A reached B in $(elapsed "$t0") s"
+
+# B's peer source: admin "peers" and /v1a/status name A's peer id.
+id_a=$(sed -n 's/.*p2p_sync_v2 ready: peer id \([0-9a-f]\{64\}\).*/\1/p' "$WORK/a.log" | tail -1)
+[[ ${#id_a} == 64 ]] || fail "no peer id in A's log"
+"$ADMIN" -s "$WORK/rb/admin.ipc" --json peers >"$WORK/peers.json" 2>&1 ||
+	fail "hathor-admin peers: $(cat "$WORK/peers.json")"
+grep -q "$id_a" "$WORK/peers.json" || fail "admin peers of B do not list A ($id_a)"
+api "$API_b" status | jget "[p['id'] for p in d['connections']['connected_peers']]" \
+	>"$WORK/status_peers" || fail "B's /v1a/status"
+grep -q "$id_a" "$WORK/status_peers" || fail "B's /v1a/status connected_peers $(cat "$WORK/status_peers") lack A"
+echo OK
