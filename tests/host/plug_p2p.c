@@ -44,6 +44,7 @@ struct pctx {
 	char ops[1024];
 	bool running;
 	int in_flight;
+	bool calling;                   /* inside run_script's calls */
 };
 
 static void H(uint8_t h[32], uint8_t x)
@@ -73,6 +74,12 @@ static void fin(struct slot *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(s->text, sizeof(s->text), fmt, ap);
 	va_end(ap);
+	/* A callback from inside its call breaks the node.h contract. */
+	if (s->c->calling && strncmp(s->text, "refused=", 8) != 0) {
+		size_t l = strlen(s->text);
+
+		snprintf(s->text + l, sizeof(s->text) - l, " REENTRANT");
+	}
 	if (!s->done)
 		s->c->done++;
 	s->done = true;
@@ -220,6 +227,7 @@ static void run_script(struct pctx *c)
 	H(hs[0], 1);
 	H(hs[1], 2);
 	c->n = c->done = 0;
+	c->calling = true;
 	s = slot(c, "on_new_vertex");
 	started(s, n->on_new_vertex(h, HATHOR_ORIGIN_MEMPOOL, b9, 2, cb_add, s));
 	s = slot(c, "on_new_vertices");
@@ -287,6 +295,7 @@ static void run_script(struct pctx *c)
 	s = slot(c, "bad_range");
 	started(s, n->get_hashes_and_next_idx(h, 0, 0, HATHOR_NODE_MAX_RANGE +
 					      1, cb_range, s));
+	c->calling = false;
 }
 
 #ifdef PLUG_CRASH_AFTER

@@ -159,6 +159,68 @@ host_child)
 	[ "$found" -eq 1 ] || fail "no hathor-p2p-host child among: $kids"
 	stop "$pid"
 	;;
+inproc_child)
+	# --p2p-mode inprocess: the P2P plugin runs in the core; no child
+	# process at all, the plugin is listed with process core.
+	[ -n "${HN_TEST_PLUGIN_DIR:-}" ] || { echo "SKIP: no p2p plugin"; exit 77; }
+	"$NODE" run --api-listen 127.0.0.1:0 --data-dir "$WORK/n" \
+		--p2p-mode inprocess --listen 127.0.0.1:0 \
+		--plugin-dir "$HN_TEST_PLUGIN_DIR" >"$WORK/n.log" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	wait_socket "$WORK/n/run/admin.ipc" "$pid" || fail "node did not start"
+	out=$("$ADMIN" -s "$WORK/n/run/admin.ipc" plugin list 2>&1) ||
+		fail "plugin list failed: $out"
+	grep -Eq '^p2p_sync_v2 +[^ ]+ +p2p +core +yes +.*/p2p_sync_v2.so$' \
+		<<<"$out" || fail "p2p plugin not listed in: $out"
+	sleep 1
+	kids=$(cat /proc/"$pid"/task/*/children 2>/dev/null)
+	[ -z "$kids" ] || fail "hathor-node --p2p-mode inprocess has children: $kids"
+	grep -q "p2p plugin p2p_sync_v2 .* running in the core" "$WORK/n.log" ||
+		fail "no 'running in the core' line"
+	# The private copy it was loaded from is gone from the runtime dir.
+	ls -A "$WORK/n/run" | grep -q '^\.p2p_sync_v2' &&
+		fail "private plugin copy left in the runtime dir"
+	stop "$pid"
+	;;
+node_parity)
+	# The node service through node.ipc (host mode) and by direct calls
+	# (inprocess) gives the test plugin the same result for every call of
+	# hathor/node.h, and never calls back from inside a call.
+	[ -n "${HN_TEST_PLUG_P2P:-}" ] && [ -n "${HN_TEST_P2P_HOST_BIN:-}" ] ||
+		{ echo "SKIP: no plug_p2p or host"; exit 77; }
+	mkdir -p "$WORK/pd"
+	cp "$HN_TEST_PLUG_P2P" "$WORK/pd/p2p_sync_v2.so"
+	for mode in host inprocess; do
+		"$NODE" run --api-listen 127.0.0.1:0 --data-dir "$WORK/$mode" \
+			--network unittests --p2p-mode "$mode" \
+			--p2p-host-bin "$HN_TEST_P2P_HOST_BIN" \
+			--plugin-dir "$WORK/pd" >"$WORK/$mode.log" 2>&1 &
+		pid=$!
+		PIDS+=("$pid")
+		wait_socket "$WORK/$mode/run/admin.ipc" "$pid" ||
+			fail "$mode node did not start"
+		ok=0
+		for ((i = 0; i < WAIT * 10; i++)); do
+			"$ADMIN" -s "$WORK/$mode/run/admin.ipc" --json peers \
+				>"$WORK/$mode.json" 2>/dev/null &&
+			python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["peers"]; sys.exit(0 if p["total"] > 0 and p["done"] == p["total"] else 1)' \
+				"$WORK/$mode.json" 2>/dev/null && { ok=1; break; }
+			sleep 0.1
+		done
+		[ "$ok" = 1 ] || fail "$mode: the plugin's node calls did not all complete: $(cat "$WORK/$mode.json")"
+		python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["peers"]["r"]; print("\n".join("%s: %s" % (k, r[k]) for k in sorted(r)))' \
+			"$WORK/$mode.json" >"$WORK/$mode.r" || fail "$mode: bad peers reply"
+		stop "$pid"
+	done
+	n=$(wc -l <"$WORK/host.r")
+	[ "$n" -ge 25 ] || fail "only $n results in host mode"
+	grep -q REENTRANT "$WORK/inprocess.r" "$WORK/host.r" &&
+		fail "a callback ran inside its call: $(grep REENTRANT "$WORK"/*.r)"
+	diff -u "$WORK/host.r" "$WORK/inprocess.r" >"$WORK/parity.diff" ||
+		fail "node service results differ (host vs inprocess): $(cat "$WORK/parity.diff")"
+	echo "$n node-service results identical in host and inprocess mode"
+	;;
 *)
 	fail "unknown case"
 	;;
