@@ -1,69 +1,58 @@
 #!/bin/bash
-# tests/metrics: a real daemon with a hathor-chaingen chain imported by
-# hathor-import, run with --metrics-listen (core/plugins.c loads
-# metrics.so, whose registry includes core/metrics.c via visit_extra).
-# Two scrapes of /metrics: promtool check metrics (when installed) and our
-# own checks (format, buckets, duplicates, contiguous families), the height
-# equal to /v1a/status, the vertex counts equal to what was imported, and
-# counters monotonic between the scrapes.
+# tests/metrics: the scrape test on a node that has SYNCED a chain.  Two
+# real daemons in host mode (tests/p2p/daemon_lib.sh: hathor-node +
+# hathor-p2p-host + p2p_sync_v2.so, TLS, loopback): A holds a
+# hathor-chaingen chain, B starts empty, bootstraps from A and syncs it.
+# Both run --metrics-listen (core/plugins.c loads metrics.so, whose registry
+# includes core/metrics.c and what B's P2P host reports).  Two scrapes of
+# B: promtool check metrics and our own checks (format, histogram buckets
+# cumulative, +Inf == _count, no duplicate series, families contiguous),
+# then what a synced node must show: height and vertex counts equal to A's
+# and to /v1a/status, vertices received by the ledger, node.ipc histogram
+# per method, host up, peers ready, the host's process metrics, HTTP
+# requests by route, counters monotonic between the scrapes.
+# Exit 77 (ctest SKIP) only when promtool is missing, after our checks.
 #
-#   scrape_daemon.sh HATHOR_NODE TOOLS_BIN_DIR PLUGIN_DIR
+#   scrape_daemon.sh HATHOR_NODE HOST_BIN PLUGIN_DIR CHAINGEN [BLOCKS TXS]
 set -u
-NODE=$1
-BIN=$2
-PLUGDIR=$3
-WORK=$(mktemp -d -p "$PWD" "scrape.XXXXXX") || exit 1
-WAIT=${HN_TEST_WAIT:-20}
-PID=
+NODE=${1:?usage: scrape_daemon.sh HATHOR_NODE HOST_BIN PLUGIN_DIR CHAINGEN}
+HOST=${2:?usage}
+PLUGDIR=${3:?usage}
+GEN=${4:?usage}
+NB=${5:-80}
+NT=${6:-30}
+. "$(dirname "$0")/../p2p/daemon_lib.sh"
 
-cleanup() {
-	if [ -n "$PID" ]; then
-		kill -KILL "$PID" 2>/dev/null
-		wait "$PID" 2>/dev/null
-	fi
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "FAIL: $*" >&2
-	[ -f "$WORK/n.log" ] && tail -20 "$WORK/n.log" >&2
-	exit 1
-}
-
-"$BIN/hathor-chaingen" --blocks 60 --txs 20 --tokens 2 --seed 5 \
-	--out "$WORK/chain.bin" -q >"$WORK/gen.log" 2>&1 ||
-	fail "chaingen: $(cat "$WORK/gen.log")"
-"$BIN/hathor-import" --data-dir "$WORK/d" "$WORK/chain.bin" \
-	>"$WORK/import.log" 2>&1 || fail "import: $(cat "$WORK/import.log")"
-sum=$(sed -n 's/.*ledger has \([0-9]*\) blocks \([0-9]*\) txs; best height \([0-9]*\).*/\1 \2 \3/p' \
-	"$WORK/import.log")
-read -r NB NT HEIGHT <<<"$sum"
-[ -n "${HEIGHT:-}" ] || fail "import summary: $(cat "$WORK/import.log")"
-
-printf '[metrics]\nport_file = %s\n' "$WORK/mport" >"$WORK/n.ini"
-"$NODE" run --network unittests --data-dir "$WORK/d" --p2p-mode off \
-	--api-listen 127.0.0.1:0 --config "$WORK/n.ini" \
-	--plugin-dir "$PLUGDIR" --metrics-listen 127.0.0.1:0 \
-	>"$WORK/n.log" 2>&1 &
-PID=$!
-API=
-for ((i = 0; i < WAIT * 10; i++)); do
-	API=$(sed -n 's|.* running: .*API \(http://[^/]*\)/v1a/.*|\1|p' \
-		"$WORK/n.log")
-	[ -n "$API" ] && [ -s "$WORK/mport" ] && break
-	kill -0 "$PID" 2>/dev/null || fail "node died"
-	sleep 0.1
+"$GEN" --network unittests --blocks "$NB" --txs "$NT" --tokens 2 --seed 5 \
+	--data-dir "$WORK/da" --quiet >"$WORK/gen.log" 2>&1 ||
+	fail "chaingen failed"
+for n in a b; do
+	printf '[metrics]\nport_file = %s\n' "$WORK/$n.mport" >"$WORK/$n.ini"
 done
-[ -n "$API" ] && [ -s "$WORK/mport" ] || fail "node did not come up"
-MPORT=$(tr -dc 0-9 <"$WORK/mport")
+PA=$(free_port)
+PB=$(free_port)
+start a "$PA" "" --config "$WORK/a.ini" --metrics-listen 127.0.0.1:0
+start b "$PB" "$PA" --config "$WORK/b.ini" --metrics-listen 127.0.0.1:0
+A_BEST=$(best_of "$API_a")
+[[ ${#A_BEST} == 64 ]] || fail "A has no best block"
+t0=$(date +%s.%N)
+wait_for 40 best_is "$API_b" "$A_BEST" ||
+	fail "B did not sync A's best $A_BEST (at $(best_of "$API_b"))"
+echo "B synced A's chain in $(elapsed "$t0") s"
+wait_for 10 test -s "$WORK/a.mport" -a -s "$WORK/b.mport" ||
+	fail "no metrics port file"
+MA=$(tr -dc 0-9 <"$WORK/a.mport")
+MB=$(tr -dc 0-9 <"$WORK/b.mport")
+# The host reports in its heartbeat answers (every 2 s).
+hb_seen() { curl -sf "http://127.0.0.1:$MB/metrics" |
+	grep -q '^process_resident_memory_bytes{process="host"}'; }
+wait_for 10 hb_seen || fail "B's host metrics never reached the core"
 
-python3 - "$API" "http://127.0.0.1:$MPORT/metrics" "$NB" "$NT" "$HEIGHT" \
-	"$WORK" <<'PY' || fail "checks failed"
+python3 - "$API_b" "http://127.0.0.1:$MB/metrics" \
+	"http://127.0.0.1:$MA/metrics" "$WORK" <<'PY' || fail "checks failed"
 import json, math, re, shutil, subprocess, sys, urllib.request
 
-api, murl, nb, nt, height, work = sys.argv[1:7]
-nb, nt, height = int(nb), int(nt), int(height)
+api, murl, murl_a, work = sys.argv[1:5]
 
 def get(u):
     with urllib.request.urlopen(u, timeout=10) as r:
@@ -71,7 +60,7 @@ def get(u):
 
 def parse(text):
     assert text.endswith("\n"), "no final newline"
-    fams, order, series = {}, [], {}
+    fams, series = {}, {}
     cur = None
     for line in text.split("\n")[:-1]:
         m = re.match(r"# (HELP|TYPE) (\S+) ?(.*)$", line)
@@ -80,7 +69,6 @@ def parse(text):
             if kind == "TYPE":
                 assert name not in fams, "family %s twice" % name
                 fams[name] = rest
-                order.append(name)
                 cur = name
             continue
         m = re.match(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)$", line)
@@ -92,6 +80,7 @@ def parse(text):
         key = (name, labels)
         assert key not in series, "duplicate series %r" % (key,)
         series[key] = float(v)
+    nhist = 0
     for f, t in fams.items():
         if t != "histogram":
             continue
@@ -101,6 +90,7 @@ def parse(text):
                 le = re.search(r'le="([^"]*)"', l).group(1)
                 rest = re.sub(r',?le="[^"]*"', "", l).replace("{}", "")
                 groups.setdefault(rest, []).append((float(le), v))
+        assert groups, "histogram %s without buckets" % f
         for rest, bs in groups.items():
             bs.sort()
             assert bs[-1][0] == math.inf, "%s%s: no +Inf" % (f, rest)
@@ -108,54 +98,79 @@ def parse(text):
                 assert b[1] >= a[1], "%s%s: not cumulative" % (f, rest)
             cnt = series[(f + "_count", rest)]
             assert cnt == bs[-1][1], "%s%s: +Inf != _count" % (f, rest)
-    return fams, series
+            assert (f + "_sum", rest) in series, "%s%s: no _sum" % (f, rest)
+            nhist += 1
+    return fams, series, nhist
 
 t1 = get(murl)
 st = json.loads(get(api + "/v1a/status"))
 for _ in range(3):
     get(api + "/v1a/status")
 t2 = get(murl)
-f1, s1 = parse(t1)
-f2, s2 = parse(t2)
-open(work + "/scrape2.txt", "w").write(t2)
+ta = get(murl_a)
+f1, s1, _ = parse(t1)
+f2, s2, nhist = parse(t2)
+fa, sa, _ = parse(ta)
+open(work + "/scrape_b.txt", "w").write(t2)
 have_promtool = shutil.which("promtool") is not None
 if have_promtool:
-    for t in (t1, t2):
+    for t in (t1, t2, ta):
         p = subprocess.run(["promtool", "check", "metrics"], input=t,
                            text=True, capture_output=True)
         assert p.returncode == 0, "promtool: %d %s%s" % (
             p.returncode, p.stdout, p.stderr)
-    print("promtool check metrics: ok")
+    print("promtool check metrics: ok (3 scrapes)")
 
-h = s2[("hathor_best_block_height", "")]
-assert h == height, "height %s != imported %s" % (h, height)
+def v(name, labels=""):
+    assert (name, labels) in s2, "B has no %s%s" % (name, labels)
+    return s2[(name, labels)]
+
+# Synced: the same chain as A.
+h = v("hathor_best_block_height")
+assert h == sa[("hathor_best_block_height", "")], "height != A's"
 assert h == st["dag"]["best_block"]["height"], "height != /v1a/status"
-assert s2[("hathor_vertices", '{type="block"}')] == nb, "block count"
-assert s2[("hathor_vertices", '{type="tx"}')] == nt, "tx count"
-assert s2[("hathor_db_file_size_bytes", '{file="db"}')] > 0
-for (n, l), v in s1.items():
+for t in ("block", "tx"):
+    lab = '{type="%s"}' % t
+    assert v("hathor_vertices", lab) == sa[("hathor_vertices", lab)], \
+        "%s count != A's" % t
+synced = (v("hathor_vertices", '{type="block"}') +
+          v("hathor_vertices", '{type="tx"}'))
+# Genesis is stored, not received: everything else came over P2P.
+recv = sum(x for (n, l), x in s2.items()
+           if n == "hathor_vertices_received_total")
+assert recv >= synced - 3, "received %s < synced %s - genesis" % (recv, synced)
+assert v("hathor_mempool_transactions") >= 0
+# node.ipc from B's host, by method; the intake of the synced vertices.
+ipc = {l: x for (n, l), x in s2.items()
+       if n == "hathor_ipc_request_duration_seconds_count"}
+assert any(x > 0 for x in ipc.values()), "no IPC histogram: %s" % ipc
+assert all(re.fullmatch(r'\{method="[a-z_]+"\}', l) for l in ipc), ipc
+assert v("hathor_p2p_host_up") == 1
+assert v("hathor_peers", '{state="ready"}') == 1, "B's ready peers"
+assert v("process_resident_memory_bytes", '{process="host"}') > 1e6
+assert v("process_resident_memory_bytes", '{process="core"}') > 1e6
+assert v("process_cpu_seconds_total", '{process="host"}') >= 0
+assert not [k for k in s2 if k[0] == "hathor_p2p_host_restarts_total"]
+# HTTP by route pattern and code.
+st200 = v("hathor_http_requests_total", '{path="/v1a/status",code="200"}')
+assert st200 >= 4, "http requests for /v1a/status: %s" % st200
+assert v("hathor_http_request_duration_seconds_count",
+         '{path="/v1a/status"}') >= st200
+# Counters only grow between the scrapes.
+for (n, l), x in s1.items():
     t = f1.get(n) or f1.get(re.sub(r"_(bucket|sum|count)$", "", n))
     if t in ("counter", "histogram") and (n, l) in s2:
-        assert s2[(n, l)] >= v, "%s%s went down" % (n, l)
-assert s2[("hathor_metrics_scrapes_total", "")] > s1[("hathor_metrics_scrapes_total", "")]
-# The core's HTTP hook (core/http.c): the route pattern and code; the
-# four /v1a/status calls (and the ones before) are counted.
-st200 = s2.get(("hathor_http_requests_total",
-                '{path="/v1a/status",code="200"}'), 0)
-assert st200 >= 4, "http requests for /v1a/status: %s" % st200
-assert s2[("hathor_http_request_duration_seconds_count",
-           '{path="/v1a/status"}')] >= st200
-assert not [k for k in s2 if k[0] == "hathor_http_requests_total" and
-            "?" in k[1]], "raw URL in a label"
-print("scrape ok: height %d, %d blocks, %d txs, %d series" % (h, nb, nt, len(s2)))
+        assert s2[(n, l)] >= x, "%s%s went down" % (n, l)
+assert v("hathor_metrics_scrapes_total") > s1[("hathor_metrics_scrapes_total", "")]
+print("scrape ok: height %d, %d vertices synced, %d received, %d series, "
+      "%d histograms, %d families" % (h, synced, recv, len(s2), nhist,
+                                       len(f2)))
 if not have_promtool:
     open(work + "/no-promtool", "w").write("")
 PY
-kill -TERM "$PID"
-wait "$PID" || fail "node exited $? on SIGTERM"
-PID=
-if [ -e "$WORK/no-promtool" ]; then
+if [[ -e $WORK/no-promtool ]]; then
 	echo "SKIP: promtool not installed (Debian package prometheus," \
 		"scripts/deps.sh installs it); our own checks passed"
 	exit 77
 fi
+echo OK
