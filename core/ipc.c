@@ -57,12 +57,12 @@ int hn_ipc_check_dir(const char *dir, struct hn_error *err)
 	return 0;
 }
 
-static void node_bad(void *arg, const struct hn_rpc_error *e)
+static void node_bad(void *arg, uint64_t pid, const struct hn_rpc_error *e)
 {
 	struct hn_ipc *ipc = arg;
 
 	if (ipc->on_bad)
-		ipc->on_bad(ipc->on_bad_arg, 0, e);
+		ipc->on_bad(ipc->on_bad_arg, pid, e);
 }
 
 static void node_done(void *arg, const char *method, double seconds,

@@ -854,14 +854,19 @@ static void hb_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
+/* A protocol-level error on node.ipc from process @pid: charged to the
+ * generation with that pid (during a reload the old and the new host are
+ * both dialed in), to none if no host of ours has it (a reaped host's late
+ * message, another process of our uid), to the serving one only if the
+ * transport did not say (0). */
 static void on_bad(void *arg, uint64_t pid, const struct hn_rpc_error *e)
 {
 	struct hn_sup *s = arg;
-	struct hgen *g = s->cur;
+	struct hgen *g = pid ? NULL : s->cur;
 
 	s->st.bad_total++;
 	for (struct hgen *o = s->all; pid && o; o = o->next)
-		if ((uint64_t)o->pid == pid)
+		if (o->pid > 0 && (uint64_t)o->pid == pid)
 			g = o;
 	if (!g || !g->pid)
 		return;

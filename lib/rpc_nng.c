@@ -789,13 +789,14 @@ fail:
 	server_recv(s);
 }
 
-static void server_bad(struct hn_rpc_server *srv, const struct hn_rpc_error *e)
+static void server_bad(struct hn_rpc_server *srv, uint64_t pid,
+		       const struct hn_rpc_error *e)
 {
 	srv->st.bad++;
 	if (e->code == HN_RPC_ETOOBIG)
 		srv->st.oversize++;
 	if (srv->o.on_bad)
-		srv->o.on_bad(srv->o.arg, e);
+		srv->o.on_bad(srv->o.arg, pid, e);
 }
 
 static bool is_protocol_error(int code)
@@ -864,7 +865,7 @@ void hn_rpc_reply_error(struct hn_rpc_call *c, const struct hn_rpc_error *e)
 		return;
 	}
 	if (is_protocol_error(e->code))
-		server_bad(srv, e);
+		server_bad(srv, c->peer_pid, e);
 	call_unlink(srv, c);
 	server_send_obj(srv, c->slot, c->req.id, hn_rpc_error_obj(c->req.id, e));
 	call_done(srv, c, true);

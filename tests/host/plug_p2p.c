@@ -310,9 +310,13 @@ static void crash_cb(void *arg)
 #ifdef PLUG_GARBAGE
 /* The misbehaving build (plug_p2p_garbage.so): from "start" on it writes
  * raw garbage to the core's node.ipc on its own nng socket, every 0.1 s:
- * malformed JSON, wrong parameter types, an oversize message. */
+ * malformed JSON, wrong parameter types, an oversize message.  With config
+ * plug_p2p.garbage_on=exit it behaves while it serves and writes three
+ * garbage messages only when it is unloaded (the host ending, e.g. retired
+ * by a reload), 50 ms apart, then waits 200 ms so they reach the core. */
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/util/platform.h>
 
 static nng_socket g_sock;
 static unsigned g_n;
@@ -365,19 +369,45 @@ static int runtime_dir(char *out, size_t len)
 	return -1;
 }
 
-static void start_garbage(struct pctx *c)
+static int garbage_dial(void)
 {
 	char dir[4096], url[4200];
-	struct hathor_timer *t;
 
 	if (runtime_dir(dir, sizeof(dir)) < 0 || nng_req0_open(&g_sock) != 0)
-		return;
+		return -1;
 	snprintf(url, sizeof(url), "ipc://%s/node.ipc", dir);
-	if (nng_dial(g_sock, url, NULL, 0) != 0)
+	return nng_dial(g_sock, url, NULL, 0) != 0 ? -1 : 0;
+}
+
+static bool garbage_on_exit(struct pctx *c)
+{
+	const char *v = c->svc->config_get(c->h, "plug_p2p.garbage_on");
+
+	return v && !strcmp(v, "exit");
+}
+
+static void start_garbage(struct pctx *c)
+{
+	struct hathor_timer *t;
+
+	if (garbage_on_exit(c) || garbage_dial() < 0)
 		return;
 	t = c->svc->timer_new(c->h, garbage_cb, c);
 	if (t)
 		c->svc->timer_set(c->h, t, 0.1, 0.1);
+}
+
+static void exit_garbage(struct pctx *c)
+{
+	if (!garbage_on_exit(c) || garbage_dial() < 0)
+		return;
+	/* Messages 0..2 of garbage_cb: none of them oversize. */
+	for (g_n = 0; g_n < 3;) {
+		garbage_cb(c);
+		nng_msleep(50);
+	}
+	nng_msleep(200);
+	nng_close(g_sock);
 }
 #endif
 
@@ -609,6 +639,9 @@ static int pl_start(void *ctx, char *err, size_t errlen)
 
 static void pl_destroy(void *ctx)
 {
+#ifdef PLUG_GARBAGE
+	exit_garbage(ctx);
+#endif
 	free(ctx);
 }
 

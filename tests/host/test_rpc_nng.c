@@ -29,6 +29,7 @@ struct srv_state {
 	struct hn_rpc_call *held;       /* "hold": answered later */
 	unsigned n_bad;
 	int last_bad;
+	uint64_t last_bad_pid;          /* the offending pipe's peer pid */
 	int64_t last_order;
 	bool order_ok;
 };
@@ -84,12 +85,13 @@ static const struct hn_rpc_method methods[] = {
 	{ "order", m_order },
 };
 
-static void on_bad(void *arg, const struct hn_rpc_error *e)
+static void on_bad(void *arg, uint64_t pid, const struct hn_rpc_error *e)
 {
 	struct srv_state *st = arg;
 
 	st->n_bad++;
 	st->last_bad = e->code;
+	st->last_bad_pid = pid;
 }
 
 static const char *const srv_caps[] = { "test.v1", NULL };
@@ -241,6 +243,8 @@ static void test_roundtrip(void **state)
 	assert_true(r.is_error);
 	assert_int_equal(r.code, HN_RPC_METHOD_NOT_FOUND);
 	assert_int_equal(st.n_bad, 1);
+	/* Charged to the process that sent it (this one, over ipc). */
+	assert_int_equal(st.last_bad_pid, (uint64_t)getpid());
 	hn_rpc_server_stats(s, &ss);
 	assert_int_equal(ss.calls, 3);
 	assert_int_equal(ss.bad, 1);

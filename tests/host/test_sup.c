@@ -17,7 +17,10 @@
  *    in, the old one is ended; a reload with a missing file, a file that
  *    is not a shared object, or a plugin built for another ABI major fails
  *    with the reason and the old host keeps serving (same pid, heartbeats,
- *    commands).
+ *    commands);
+ *  - bad-message policy: a garbage-writing host is ended and restarted;
+ *    garbage from the generation a reload retires is charged to it (by
+ *    the pipe's peer pid), never to the new serving one.
  *
  * argv[1]: hathor-p2p-host, argv[2]: plug_p2p.so, argv[3]: a plugin with
  * a wrong ABI major, [argv[4]: "own-loop": a non-default libev loop, where
@@ -51,6 +54,8 @@ static const char *host_bin, *plugin_so, *bad_abi_so, *crash_so;
 static const char *garbage_so;
 static const char *plugin_arg;  /* argv; tests may point plugin_so away */
 static double health_window;
+static const char *const *sup_config;   /* --config KEY=VALUE, per test */
+static size_t n_sup_config;
 static bool own_loop;
 static struct ev_loop *loop;
 static char rundir[256];
@@ -194,6 +199,8 @@ static void sup_start(size_t max_rss)
 	so.healthy_reset = 60;
 	so.max_rss = max_rss;
 	so.health_window = health_window;
+	so.config = sup_config;
+	so.n_config = n_sup_config;
 	if (hn_sup_open(&so, &sup, &err) != 0)
 		fail_msg("hn_sup_open: %s", err.msg);
 }
@@ -253,6 +260,8 @@ static int teardown(void **state)
 	hn_ipc_close(ipc);
 	ipc = NULL;
 	health_window = 0;
+	sup_config = NULL;
+	n_sup_config = 0;
 	plugin_so = plugin_arg;
 	rmdir(rundir);
 	return 0;
@@ -761,6 +770,47 @@ static void test_garbage_host(void **state)
 	sup_clean_stop();
 }
 
+/* Garbage from the retiring generation during a reload is charged to it,
+ * not to the new one that serves by then: gen 1 runs the garbage build in
+ * its plug_p2p.garbage_on=exit mode (behaves while serving, three
+ * malformed messages on node.ipc when it is ended), a reload switches to
+ * the good build; gen 2 stays (no restart, nothing charged to it) and the
+ * garbage was counted.  Before the fix, the callback got pid 0 and the
+ * serving gen 2 was ended for gen 1's messages. */
+static void test_garbage_old_gen(void **state)
+{
+	static const char *const cfg[] = { "plug_p2p.garbage_on=exit" };
+	struct hn_error err = { 0 };
+	struct hn_sup_stats st;
+	struct rl r = { 0 };
+	pid_t none = 0, p1, p2;
+
+	sup_config = cfg;
+	n_sup_config = 1;
+	plugin_so = garbage_so;
+	sup_start(0);
+	assert_true(run_until(is_up_other, &none, 10.0));
+	p1 = stats().pid;
+	assert_serving(p1);
+	assert_int_equal(stats().bad_total, 0);
+	assert_int_equal(hn_sup_reload(sup, plugin_arg, rl_cb, &r, &err), 0);
+	assert_true(run_until(rl_done, &r, 15.0));
+	assert_int_equal(r.rc, 0);
+	p2 = stats().pid;
+	assert_true(p2 != p1);
+	assert_false(process_exists(p1));
+	run_for(0.5);
+	st = stats();
+	print_message("garbage from the old generation: %" PRIu64 " bad, "
+		      "serving pid %d, restarts %u\n", st.bad_total,
+		      (int)st.pid, st.restarts);
+	assert_true(st.bad_total >= 1);
+	assert_int_equal(st.bad, 0);
+	assert_int_equal(st.restarts, 0);
+	assert_serving(p2);
+	sup_clean_stop();
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -783,6 +833,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_reload_rollback, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_host, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_garbage_old_gen, setup,
 						teardown),
 	};
 	int rc;

@@ -114,8 +114,11 @@ struct hn_rpc_method {
 
 /* Called for every request answered with a protocol-level error (parse
  * error, invalid request, unknown method, invalid params, oversize,
- * before hello): what the supervisor counts against a misbehaving peer. */
-typedef void (*hn_rpc_bad_cb)(void *arg, const struct hn_rpc_error *e);
+ * before hello): what the supervisor counts against a misbehaving peer.
+ * @pid: the peer process of the pipe the request came on (ipc transport;
+ * 0 if unknown), so the right one is charged when several are dialed in. */
+typedef void (*hn_rpc_bad_cb)(void *arg, uint64_t pid,
+			      const struct hn_rpc_error *e);
 
 /* Called once per answered call of a method in the table (never for
  * hello, unknown methods or requests refused before dispatch, so
