@@ -617,8 +617,16 @@ static const struct hathor_p2p_ops p_ops = {
 static int pl_init(struct hathor_host *h, const struct hathor_services *svc,
 		   void **ctx, char *err, size_t errlen)
 {
-	struct pctx *c = calloc(1, sizeof(*c));
+	struct pctx *c;
 
+#ifdef PLUG_INIT_FAILS
+	/* plug_p2p_initfail.so: a build that loads but cannot initialise;
+	 * the timer it registered first must be removed by the host. */
+	svc->timer_new(h, (hathor_timer_cb)abort, NULL);
+	snprintf(err, errlen, "cannot open the frobnicator");
+	return HATHOR_EIO;
+#endif
+	c = calloc(1, sizeof(*c));
 	if (!c)
 		return HATHOR_ENOMEM;
 	if (!svc->node) {
