@@ -4,11 +4,11 @@
  * (healthcheck/resources/healthcheck.py), /v1a/p2p/readiness
  * (p2p/resources/healthcheck.py).
  *
- * In --p2p-mode=inprocess the peers (status) and the synced-peer check
- * (health, readiness) come from the plugin in the core
- * (core/p2p_inproc.h).  Otherwise the core does not see the P2P host's
- * peer table, so status lists no peers and health/readiness know of a
- * synced peer only when P2P is off (then that check is skipped); see
+ * Peers come from the P2P layer's connection table: in
+ * --p2p-mode=inprocess straight from the plugin in the core
+ * (core/p2p_inproc.h), in host mode from the cached snapshot
+ * (core/peers.h) that core/sup.c refreshes every 2 s: these handlers never
+ * wait on IPC.  With P2P off the synced-peer check is skipped; see
  * docs/http-api.md.
  */
 #include <stdio.h>
@@ -24,6 +24,7 @@
 #include "http_int.h"
 #include "ledger.h"
 #include "p2p_inproc.h"
+#include "peers.h"
 #include "store.h"
 
 #include "hn/err.h"
@@ -96,18 +97,6 @@ static double uptime(const struct hn_daemon *d)
 	return d->loop ? ev_now(d->loop) - d->start_mono : 0.;
 }
 
-/* A new reference to @o's member @k if it has type @t, else NULL. */
-static struct json_object *member_ref(struct json_object *o, const char *k,
-				      enum json_type t)
-{
-	struct json_object *v = NULL;
-
-	if (!o || !json_object_object_get_ex(o, k, &v) ||
-	    !json_object_is_type(v, t))
-		return NULL;
-	return json_object_get(v);
-}
-
 /* [[height, hash], ...] of the best chain, best first. */
 static struct json_object *best_blockchain(struct hn_ledger *l,
 					   const struct hn_block_info *bb)
@@ -135,14 +124,151 @@ static struct json_object *best_blockchain(struct hn_ledger *l,
 	return a;
 }
 
+static struct json_object *jget(struct json_object *o, const char *k)
+{
+	struct json_object *v = NULL;
+
+	if (!o || !json_object_object_get_ex(o, k, &v))
+		return NULL;
+	return v;
+}
+
+/* A copy of @o's @k, or @dflt (taken) when absent. */
+static struct json_object *jcopy(struct json_object *o, const char *k,
+				 struct json_object *dflt)
+{
+	struct json_object *v = jget(o, k);
+
+	if (!v)
+		return dflt;
+	json_object_put(dflt);
+	return json_object_get(v);
+}
+
+/* @o's number @k plus @age (the snapshot's age: uptime and the like
+ * were measured when it was taken). */
+static struct json_object *jaged(struct json_object *o, const char *k,
+				 double age)
+{
+	return json_object_new_double(json_object_get_double(jget(o, k)) +
+				      age);
+}
+
+static struct json_object *jstr_or(struct json_object *o, const char *k,
+				   const char *dflt)
+{
+	struct json_object *v = jget(o, k);
+
+	if (v && json_object_is_type(v, json_type_string))
+		return json_object_get(v);
+	return json_object_new_string(dflt);
+}
+
+/* Each element of the snapshot's array @a through @fn. */
+static struct json_object *map_peers(struct json_object *a,
+				     struct json_object *(*fn)(
+					     struct json_object *, double,
+					     double),
+				     double age, double now)
+{
+	struct json_object *out = json_object_new_array();
+	size_t n;
+
+	if (!out || !a || !json_object_is_type(a, json_type_array))
+		return out;
+	n = json_object_array_length(a);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(a, i);
+
+		if (json_object_is_type(e, json_type_object))
+			json_object_array_add(out, fn(e, age, now));
+	}
+	return out;
+}
+
+/* The keys of status.py's connected_peers entries. */
+static struct json_object *connected_peer(struct json_object *e, double age,
+					  double now)
+{
+	struct json_object *o = json_object_new_object();
+
+	jadd(o, "id", jstr_or(e, "id", ""));
+	jadd(o, "app_version", jstr_or(e, "app_version", "Unknown"));
+	jadd(o, "current_time", json_object_new_double(now));
+	jadd(o, "uptime", jaged(e, "uptime", age));
+	jadd(o, "address", jstr_or(e, "address", ""));
+	jadd(o, "state", jstr_or(e, "state", "READY"));
+	jadd(o, "rtt", jcopy(e, "rtt", json_object_new_array()));
+	jadd(o, "last_message", jaged(e, "last_message", age));
+	jadd(o, "plugins", jcopy(e, "plugins", json_object_new_object()));
+	jadd(o, "warning_flags", jcopy(e, "warning_flags",
+				       json_object_new_array()));
+	jadd(o, "protocol_version", jstr_or(e, "protocol_version", ""));
+	jadd(o, "peer_best_blockchain", jcopy(e, "peer_best_blockchain",
+					      json_object_new_array()));
+	return o;
+}
+
+static struct json_object *handshaking_peer(struct json_object *e,
+					    double age, double now)
+{
+	struct json_object *o = json_object_new_object();
+
+	(void)now;
+	jadd(o, "address", jstr_or(e, "address", ""));
+	jadd(o, "state", jstr_or(e, "state", ""));
+	jadd(o, "uptime", jaged(e, "uptime", age));
+	jadd(o, "app_version", jstr_or(e, "app_version", "Unknown"));
+	return o;
+}
+
+/* status.py gives the Twisted deferred's repr; we say what is pending. */
+static struct json_object *connecting_peer(struct json_object *e,
+					   double age, double now)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *st = jget(e, "state");
+	char d[96];
+
+	(void)now;
+	if (jget(e, "retry_in"))
+		snprintf(d, sizeof(d), "%s (retry in %.1f s, %d attempts)",
+			 st ? json_object_get_string(st) : "WAITING",
+			 json_object_get_double(jget(e, "retry_in")) - age >
+			 0 ? json_object_get_double(jget(e, "retry_in")) -
+			 age : 0.,
+			 json_object_get_int(jget(e, "attempts")));
+	else
+		snprintf(d, sizeof(d), "%s",
+			 st ? json_object_get_string(st) : "CONNECTING");
+	jadd(o, "deferred", json_object_new_string(d));
+	jadd(o, "address", jstr_or(e, "address", ""));
+	return o;
+}
+
+static struct json_object *known_peer(struct json_object *e, double age,
+				      double now)
+{
+	struct json_object *o = json_object_new_object();
+
+	(void)now;
+	jadd(o, "id", jstr_or(e, "id", ""));
+	jadd(o, "entrypoints", jcopy(e, "entrypoints",
+				     json_object_new_array()));
+	jadd(o, "last_seen", jaged(e, "last_seen", age));
+	jadd(o, "flags", jcopy(e, "flags", json_object_new_array()));
+	return o;
+}
+
 void http__status(struct http__req *r)
 {
 	struct hn_daemon *d = r->h->d;
 	struct hn_ledger *l = http__ledger(r);
 	struct json_object *o, *srv, *conns, *dag, *bbo, *tips, *tip, *ep;
-	struct json_object *p2p = NULL, *v;
+	struct json_object *snap = NULL, *pc;
 	struct hn_block_info bb;
 	uint64_t first = 0, latest = 0;
+	double snap_at = 0, age, wall = ev_time();
 	char app[64];
 
 	if (!l)
@@ -172,17 +298,27 @@ void http__status(struct http__req *r)
 		return;
 	}
 	snprintf(app, sizeof(app), "hathor-node v%s", HN_VERSION);
-	if (d->cfg && d->cfg->has_p2p_listen) {
+	if (d->cfg && d->cfg->p2p_mode == HN_P2P_INPROCESS) {
+		snap = hn_p2p_inproc_connections(d);    /* live: age 0 */
+		age = 0;
+	} else {
+		snap = json_object_get(hn_peers_snapshot(&snap_at));
+		age = snap && d->loop ? ev_now(d->loop) - snap_at : 0.;
+		if (age < 0)
+			age = 0;
+	}
+	pc = jget(snap, "connections");
+	if (snap && jget(snap, "entrypoints")) {
+		json_object_put(ep);
+		ep = json_object_get(jget(snap, "entrypoints"));
+	} else if (d->cfg && d->cfg->has_p2p_listen) {
 		char e[300];
 
 		snprintf(e, sizeof(e), "tcp://%s:%u", d->cfg->p2p_listen.host,
 			 (unsigned)d->cfg->p2p_listen.port);
 		json_object_array_add(ep, json_object_new_string(e));
 	}
-	if (d->cfg && d->cfg->p2p_mode == HN_P2P_INPROCESS)
-		p2p = hn_p2p_inproc_connections(d);
-	v = member_ref(p2p, "peer_id", json_type_string);
-	jadd(srv, "id", v ? v : json_object_new_string(""));
+	jadd(srv, "id", jstr_or(snap, "peer_id", ""));
 	jadd(srv, "app_version", json_object_new_string(app));
 	jadd(srv, "state", json_object_new_string("READY"));
 	jadd(srv, "network", json_object_new_string(d->net->p2p_network));
@@ -190,16 +326,18 @@ void http__status(struct http__req *r)
 	jadd(srv, "entrypoints", ep);
 	jadd(o, "server", srv);
 	jadd(o, "peers_whitelist", json_object_new_array());
-	v = member_ref(p2p, "known_peers", json_type_array);
-	jadd(o, "known_peers", v ? v : json_object_new_array());
-	jadd(conns, "connected_peers", json_object_new_array());
-	jadd(conns, "handshaking_peers", json_object_new_array());
-	jadd(conns, "connecting_peers", json_object_new_array());
-	if ((v = member_ref(p2p, "connections", json_type_object))) {
-		json_object_put(conns);
-		conns = v;
-	}
-	json_object_put(p2p);
+	jadd(o, "known_peers", map_peers(jget(snap, "known_peers"),
+					 known_peer, age, wall));
+	jadd(conns, "connected_peers", map_peers(jget(pc, "connected_peers"),
+						 connected_peer, age, wall));
+	jadd(conns, "handshaking_peers", map_peers(jget(pc,
+						   "handshaking_peers"),
+						   handshaking_peer, age,
+						   wall));
+	jadd(conns, "connecting_peers", map_peers(jget(pc,
+						  "connecting_peers"),
+						  connecting_peer, age, wall));
+	json_object_put(snap);
 	jadd(o, "connections", conns);
 	jadd(dag, "first_timestamp", json_object_new_int64((int64_t)first));
 	jadd(dag, "latest_timestamp", json_object_new_int64((int64_t)latest));
@@ -227,10 +365,11 @@ static const char *sync_unhealthy(struct http__req *r, struct hn_ledger *l)
 	if (now - (double)latest > (double)RECENT_ACTIVITY_MULTIPLIER *
 	    d->net->avg_time_between_blocks)
 		return REASON_NO_RECENT;
+	if (d->cfg && d->cfg->p2p_mode == HN_P2P_OFF)
+		return NULL;
 	if (d->cfg && d->cfg->p2p_mode == HN_P2P_INPROCESS)
-		return hn_p2p_inproc_synced(d) ? NULL :
-		       REASON_NO_PEER;
-	if (!d->cfg || d->cfg->p2p_mode != HN_P2P_OFF)
+		return hn_p2p_inproc_synced(d) ? NULL : REASON_NO_PEER;
+	if (!hn_peers_has_synced_peer())
 		return REASON_NO_PEER;
 	return NULL;
 }

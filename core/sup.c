@@ -45,6 +45,7 @@
 #pragma GCC diagnostic pop
 #include "daemon.h"
 #include "metrics.h"
+#include "peers.h"
 
 #include "hn/err.h"
 #include "hn/log.h"
@@ -1308,6 +1309,10 @@ struct sup_mod {
 	/* "KEY=VALUE" plugin config passed with --config (owned). */
 	char **cfg_str;
 	size_t n_cfg, cap_cfg;
+	/* The peer table for the HTTP API (core/peers.h). */
+	struct ev_loop *loop;
+	ev_timer peers_w;
+	bool peers_inflight;
 };
 
 static struct sup_mod *the_mod;
@@ -1625,6 +1630,45 @@ static const struct hn_admin_hooks sup_hooks = {
 	.cancel = h_cancel,
 };
 
+/* --- the peer table for the HTTP API (core/peers.h) -------------------- */
+
+#define PEERS_FIRST 0.2         /* s after open, then every PEERS_EVERY */
+#define PEERS_EVERY 2.0
+#define PEERS_TIMEOUT 1.0
+
+static void peers_snap_reply(void *arg, int rc, struct hn_rpc_resp *resp)
+{
+	struct sup_mod *m = the_mod;
+
+	(void)arg;
+	if (!m)
+		return;
+	m->peers_inflight = false;
+	if (rc < 0 || resp->is_error) {
+		/* No host answering: no peers (never a stale table). */
+		hn_peers_snapshot_set(NULL, ev_now(m->loop));
+		return;
+	}
+	hn_peers_snapshot_set(json_object_get(resp->result), ev_now(m->loop));
+}
+
+/* Refreshes the cached table: one get_connections at a time, answered
+ * later on the loop; HTTP handlers only ever read the cache. */
+static void peers_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sup_mod *m = w->data;
+
+	(void)revents;
+	if (m->peers_inflight)
+		return;
+	if (hn_sup_call(m->sup, "get_connections", NULL, PEERS_TIMEOUT,
+			peers_snap_reply, NULL) < 0) {
+		hn_peers_snapshot_set(NULL, ev_now(loop));
+		return;
+	}
+	m->peers_inflight = true;
+}
+
 static int sup_mod_open(struct hn_daemon *d, struct hn_error *err)
 {
 	const struct hn_config *cfg = d->cfg;
@@ -1677,11 +1721,17 @@ static int sup_mod_open(struct hn_daemon *d, struct hn_error *err)
 	d->sup = m->sup;
 	the_mod = m;
 	hn_admin_hooks_register(&sup_hooks);
+	m->loop = d->loop;
+	ev_timer_init(&m->peers_w, peers_tick, PEERS_FIRST, PEERS_EVERY);
+	m->peers_w.data = m;
+	ev_timer_start(d->loop, &m->peers_w);
 	return 0;
 }
 
 static void sup_mod_stop(struct hn_daemon *d)
 {
+	if (the_mod)
+		ev_timer_stop(d->loop, &the_mod->peers_w);
 	hn_sup_stop(d->sup);
 }
 
@@ -1699,10 +1749,13 @@ static void sup_mod_close(struct hn_daemon *d)
 	for (r = adm.peers; r; r = r->next)
 		r->call = NULL;
 	adm.reload = NULL;
+	if (the_mod)
+		ev_timer_stop(d->loop, &the_mod->peers_w);
 	hn_sup_close(d->sup);
 	d->sup = NULL;
 	sup_mod_free(the_mod);
 	the_mod = NULL;
+	hn_peers_snapshot_set(NULL, 0);
 }
 
 const struct hn_daemon_module hn_sup_module = {
