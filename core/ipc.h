@@ -96,7 +96,9 @@ struct hn_ipc_stats {
 	uint64_t intake_batches;        /* batches run in slices */
 	uint64_t intake_slices;         /* commits (loop callbacks) */
 	uint64_t intake_deferred;       /* calls queued behind a batch */
-	uint64_t intake_max_slice_us;   /* longest slice */
+	uint64_t intake_max_slice_us;   /* longest slice, commit included */
+	uint64_t intake_slow_slices;    /* slices over 20 ms */
+	uint64_t intake_max_commit_us;  /* longest commit + event delivery */
 };
 void hn_ipc_stats(const struct hn_ipc *ipc, struct hn_ipc_stats *st);
 /* on_new_vertices is stored in slices, one commit per loop iteration,

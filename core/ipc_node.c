@@ -372,11 +372,12 @@ static void bufs_free(struct hn_buf *v, size_t n)
  * A sync stream arrives as on_new_vertices batches of ~100 vertices, and
  * full verification + consensus costs ~250 us per vertex: run whole, a
  * batch blocks the loop (and HTTP beside it) for tens to hundreds of ms.
- * So a batch is stored in slices: hn_nodesvc_on_new_vertices() on the next
- * k vertices (one commit), then the loop runs its other watchers, then the
- * next slice (a 0 s timer: it fires on the next iteration, after the I/O
- * that is ready).  k follows the last slice's time per vertex so that a
- * slice stays near ipc->slice_us.  The reply goes out when the batch has
+ * So a batch is stored in slices: the next vertices in one commit, up to
+ * the one that takes the slice past ipc->slice_us (the clock is read after
+ * each vertex), then the loop runs its other watchers, then the next slice
+ * (an ev_idle watcher: it runs in a loop iteration with nothing else
+ * pending, so an HTTP exchange that needs a few iterations is not split by
+ * slices; a SLICE_GUARD timer runs it anyway if the loop stays busy).  The reply goes out when the batch has
  * finished, with the same results the one-callback path gives: in order,
  * stopping after the first rejected vertex.  Every node.ipc call arriving
  * meanwhile waits in a FIFO behind the batch (the host sees its calls
@@ -397,7 +398,6 @@ struct batch_job {
 	struct hn_ledger_result *res;
 	size_t n;
 	size_t next;                    /* vertices handled so far */
-	size_t k;                       /* vertices in the next slice */
 	enum hn_nodesvc_origin origin;
 	int rc;                         /* < 0: commit failure from fail_at */
 	size_t fail_at;
@@ -407,12 +407,12 @@ struct batch_job {
 
 struct ipc_intake {
 	struct hn_ipc *ipc;
-	ev_timer w;
+	ev_idle w;                      /* next slice: when nothing else is
+					 * pending */
+	ev_timer guard;                 /* ... or after SLICE_GUARD at most */
 	struct batch_job *job;          /* NULL: none in progress */
 	struct deferred *head, *tail;
 };
-
-#define SLICE_FIRST_K 4                 /* before a time per vertex is known */
 
 static uint64_t mono_us(void)
 {
@@ -422,7 +422,25 @@ static uint64_t mono_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static void intake_cb(struct ev_loop *loop, ev_timer *w, int revents);
+/* The longest a slice waits for the loop to have nothing else pending
+ * (a flood of HTTP requests must not stall the sync). */
+#define SLICE_GUARD 0.02
+
+static void intake_idle_cb(struct ev_loop *loop, ev_idle *w, int revents);
+static void intake_guard_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+static void intake_arm(struct ipc_intake *in)
+{
+	ev_idle_start(in->ipc->loop, &in->w);
+	ev_timer_set(&in->guard, SLICE_GUARD, 0.);
+	ev_timer_start(in->ipc->loop, &in->guard);
+}
+
+static void intake_disarm(struct ipc_intake *in)
+{
+	ev_idle_stop(in->ipc->loop, &in->w);
+	ev_timer_stop(in->ipc->loop, &in->guard);
+}
 
 static struct ipc_intake *intake_get(struct hn_ipc *ipc)
 {
@@ -434,8 +452,10 @@ static struct ipc_intake *intake_get(struct hn_ipc *ipc)
 	if (!in)
 		return NULL;
 	in->ipc = ipc;
-	ev_timer_init(&in->w, intake_cb, 0., 0.);
+	ev_idle_init(&in->w, intake_idle_cb);
 	in->w.data = in;
+	ev_timer_init(&in->guard, intake_guard_cb, SLICE_GUARD, 0.);
+	in->guard.data = in;
 	ipc->intake = in;
 	return in;
 }
@@ -469,56 +489,67 @@ static void batch_reply(struct hn_rpc_call *c, const struct hn_ledger_result
 	reply_results(c, a);
 }
 
-/* One slice: the next k vertices in one commit. */
+/* One slice: vertices in one commit until the one that takes the slice
+ * past the budget (the clock is read after each vertex), a rejected
+ * vertex, or the end of the batch. */
 static void job_slice(struct hn_ipc *ipc, struct batch_job *j)
 {
-	size_t k = j->k, done = 0;
-	uint64_t t0 = mono_us(), us;
-	bool rejected;
+	struct hn_ledger *l = L(ipc);
+	size_t max = j->n - j->next, done = 0, i;
+	uint64_t t0 = mono_us(), t1, us;
+	bool rejected = false;
 	int rc;
 
-	if (ipc->slice_max && k > ipc->slice_max)
-		k = ipc->slice_max;
-	if (k > j->n - j->next)
-		k = j->n - j->next;
-	if (k == 0)
-		k = 1;
-	rc = hn_nodesvc_on_new_vertices(L(ipc), j->v + j->next, k, j->origin,
-					j->res + j->next, &done);
+	if (ipc->slice_max && max > ipc->slice_max)
+		max = ipc->slice_max;
+	rc = hn_ledger_batch_begin(l);
+	if (rc < 0) {
+		j->rc = rc;
+		j->fail_at = j->next;
+		j->begin_failed = true;
+		memset(&j->res[j->next], 0, sizeof(j->res[0]));
+		j->next++;
+		j->finished = true;
+		return;
+	}
+	while (done < max) {
+		struct hn_ledger_result *r = &j->res[j->next + done];
+		const struct hn_buf *b = &j->v[j->next + done];
+
+		rc = hn_nodesvc_on_new_vertex(l, b->data, b->len, j->origin,
+					      r);
+		done++;
+		if (rc < 0) {
+			rejected = true;
+			break;
+		}
+		if (mono_us() - t0 >= ipc->slice_us)
+			break;
+	}
+	t1 = mono_us();
+	rc = hn_ledger_batch_end(l);
 	us = mono_us() - t0;
 	ipc->st.intake_slices++;
 	if (us > ipc->st.intake_max_slice_us)
 		ipc->st.intake_max_slice_us = us;
+	if (us > 20000)
+		ipc->st.intake_slow_slices++;
+	if (mono_us() - t1 > ipc->st.intake_max_commit_us)
+		ipc->st.intake_max_commit_us = mono_us() - t1;
 	if (rc < 0) {
-		/* Commit (or begin) failed: nothing of this slice is stored;
-		 * the earlier slices are, with their own results. */
+		/* Commit failed: nothing of this slice is stored; the
+		 * earlier slices are, with their own results. */
+		for (i = 0; i < done; i++)
+			j->res[j->next + i].stored = false;
 		j->rc = rc;
 		j->fail_at = j->next;
-		if (done == 0) {
-			j->begin_failed = true;
-			memset(&j->res[j->next], 0, sizeof(j->res[0]));
-			done = 1;
-		}
 		j->next += done;
 		j->finished = true;
 		return;
 	}
-	/* A slice stops after a rejected vertex, which may be its last
-	 * one: look at that vertex's result, not only at the count. */
-	rejected = done > 0 && j->res[j->next + done - 1].code < 0;
 	j->next += done;
-	if (rejected || done < k || j->next >= j->n) {
-		/* Stopped after a rejected vertex, or the last one. */
+	if (rejected || j->next >= j->n)
 		j->finished = true;
-		return;
-	}
-	/* Next slice: as many vertices as fit the budget at this rate. */
-	us /= done;
-	j->k = us ? ipc->slice_us / us : ipc->slice_max;
-	if (j->k < 1)
-		j->k = 1;
-	if (j->k > HATHOR_NODE_MAX_BATCH)
-		j->k = HATHOR_NODE_MAX_BATCH;
 }
 
 static void intake_drain(struct ipc_intake *in)
@@ -534,18 +565,15 @@ static void intake_drain(struct ipc_intake *in)
 	}
 }
 
-static void intake_cb(struct ev_loop *loop, ev_timer *w, int revents)
+static void intake_run(struct ipc_intake *in)
 {
-	struct ipc_intake *in = w->data;
 	struct batch_job *j = in->job;
 
-	(void)loop;
-	(void)revents;
+	intake_disarm(in);
 	if (j) {
 		job_slice(in->ipc, j);
 		if (!j->finished) {
-			ev_timer_set(&in->w, 0., 0.);
-			ev_timer_start(in->ipc->loop, &in->w);
+			intake_arm(in);
 			return;
 		}
 		in->job = NULL;
@@ -556,6 +584,20 @@ static void intake_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		job_free(j);
 	}
 	intake_drain(in);
+}
+
+static void intake_idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	intake_run(w->data);
+}
+
+static void intake_guard_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	intake_run(w->data);
 }
 
 /* Every method but heartbeat passes here: it runs now unless a batch is in
@@ -593,7 +635,7 @@ void hn__ipc_node_close(struct hn_ipc *ipc)
 
 	if (!in)
 		return;
-	ev_timer_stop(ipc->loop, &in->w);
+	intake_disarm(in);
 	if (in->job) {
 		hn_rpc_reply_app(in->job->c, HN_ECLOSED, "node.ipc closed");
 		job_free(in->job);
@@ -677,12 +719,10 @@ static void m_on_new_vertices(void *arg, struct hn_rpc_call *c,
 	j->c = c;
 	j->v = v;
 	j->n = n;
-	j->k = SLICE_FIRST_K;
 	j->origin = (enum hn_nodesvc_origin)origin;
 	in->job = j;
 	ipc->st.intake_batches++;
-	ev_timer_set(&in->w, 0., 0.);
-	ev_timer_start(ipc->loop, &in->w);
+	intake_arm(in);
 }
 
 static void m_on_new_block(void *arg, struct hn_rpc_call *c,

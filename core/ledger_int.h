@@ -26,6 +26,8 @@ struct hn_ledger_sub {
 	void *arg;
 };
 
+struct daa_cent;
+
 struct hn_ledger {
 	struct hn_store *st;
 	const struct hn_network *net;
@@ -42,6 +44,7 @@ struct hn_ledger {
 	size_t n_pending, cap_pending;
 	/* Verification context (ledger_verify.c). */
 	void *vctx;
+	struct daa_cent *daa_cache;     /* ledger_verify.c, DAA_CACHE slots */
 	unsigned test_mode;             /* hn_ledger_opts.test_mode */
 };
 

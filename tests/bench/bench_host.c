@@ -435,6 +435,11 @@ int bench_host_core(int argc, char **argv)
 				       (int64_t)is.intake_slices));
 	json_object_object_add(o, "intake_max_slice_ms", json_object_new_double(
 				       (double)is.intake_max_slice_us / 1e3));
+	json_object_object_add(o, "intake_slow_slices", json_object_new_int64(
+				       (int64_t)is.intake_slow_slices));
+	json_object_object_add(o, "intake_max_commit_ms",
+			       json_object_new_double(
+				       (double)is.intake_max_commit_us / 1e3));
 	f = fopen(out, "w");
 	rc = f && fputs(json_object_to_json_string(o), f) >= 0 ? 0 : 1;
 	if (f && fclose(f) != 0)

@@ -431,7 +431,9 @@ static int host_mode(struct bench *b, long long port, long long verts,
 		  jget(o, "events_bytes") / (double)(verts - 3), "B", NULL,
 		  note);
 	snprintf(note, sizeof(note), "%.0f on_new_vertices batches in %.0f "
-		 "slices", jget(o, "intake_batches"), jget(o, "intake_slices"));
+		 "slices, %.0f over 20 ms; longest commit + event delivery "
+		 "%.1f ms", jget(o, "intake_batches"), jget(o, "intake_slices"),
+		 jget(o, "intake_slow_slices"), jget(o, "intake_max_commit_ms"));
 	bench_row(b, PART, "host mode: longest intake slice",
 		  jget(o, "intake_max_slice_ms"), "ms", NULL, note);
 	bench_missing(b, PART, "in-process mode: HTTP latency during sync",

@@ -323,10 +323,11 @@ static void probe_cb(struct ev_loop *l, ev_check *w, int revents)
 		return;
 	pr->partial++;
 	/* Other work on the loop between slices (0.5 ms, as an HTTP request
-	 * would take): at one block per slice the batch would otherwise be
-	 * over in a few ms, sooner than nng's threads may get the CPU on a
-	 * loaded 2-core machine to carry the heartbeat both ways. */
-	usleep(500);
+	 * would take; 2 ms while the heartbeat is out): at one block per
+	 * slice the batch would otherwise be over in a few ms, sooner than
+	 * nng's threads may get the CPU on a loaded 2-core machine to carry
+	 * the heartbeat both ways. */
+	usleep(pr->sent && !pr->hb.fired ? 2000 : 500);
 	if (!pr->sent && n >= 2) {
 		/* In the middle of the batch: a heartbeat (must be answered
 		 * now), a read of the batch's last vertex and a write (both
