@@ -108,6 +108,9 @@ struct hn_config {
 	unsigned sqlite_cache_mb;       /* --cache-size MB */
 	bool sqlite_sync_full;          /* --sqlite-sync full|normal */
 
+	/* Mining. */
+	bool allow_mining_without_peers; /* --allow-mining-without-peers */
+
 	/* Logging, applied with hn_log_setup(). */
 	char *log_level;                /* --log-level error|warn|info|debug */
 	char *log_format;               /* --log-format text|json */

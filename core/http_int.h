@@ -101,6 +101,8 @@ void http__version(struct http__req *r);
 void http__status(struct http__req *r);
 void http__health(struct http__req *r);
 void http__readiness(struct http__req *r);
+/* manager.can_start_mining() (http_node.c). */
+bool http__can_start_mining(struct http__req *r);
 /* http_tx.c */
 void http__transaction(struct http__req *r);
 void http__block_at_height(struct http__req *r);

@@ -285,6 +285,14 @@ void http__getmininginfo(struct http__req *r)
 
 	if (!l)
 		return;
+	if (!http__can_start_mining(r)) {
+		if (!(o = json_object_new_object()))
+			return;
+		jadd(o, "success", json_object_new_boolean(false));
+		jadd(o, "message", json_object_new_string("Node still syncing"));
+		http__ok(r, 200, o);
+		return;
+	}
 	net = hn_ledger_network(l);
 	now = hn_ledger_now(l);
 	if (hn_ledger_block_template(l, now > 0 ? (uint32_t)now : 0, &t) < 0) {

@@ -353,6 +353,26 @@ void http__status(struct http__req *r)
 	http__ok(r, 200, o);
 }
 
+/* ConnectionsManager.has_synced_peer() for the mode we run in. */
+static bool has_synced_peer(const struct hn_daemon *d)
+{
+	if (d->cfg && d->cfg->p2p_mode == HN_P2P_INPROCESS)
+		return hn_p2p_inproc_synced(d);
+	return hn_peers_has_synced_peer();
+}
+
+/* manager.can_start_mining(): --allow-mining-without-peers, or a synced
+ * peer.  With P2P off there is nobody to sync from: allowed. */
+bool http__can_start_mining(struct http__req *r)
+{
+	const struct hn_daemon *d = r->h->d;
+
+	if (!d->cfg || d->cfg->allow_mining_without_peers ||
+	    d->cfg->p2p_mode == HN_P2P_OFF)
+		return true;
+	return has_synced_peer(d);
+}
+
 /* manager.is_sync_healthy(): NULL when healthy, else the reason. */
 static const char *sync_unhealthy(struct http__req *r, struct hn_ledger *l)
 {
@@ -367,9 +387,7 @@ static const char *sync_unhealthy(struct http__req *r, struct hn_ledger *l)
 		return REASON_NO_RECENT;
 	if (d->cfg && d->cfg->p2p_mode == HN_P2P_OFF)
 		return NULL;
-	if (d->cfg && d->cfg->p2p_mode == HN_P2P_INPROCESS)
-		return hn_p2p_inproc_synced(d) ? NULL : REASON_NO_PEER;
-	if (!hn_peers_has_synced_peer())
+	if (!has_synced_peer(d))
 		return REASON_NO_PEER;
 	return NULL;
 }

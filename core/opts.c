@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <ini.h>
@@ -42,6 +43,7 @@ enum opt_kind {
 	K_LOG_LEVEL,    /* char * field, checked */
 	K_LOG_FORMAT,   /* char * field, checked */
 	K_SQLITE_SYNC,  /* bool field: full (true) or normal */
+	K_BOOL,         /* bool field; a bare flag on the command line */
 	K_CLI,          /* --help/--version/--print-config/--config */
 };
 
@@ -121,6 +123,9 @@ static const struct opt_def opts[] = {
 	{ "sqlite-sync", K_SQLITE_SYNC, F(sqlite_sync_full), 0, 0, "MODE",
 	  "normal (survives kill -9) or full (also power loss; an fsync "
 	  "per commit) (normal)" },
+	{ "allow-mining-without-peers", K_BOOL,
+	  F(allow_mining_without_peers), 0, 0, NULL,
+	  "getmininginfo answers without a synced peer (P2P on)" },
 	{ "log-level", K_LOG_LEVEL, F(log_level), 0, 0, "LEVEL",
 	  "error, warn, info, debug (info)" },
 	{ "log-format", K_LOG_FORMAT, F(log_format), 0, 0, "FORMAT",
@@ -292,6 +297,20 @@ static int set_opt(struct load_state *ls, const struct opt_def *o,
 			return hn_error_set(err, HN_EINVAL, "%s: bad log format "
 					    "'%s' (text or json)", where, v);
 		break;
+	case K_BOOL: {
+		bool *b = FIELD(cfg, o->off, bool);
+
+		if (!v || !strcmp(v, "1") || !strcasecmp(v, "true") ||
+		    !strcasecmp(v, "yes") || !strcasecmp(v, "on"))
+			*b = true;
+		else if (!strcmp(v, "0") || !strcasecmp(v, "false") ||
+			 !strcasecmp(v, "no") || !strcasecmp(v, "off"))
+			*b = false;
+		else
+			return hn_error_set(err, HN_EINVAL, "%s: bad boolean "
+					    "'%s' (true or false)", where, v);
+		return 0;
+	}
 	case K_SQLITE_SYNC: {
 		bool *full = FIELD(cfg, o->off, bool);
 
@@ -845,6 +864,10 @@ int hn_config_print(const struct hn_config *cfg, int fd)
 		case K_SQLITE_SYNC:
 			fprintf(f, "%s = %s\n", o->name,
 				cfg->sqlite_sync_full ? "full" : "normal");
+			break;
+		case K_BOOL:
+			fprintf(f, "%s = %s\n", o->name,
+				*FIELD(cfg, o->off, bool) ? "true" : "false");
 			break;
 		default:
 			break;

@@ -6,7 +6,9 @@
 # A (A's peer id, state READY, exactly the keys and types of hathor-core's
 # status.py) in connections.connected_peers, A's lists B, and B's entry for
 # A reports its sync agent synced (what /v1a/p2p/readiness reads).  A peer
-# that goes away leaves the table within a few seconds.  Readiness itself
+# that goes away leaves the table within a few seconds.  getmininginfo
+# answers "Node still syncing" without a synced peer (A alone), and answers
+# on B once synced, and on a lone C started with --allow-mining-without-peers.  Readiness itself
 # stops at "no recent blocks" here: a unittests chain cannot reach the
 # present (a block is at most 4500 s after its parent), as on the reference.
 #
@@ -46,6 +48,10 @@ ID_A=$(server_id "$API_a")
 r=$(readiness "$API_a")
 [[ $r == "503 False Node doesn't have recent blocks" ]] || fail "A: readiness $r"
 no_peer "$API_a" || fail "A lists peers before any connected"
+# getmininginfo: can_start_mining() needs a synced peer.
+mi() { api "$1" getmininginfo | jget "d['success'], d.get('message', ''), d.get('blocks')"; }
+r=$(mi "$API_a")
+[[ $r == "False Node still syncing None" ]] || fail "A without peers: getmininginfo $r"
 
 start b "$PB" "$PA"
 wait_for 20 peer_is "$API_b" "$ID_A" || fail "B's status does not list A ($ID_A): $(api "$API_b" status | head -c 600)"
@@ -75,6 +81,13 @@ for k in ("known_peers", "peers_whitelist"):
 ' || fail "B's connected peer entry: $(api "$API_b" status | head -c 800)"
 wait_for 30 synced_peer "$API_b" || fail "B's peer A never synced: $(api "$API_b" status | head -c 800)"
 echo "B's sync with A reports synced"
+r=$(mi "$API_b")
+[[ $r == "True  1" ]] || fail "B synced with A: getmininginfo $r"
+# --allow-mining-without-peers: answers with no peer at all.
+start c "$(free_port)" "" --allow-mining-without-peers
+r=$(mi "$API_c")
+[[ $r == "True  0" ]] || fail "C (allow mining without peers): getmininginfo $r"
+echo "getmininginfo: still syncing alone, answers once synced or when allowed"
 
 kill "$PID_b"
 wait "$PID_b" 2>/dev/null
