@@ -44,6 +44,7 @@
 #pragma GCC diagnostic pop
 #include "daemon.h"
 #include "ledger.h"
+#include "plugins.h"
 
 #include "hathor/plugin.h"
 #include "hn/err.h"
@@ -505,6 +506,45 @@ static struct json_object *core_plugins(struct hn_admin *a)
 	return r;
 }
 
+/* "plugin load NAME|PATH" / "plugin unload NAME" without a provider hook:
+ * the core's own runtime (core/plugins.c), synchronously (dlopen, init and
+ * start are quick, and every plugin function runs on this loop anyway). */
+static struct json_object *core_plugin_op(struct hn_admin *a, const char *verb,
+					  const char *arg)
+{
+	struct hn_error err = { 0 };
+	const struct hathor_plugin_desc *desc;
+	struct json_object *r;
+	char *path = NULL;
+
+	if (!a->rt)
+		return reply_err("unsupported", "no plugin runtime in the "
+				 "core process");
+	if (a->plugin_op)
+		return reply_err("failed", "another plugin operation is in "
+				 "progress");
+	if (strcmp(verb, "plugin unload") == 0) {
+		if (hn_plugins_unload(a->d, arg, &err) < 0)
+			return reply_err(code_of(err.code), "%s", err.msg);
+		r = json_object_new_object();
+		json_object_object_add(r, "name", json_object_new_string(arg));
+		return reply_ok(r);
+	}
+	if (hn_plugins_load(a->d, arg, &desc, &path, &err) < 0)
+		return reply_err("failed", "%s", err.msg);
+	r = json_object_new_object();
+	json_object_object_add(r, "name", json_object_new_string(desc->name));
+	json_object_object_add(r, "version",
+			       json_object_new_string(desc->version ?
+						      desc->version : ""));
+	json_object_object_add(r, "kind", json_object_new_string(
+		hn_plugin_kind_name(desc->kind)));
+	json_object_object_add(r, "path", json_object_new_string(path));
+	json_object_object_add(r, "process", json_object_new_string("core"));
+	free(path);
+	return reply_ok(r);
+}
+
 /* Hook verbs.  The call is held before the hook runs, so a hook may
  * complete it synchronously.  Returns a reply to send now, or NULL when
  * the call took @req (*@taken). */
@@ -528,9 +568,10 @@ static struct json_object *v_hook(struct hn_admin *a, const char *verb,
 		if (!h->plugin_list)
 			return reply_ok(base);
 	}
-	if ((strcmp(verb, "plugin reload") == 0 && !h->plugin_reload) ||
-	    (strcmp(verb, "plugin load") == 0 && !h->plugin_load) ||
+	if ((strcmp(verb, "plugin load") == 0 && !h->plugin_load) ||
 	    (strcmp(verb, "plugin unload") == 0 && !h->plugin_unload))
+		return core_plugin_op(a, verb, arg);
+	if (strcmp(verb, "plugin reload") == 0 && !h->plugin_reload)
 		return reply_err("unsupported", "not supported by this build");
 	if (plugin_op && a->plugin_op)
 		return reply_err("failed", "another plugin operation is in "

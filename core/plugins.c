@@ -98,6 +98,82 @@ static int load_one(struct hn_plugins *m, const char *path,
 	return 0;
 }
 
+int hn_plugins_load(struct hn_daemon *d, const char *name,
+		    const struct hathor_plugin_desc **out, char **path_out,
+		    struct hn_error *err)
+{
+	struct hn_plugins *m = d ? d->plugins : NULL;
+	struct hn_plugin_inst *in = NULL;
+	const struct hathor_plugin_desc *desc;
+	char msg[512] = "", *path;
+
+	if (!m || !d->cfg)
+		return hn_error_set(err, HN_ECLOSED, "no plugin runtime in "
+				    "the core");
+	if (!name || !*name)
+		return hn_error_set(err, HN_EINVAL, "plugin load: no name");
+	if (!(path = plugin_path(d->cfg, name)))
+		return hn_error_set(err, HN_ENOMEM, "out of memory");
+	if (hn_plugin_rt_load(m->rt, path, NULL, &in, msg, sizeof(msg)) < 0) {
+		hn_warn(COMP, "plugin load %s refused: %s", path, msg);
+		free(path);
+		return hn_error_set(err, HN_EINVAL, "%s", msg);
+	}
+	desc = hn_plugin_inst_desc(in);
+	if (desc->kind == HATHOR_KIND_P2P) {
+		hn_plugin_inst_unload(in);
+		hn_warn(COMP, "plugin load %s refused: a p2p plugin runs in the "
+			"p2p host (plugin reload p2p)", path);
+		hn_error_set(err, HN_EINVAL, "plugin \"%s\" is a p2p plugin: "
+			     "p2p plugins run in the p2p host, use `plugin "
+			     "reload p2p`", path);
+		free(path);
+		return HN_EINVAL;
+	}
+	if (hn_plugin_inst_start(in, msg, sizeof(msg)) < 0) {
+		hn_plugin_inst_unload(in);
+		hn_warn(COMP, "plugin load %s: failed to start: %s", path, msg);
+		hn_error_set(err, HN_EINVAL, "plugin \"%s\" failed to start: "
+			     "%s", path, msg);
+		free(path);
+		return HN_EINVAL;
+	}
+	hn_info(COMP, "plugin %s %s (%s, abi %u.%u) loaded from %s by the "
+		"admin", desc->name, desc->version,
+		hn_plugin_kind_name(desc->kind), desc->abi_major,
+		desc->abi_minor, path);
+	*out = desc;
+	*path_out = path;
+	return 0;
+}
+
+int hn_plugins_unload(struct hn_daemon *d, const char *name,
+		      struct hn_error *err)
+{
+	struct hn_plugins *m = d ? d->plugins : NULL;
+	struct hn_plugin_inst *in;
+	size_t i;
+
+	if (!m)
+		return hn_error_set(err, HN_ECLOSED, "no plugin runtime in "
+				    "the core");
+	for (i = 0; name && (in = hn_plugin_rt_inst(m->rt, i)); i++) {
+		const struct hathor_plugin_desc *desc = hn_plugin_inst_desc(in);
+
+		if (strcmp(desc->name, name) != 0)
+			continue;
+		if (desc->kind == HATHOR_KIND_P2P)
+			return hn_error_set(err, HN_EINVAL, "plugin \"%s\" is "
+					    "the in-process p2p plugin: it "
+					    "stops with the node", name);
+		hn_info(COMP, "plugin %s unloaded by the admin", name);
+		hn_plugin_inst_unload(in);
+		return 0;
+	}
+	return hn_error_set(err, HN_ENOENT, "no plugin \"%s\" loaded in the "
+			    "core", name ? name : "");
+}
+
 static void plugins_free(struct hn_plugins *m)
 {
 	if (!m)
