@@ -11,12 +11,14 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 #include <nng/nng.h>
@@ -36,6 +38,7 @@ struct opts {
 	double timeout;         /* seconds, 0: wait forever */
 	bool json;
 	bool quiet;
+	const char *path;       /* plugin reload p2p --path FILE */
 };
 
 /* Verbs: words of the verb, then how many arguments follow. */
@@ -52,7 +55,7 @@ static const struct verb {
 	{ "log-level", 1, 0, 1, " [LEVEL]",
 	  "show or set the log level (error, warn, info, debug)" },
 	{ "plugin list", 2, 0, 0, "", "loaded plugins" },
-	{ "plugin reload", 2, 1, 1, " NAME",
+	{ "plugin reload", 2, 1, 1, " NAME [--path FILE]",
 	  "reload a plugin from disk, e.g. p2p (waits until done)" },
 	{ "plugin load", 2, 1, 1, " PATH", "load a plugin file" },
 	{ "plugin unload", 2, 1, 1, " NAME", "unload a plugin" },
@@ -360,6 +363,31 @@ out:
 	return code;
 }
 
+/* --path FILE as the node will see it: absolute (the node's working
+ * directory is not ours), resolved if it exists; the node names a missing
+ * file in its answer.  The reload verb takes a path for a name with '/'. */
+static int with_path(const char *file, char **out)
+{
+	char cwd[PATH_MAX];
+
+	if (!*file) {
+		errline("--path needs a file name");
+		return EXIT_USAGE;
+	}
+	if ((*out = realpath(file, NULL)))
+		return 0;
+	if (file[0] == '/')
+		*out = strdup(file);
+	else if (getcwd(cwd, sizeof(cwd)) &&
+		 asprintf(out, "%s/%s", cwd, file) < 0)
+		*out = NULL;
+	if (!*out) {
+		errline("cannot resolve '%s': %s", file, strerror(errno));
+		return EXIT_FAILED;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -367,6 +395,7 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "path", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -375,7 +404,7 @@ int main(int argc, char **argv)
 	struct json_object *reply = NULL, *jok, *res;
 	const struct verb *v;
 	unsigned n_args;
-	char **args, *end;
+	char **args, *end, *path_arg = NULL;
 	int c, i, code;
 
 	snprintf(verb_line, sizeof(verb_line), "usage");
@@ -404,6 +433,9 @@ int main(int argc, char **argv)
 		case 'q':
 			o.quiet = true;
 			break;
+		case 'p':
+			o.path = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -411,7 +443,7 @@ int main(int argc, char **argv)
 			printf("hathor-admin %s\n", HN_VERSION);
 			return 0;
 		default:
-			if (optopt && strchr("st", optopt))
+			if (optopt && strchr("stp", optopt))
 				errline("option -%c needs a value", optopt);
 			else if (optopt)
 				errline("unknown option -%c (try --help)",
@@ -443,7 +475,16 @@ int main(int argc, char **argv)
 		errline("usage: hathor-admin %s%s", v->name, v->args_help);
 		return EXIT_USAGE;
 	}
-	if ((code = call(&o, v, args, n_args, &reply)) != 0)
+	if (o.path && (strcmp(v->name, "plugin reload") != 0 ||
+		       strcmp(args[0], "p2p") != 0)) {
+		errline("--path goes with 'plugin reload p2p' only");
+		return EXIT_USAGE;
+	}
+	if (o.path && (code = with_path(o.path, &path_arg)) != 0)
+		return code;
+	code = call(&o, v, o.path ? &path_arg : args, n_args, &reply);
+	free(path_arg);
+	if (code != 0)
 		return code;
 
 	if (!json_object_object_get_ex(reply, "ok", &jok) ||

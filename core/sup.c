@@ -1553,8 +1553,15 @@ static int h_plugin_reload(void *ctx, const char *name,
 		return 0;
 	}
 	if (hn_sup_reload(the_mod->sup, path, reload_cb, NULL, &err) < 0) {
+		struct hgen *cur = the_mod->sup->cur;
+		char line[sizeof(err.msg) + 32];
+
+		/* Refused before anything was spawned: say what still runs. */
+		snprintf(line, sizeof(line), "%s%s", err.msg,
+			 err.code != HN_ECLOSED && cur && cur->pid ?
+			 "; old plugin still active" : "");
 		hn_admin_call_done(call, err.code == HN_ECLOSED ? HN_ECLOSED :
-				   HN_EIO, NULL, err.msg);
+				   HN_EIO, NULL, line);
 		return 0;
 	}
 	adm.reload = call;

@@ -8,14 +8,18 @@
 #     HTTP API answer with the same best block), the supervisor restarts
 #     the host, the peers reconnect, a new block of A reaches B;
 #  3. hathor-admin plugin reload p2p on B: a new host is switched in,
-#     peers reconnect, a new block reaches B; reloads with a missing file
-#     and a wrong-ABI build fail with a clear error while the serving host
-#     (same pid) keeps serving ("old plugin still active");
+#     peers reconnect, a new block reaches B; `plugin reload p2p --path F`
+#     with a missing file, a wrong-ABI build, a build without the entry
+#     symbol and a build that segfaults in init each exit 1 with one line
+#     "hathor-admin: plugin reload p2p: <reason>; old plugin still active"
+#     while the serving host (same pid) keeps its peer connected (same
+#     peer in `peers`, no new connection logged) and relays a new block;
 #  4. SIGTERM: both nodes exit 0 and their hosts are gone.
 # The runtime dirs are 0700 and every socket in them 0600.
 #
 #   multinode_test.sh HATHOR_NODE HOST_BIN PLUGIN_DIR HATHOR_ADMIN
-#                     HATHOR_MINER BAD_ABI_SO
+#                     HATHOR_MINER BAD_ABI_SO NO_ENTRY_SO CRASH_INIT_SO
+# The health window is 300 ms (--reload-health-ms): not what is tested here.
 # Kills only the pids it started.
 set -u
 
@@ -25,6 +29,8 @@ PLUGDIR=$3
 ADMIN=$4
 MINER=$5
 BADABI=$6
+NOENTRY=$7
+CRASHINIT=$8
 # mktemp template: six X (spelled out by printf).
 WORK=$(mktemp -d -p "$PWD" "mn.$(printf "X%.0s" 1 2 3 4 5 6)") || exit 1
 WAIT=${HN_TEST_WAIT:-25}
@@ -62,7 +68,7 @@ start() {
 	"$NODE" run --network privatenet --data-dir "$WORK/d$n" \
 		--runtime-dir "$WORK/r$n" --listen "127.0.0.1:$port" "${boot[@]}" \
 		--api-listen 127.0.0.1:0 --plugin-dir "$PLUGDIR" \
-		--p2p-host-bin "$HOST" >"$log" 2>&1 &
+		--p2p-host-bin "$HOST" --reload-health-ms 300 >"$log" 2>&1 &
 	pid=$!
 	PIDS+=("$pid")
 	eval "PID_$n=$pid"
@@ -184,15 +190,34 @@ kill -0 "$H2" 2>/dev/null && fail "old host $H2 still alive after the reload"
 wait_connected_above b "$C2"
 mine 1
 wait_height 5
-out=$("$ADMIN" -s "$WORK/rb/admin.ipc" plugin reload "$WORK/none.so" 2>&1) &&
-	fail "reload of a missing file succeeded"
-echo "$out" | grep -q "none.so.*No such file" || fail "missing-file reload: $out"
-out=$("$ADMIN" -s "$WORK/rb/admin.ipc" plugin reload "$BADABI" 2>&1) &&
-	fail "reload of a wrong-ABI build succeeded"
-echo "$out"
-echo "$out" | grep -q "ABI 2.0.*old plugin still active" || fail "wrong-ABI reload: $out"
-[ "$(host_of "$PID_b")" = "$H3" ] || fail "serving host changed after failed reloads"
-"$ADMIN" -s "$WORK/rb/admin.ipc" peers >/dev/null || fail "peers after failed reloads"
+peers_b() {
+	"$ADMIN" -s "$WORK/rb/admin.ipc" --json peers |
+		python3 -c 'import json,sys; print(" ".join(sorted(p["id"] + "@" + p["address"] for p in json.load(sys.stdin)["peers"]["connections"]["connected_peers"])))'
+}
+P0=$(peers_b) || fail "peers on B"
+[ -n "$P0" ] || fail "B has no peer before the refused reloads"
+C3=$(connected b)
+# refused FILE PATTERN: exit 1, one line on stderr matching PATTERN and
+# the standard form, nothing on stdout; the same host keeps the same peer.
+refused() {
+	local rc
+	"$ADMIN" -s "$WORK/rb/admin.ipc" plugin reload p2p --path "$1" \
+		>"$WORK/ref.out" 2>"$WORK/ref.err"
+	rc=$?
+	echo "$(basename "$1"): exit $rc: $(cat "$WORK/ref.err")"
+	[ $rc = 1 ] || fail "reload with $1: exit $rc, want 1"
+	[ "$(wc -l <"$WORK/ref.err")" = 1 ] || fail "$1: not one line: $(cat "$WORK/ref.err")"
+	[ -s "$WORK/ref.out" ] && fail "$1: output on stdout: $(cat "$WORK/ref.out")"
+	grep -q "^hathor-admin: plugin reload p2p: .*$2.*; old plugin still active$" \
+		"$WORK/ref.err" || fail "$1: message: $(cat "$WORK/ref.err")"
+	[ "$(host_of "$PID_b")" = "$H3" ] || fail "serving host changed after the refused $1"
+	[ "$(peers_b)" = "$P0" ] || fail "B's peers changed after the refused $1: $(peers_b)"
+}
+refused "$WORK/none.so" "none.so.*No such file"
+refused "$BADABI" "ABI 2.0"
+refused "$NOENTRY" "plug_bad_no_entry.so.*hathor_plugin_entry"
+refused "$CRASHINIT" "signal 11\|exit 1"
+[ "$(connected b)" = "$C3" ] || fail "B's peer reconnected during the refused reloads"
 mine 1
 wait_height 6
 

@@ -17,6 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef PLUG_CRASH_INIT
+#include <sys/resource.h>
+#endif
 
 #include "hathor/node.h"
 #include "hathor/p2p.h"
@@ -625,6 +628,14 @@ static int pl_init(struct hathor_host *h, const struct hathor_services *svc,
 	svc->timer_new(h, (hathor_timer_cb)abort, NULL);
 	snprintf(err, errlen, "cannot open the frobnicator");
 	return HATHOR_EIO;
+#endif
+#ifdef PLUG_CRASH_INIT
+	/* The build that crashes in init (plug_p2p_crash_init.so): a
+	 * segfault, without a core file. */
+	struct rlimit no_core = { 0, 0 };
+
+	setrlimit(RLIMIT_CORE, &no_core);
+	raise(SIGSEGV);
 #endif
 	c = calloc(1, sizeof(*c));
 	if (!c)
