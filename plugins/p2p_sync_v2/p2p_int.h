@@ -281,6 +281,10 @@ void p2p_sync_stop(struct p2p_sync *s);
 void p2p_sync_enable(struct p2p_sync *s, bool on);
 bool p2p_sync_is_enabled(const struct p2p_sync *s);
 bool p2p_sync_is_synced(const struct p2p_sync *s);
+/* The best heights sync-v2 learnt: the peer's best block (false: not yet
+ * known) and ours as last read. */
+bool p2p_sync_best_heights(const struct p2p_sync *s, uint64_t *peer,
+			   uint64_t *mine);
 /* Handles a READY-state sync command.  Returns 1 if handled, 0 if @cmd is
  * not a sync-v2 command, or a negative code for "Error processing". */
 int p2p_sync_handle(struct p2p_sync *s, enum p2p_cmd cmd, const char *pl,

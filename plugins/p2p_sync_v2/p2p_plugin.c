@@ -44,6 +44,11 @@ struct plug {
 	bool running;           /* between the start and stop commands */
 	char **eps;             /* configured entrypoints (owned) */
 	size_t n_eps;
+	/* metrics (docs/metrics.md "Metrics of the P2P plugin"), updated
+	 * every second by mtimer */
+	struct hathor_timer *mtimer;
+	struct hathor_metric *m_best_known, *m_synced, *m_known;
+	uint64_t best_known;
 };
 
 /* --- helpers ----------------------------------------------------------- */
@@ -700,12 +705,60 @@ fail:
 	return rc;
 }
 
+/* Once a second: the best height any peer (or we) showed over sync-v2,
+ * whether a peer is synced, how many peers we know. */
+static void metrics_tick(void *arg)
+{
+	struct plug *g = arg;
+	const struct p2p_conn *c;
+	const struct p2p_known *k;
+	uint64_t peer, mine, n = 0;
+
+	for (c = g->p->conns; c; c = c->next) {
+		if (!c->sync)
+			continue;
+		p2p_sync_best_heights(c->sync, &peer, &mine);
+		if (peer > g->best_known)
+			g->best_known = peer;
+		if (mine > g->best_known)
+			g->best_known = mine;
+	}
+	for (k = g->p->known; k; k = k->next)
+		n++;
+	g->svc->metric_set(g->h, g->m_best_known, (double)g->best_known);
+	g->svc->metric_set(g->h, g->m_synced, p2p_has_synced_peer(g->p));
+	g->svc->metric_set(g->h, g->m_known, (double)n);
+}
+
+static void metrics_open(struct plug *g)
+{
+	const struct hathor_services *svc = g->svc;
+
+	if (!HATHOR_HAS(svc, metric_new))
+		return;
+	g->m_best_known = svc->metric_new(g->h, HATHOR_METRIC_GAUGE,
+		"hathor_best_known_block_height", "Highest best-block height "
+		"a peer (or this node) showed over sync-v2.", NULL, NULL, 0);
+	g->m_synced = svc->metric_new(g->h, HATHOR_METRIC_GAUGE,
+		"hathor_synced", "1 while a connected peer is synced with "
+		"this node (has_synced_peer), else 0.", NULL, NULL, 0);
+	g->m_known = svc->metric_new(g->h, HATHOR_METRIC_GAUGE,
+		"hathor_p2p_known_peers", "Peers this node knows of (connected "
+		"or not).", NULL, NULL, 0);
+	if (!g->m_best_known || !g->m_synced || !g->m_known)
+		return;
+	g->mtimer = svc->timer_new(g->h, metrics_tick, g);
+	if (g->mtimer)
+		svc->timer_set(g->h, g->mtimer, 0, 1.0);
+}
+
 static int p_start(void *ctx, char *err, size_t errlen)
 {
 	struct plug *g = ctx;
 
 	(void)err;
 	(void)errlen;
+	metrics_open(g);
 	hathor_logf(g->svc, g->h, HATHOR_LOG_INFO, "p2p_sync_v2 ready: peer "
 		    "id %s", p2p_my_peer_id(g->p));
 	return 0;
@@ -716,6 +769,9 @@ static void p_stop(void *ctx)
 	struct plug *g = ctx;
 
 	g->running = false;
+	if (g->mtimer)
+		g->svc->timer_free(g->h, g->mtimer);
+	g->mtimer = NULL;
 	p2p_stop(g->p);
 }
 

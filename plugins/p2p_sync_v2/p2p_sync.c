@@ -611,6 +611,14 @@ bool p2p_sync_is_synced(const struct p2p_sync *s)
 	return s->synced;
 }
 
+bool p2p_sync_best_heights(const struct p2p_sync *s, uint64_t *peer,
+			   uint64_t *mine)
+{
+	*mine = s->my_best.height;
+	*peer = s->have_peer_best ? s->peer_best.height : 0;
+	return s->have_peer_best;
+}
+
 static const char *state_str(enum sync_state st)
 {
 	switch (st) {

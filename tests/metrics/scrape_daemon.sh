@@ -9,7 +9,8 @@
 # cumulative, +Inf == _count, no duplicate series, families contiguous),
 # then what a synced node must show: height and vertex counts equal to A's
 # and to /v1a/status, vertices received by the ledger, node.ipc histogram
-# per method, host up, peers ready, the host's process metrics, HTTP
+# per method, host up, peers ready, synced and best known height from the
+# P2P plugin, the host's process metrics, HTTP
 # requests by route, counters monotonic between the scrapes.
 # Exit 77 (ctest SKIP) only when promtool is missing, after our checks.
 #
@@ -47,6 +48,9 @@ MB=$(tr -dc 0-9 <"$WORK/b.mport")
 hb_seen() { curl -sf "http://127.0.0.1:$MB/metrics" |
 	grep -q '^process_resident_memory_bytes{process="host"}'; }
 wait_for 10 hb_seen || fail "B's host metrics never reached the core"
+# The P2P plugin's own gauges, through the same report.
+synced_seen() { curl -sf "http://127.0.0.1:$MB/metrics" | grep -q '^hathor_synced 1$'; }
+wait_for 15 synced_seen || fail "B never showed hathor_synced 1"
 
 python3 - "$API_b" "http://127.0.0.1:$MB/metrics" \
 	"http://127.0.0.1:$MA/metrics" "$WORK" <<'PY' || fail "checks failed"
@@ -146,6 +150,11 @@ ipc = {l: x for (n, l), x in s2.items()
 assert any(x > 0 for x in ipc.values()), "no IPC histogram: %s" % ipc
 assert all(re.fullmatch(r'\{method="[a-z_]+"\}', l) for l in ipc), ipc
 assert v("hathor_p2p_host_up") == 1
+# From the P2P plugin in B's host (registered metrics, heartbeat report).
+assert v("hathor_synced") == 1
+assert v("hathor_best_known_block_height") == h, \
+    "best known %s != height %s" % (v("hathor_best_known_block_height"), h)
+assert v("hathor_p2p_known_peers") >= 1
 assert v("hathor_peers", '{state="ready"}') == 1, "B's ready peers"
 assert v("process_resident_memory_bytes", '{process="host"}') > 1e6
 assert v("process_resident_memory_bytes", '{process="core"}') > 1e6
