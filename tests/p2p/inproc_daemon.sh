@@ -71,6 +71,14 @@ A_BEST2=$(best_of "$API_a")
 t0=$(date +%s.%N)
 wait_for 20 best_is "$API_b" "$A_BEST2" || fail "mined block $A_BEST2 did not reach B (at $(best_of "$API_b"))"
 echo "block mined at A reached B in $(elapsed "$t0") s"
+# B's synced-peer check comes from the plugin in the core: with a recent
+# block and A synced, readiness passes (host mode B would say "Node doesn't
+# have a synced peer").
+ready() { api "$API_b" p2p/readiness 2>/dev/null | jget "d['success']" 2>/dev/null | grep -q True; }
+if [[ $B_MODE == inprocess ]]; then
+	wait_for 20 ready || fail "B's /v1a/p2p/readiness: $(curl -s "$API_b/v1a/p2p/readiness")"
+	echo "B's /v1a/p2p/readiness: $(curl -s "$API_b/v1a/p2p/readiness")"
+fi
 TX=$("$TXGEN" --api "$API_a" --network unittests --count 1 2>"$WORK/txgen1.log") ||
 	fail "txgen: $(tail -3 "$WORK/txgen1.log")"
 [[ ${#TX} == 64 ]] || fail "txgen printed '$TX'"
