@@ -564,14 +564,31 @@ static int verify_conflict(const struct hn_verify_ctx *ctx,
 	return 0;
 }
 
+/* verify_headers / get_allowed_headers.  The reference allows a
+ * NanoHeader where nano contracts are enabled or active, and a FeeHeader
+ * where fee-based tokens are.  This node implements neither (no blueprint
+ * execution, no fee accounting), so it refuses both on every network
+ * rather than store a vertex it cannot validate; the codec already refuses
+ * every other header id. */
 static int verify_headers(const struct hn_vertex *v, struct hn_verr *err)
 {
-	/* NanoHeader and FeeHeader are allowed only once their features are
-	 * active, which this node does not track: none is allowed. */
-	if (v->n_headers)
-		return vfail(err, HN_VERR_HEADERS, "header 0x%02x not "
-			     "supported by %s", (unsigned)v->headers[0].id,
-			     hn_vertex_type_name(v->version));
+	for (unsigned i = 0; i < v->n_headers; i++) {
+		switch (v->headers[i].id) {
+		case HN_HEADER_NANO:
+			return vfail(err, HN_VERR_HEADERS, "NanoHeader (0x10) "
+				     "not supported: this node does not "
+				     "implement nano contracts");
+		case HN_HEADER_FEE:
+			return vfail(err, HN_VERR_HEADERS, "FeeHeader (0x11) "
+				     "not supported: this node does not "
+				     "implement fee-based tokens");
+		default:
+			return vfail(err, HN_VERR_HEADERS, "header 0x%02x not "
+				     "supported by %s",
+				     (unsigned)v->headers[i].id,
+				     hn_vertex_type_name(v->version));
+		}
+	}
 	return 0;
 }
 

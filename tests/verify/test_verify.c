@@ -989,6 +989,23 @@ static void test_headers(void **state)
 	v->headers[0].u.fee.fees = NULL;
 	assert_int_equal(hn_verify_full(&c, v, 0, 0, &err), HN_ECONSENSUS);
 	assert_int_equal(err.code, HN_VERR_HEADERS);
+	assert_non_null(strstr(err.msg, "FeeHeader (0x11) not supported"));
+	/* A NanoHeader, alone or after the FeeHeader: refused as well. */
+	v->headers[1].id = HN_HEADER_NANO;
+	memset(&v->headers[1].u.nano, 0, sizeof(v->headers[1].u.nano));
+	v->n_headers = 2;
+	assert_int_equal(hn_verify_full(&c, v, 0, 0, &err), HN_ECONSENSUS);
+	assert_int_equal(err.code, HN_VERR_HEADERS);
+	v->headers[0] = v->headers[1];
+	v->n_headers = 1;
+	assert_int_equal(hn_verify_full(&c, v, 0, 0, &err), HN_ECONSENSUS);
+	assert_int_equal(err.code, HN_VERR_HEADERS);
+	assert_non_null(strstr(err.msg, "NanoHeader (0x10) not supported"));
+	/* Without headers the same vertex gets past the header check. */
+	v->n_headers = 0;
+	err.code = 0;
+	hn_verify_full(&c, v, 0, 0, &err);
+	assert_int_not_equal(err.code, HN_VERR_HEADERS);
 	hn_vertex_free(v);
 }
 
