@@ -98,6 +98,22 @@ static int load_one(struct hn_plugins *m, const char *path,
 	return 0;
 }
 
+/* The loader's refusal for the admin answer.  struct hn_error holds 160
+ * bytes and a long plugin path would cut the reason off, so a message that
+ * does not fit names the file by its base name (the log has it whole). */
+static void refused(struct hn_error *err, const char *path, const char *msg)
+{
+	const char *why = strstr(msg, "\" refused: "), *base;
+
+	if (!err || strlen(msg) < sizeof(err->msg) || !why) {
+		hn_error_set(err, HN_EINVAL, "%s", msg);
+		return;
+	}
+	base = strrchr(path, '/');
+	hn_error_set(err, HN_EINVAL, "plugin %s refused: %s",
+		     base ? base + 1 : path, why + strlen("\" refused: "));
+}
+
 int hn_plugins_load(struct hn_daemon *d, const char *name,
 		    const struct hathor_plugin_desc **out, char **path_out,
 		    struct hn_error *err)
@@ -116,8 +132,9 @@ int hn_plugins_load(struct hn_daemon *d, const char *name,
 		return hn_error_set(err, HN_ENOMEM, "out of memory");
 	if (hn_plugin_rt_load(m->rt, path, NULL, &in, msg, sizeof(msg)) < 0) {
 		hn_warn(COMP, "plugin load %s refused: %s", path, msg);
+		refused(err, path, msg);
 		free(path);
-		return hn_error_set(err, HN_EINVAL, "%s", msg);
+		return HN_EINVAL;
 	}
 	desc = hn_plugin_inst_desc(in);
 	if (desc->kind == HATHOR_KIND_P2P) {
