@@ -70,7 +70,7 @@ static const struct fam_def fam_defs[F_COUNT] = {
 		"Vertices offered to the ledger, by type.",
 		HATHOR_METRIC_COUNTER, NULL, 0 },
 	[F_VTX_REJ] = { "hathor_vertices_rejected_total",
-		"Vertices the ledger refused, by reason.",
+		"Vertices the ledger refused, by type and reason.",
 		HATHOR_METRIC_COUNTER, NULL, 0 },
 	[F_HOST_UP] = { "hathor_p2p_host_up",
 		"1 while the P2P host process is up and answering, else 0.",
@@ -274,7 +274,7 @@ void hn_core_metrics_vertex(const char *type, const char *reason)
 {
 	add(get2(F_VTX_RECV, "type", type, NULL, NULL), 1);
 	if (reason)
-		add(get2(F_VTX_REJ, "reason", reason, NULL, NULL), 1);
+		add(get2(F_VTX_REJ, "type", type, "reason", reason), 1);
 }
 
 void hn_core_metrics_host_up(bool up)

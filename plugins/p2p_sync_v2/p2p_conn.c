@@ -336,6 +336,8 @@ int p2p_conn_send(struct p2p_conn *c, enum p2p_cmd cmd, const char *payload,
 	c->obuf[c->olen++] = '\n';
 	c->tx_msgs++;
 	c->tx_bytes += need - 2;
+	c->p2p->tx_msgs++;
+	c->p2p->tx_bytes += need - 2;
 	/* Lines are coalesced and written by the loop (one TLS record for
 	 * many lines); a large backlog is pushed out at once. */
 	if (c->state >= P2P_CONN_HELLO && c->olen - c->ooff >= WRITE_CHUNK)
@@ -628,6 +630,8 @@ static void conn_process(struct p2p_conn *c, bool drained)
 		p2p_linebuf_consume(&c->in, len);
 		c->rx_msgs++;
 		c->rx_bytes += len;
+		c->p2p->rx_msgs++;
+		c->p2p->rx_bytes += len;
 		rc = p2p_line_parse(line, len, &m);
 		if (rc == HN_EPARSE) {
 			p2p_conn_close(c, false, "invalid utf-8 in a line");

@@ -198,6 +198,8 @@ struct p2p {
 	char settings_json[256]; /* our settings_dict, compact JSON */
 	uint32_t rng;           /* xorshift state for shuffles */
 	struct p2p_dns_job *dns_jobs; /* DNS seed lookups in flight */
+	/* lines and payload bytes over every connection (metrics) */
+	uint64_t rx_msgs, tx_msgs, rx_bytes, tx_bytes;
 	char dns_server[64];    /* copy of cfg.dns_server ("" for none) */
 };
 

@@ -48,7 +48,9 @@ struct plug {
 	 * every second by mtimer */
 	struct hathor_timer *mtimer;
 	struct hathor_metric *m_best_known, *m_synced, *m_known;
+	struct hathor_metric *m_msgs[2], *m_bytes[2];   /* [sent] */
 	uint64_t best_known;
+	uint64_t pub_msgs[2], pub_bytes[2];             /* published */
 };
 
 /* --- helpers ----------------------------------------------------------- */
@@ -728,6 +730,20 @@ static void metrics_tick(void *arg)
 	g->svc->metric_set(g->h, g->m_best_known, (double)g->best_known);
 	g->svc->metric_set(g->h, g->m_synced, p2p_has_synced_peer(g->p));
 	g->svc->metric_set(g->h, g->m_known, (double)n);
+	{
+		uint64_t msgs[2] = { g->p->rx_msgs, g->p->tx_msgs };
+		uint64_t bytes[2] = { g->p->rx_bytes, g->p->tx_bytes };
+		int d;
+
+		for (d = 0; d < 2; d++) {
+			g->svc->metric_add(g->h, g->m_msgs[d],
+					   (double)(msgs[d] - g->pub_msgs[d]));
+			g->svc->metric_add(g->h, g->m_bytes[d],
+					   (double)(bytes[d] - g->pub_bytes[d]));
+			g->pub_msgs[d] = msgs[d];
+			g->pub_bytes[d] = bytes[d];
+		}
+	}
 }
 
 static void metrics_open(struct plug *g)
@@ -745,6 +761,19 @@ static void metrics_open(struct plug *g)
 	g->m_known = svc->metric_new(g->h, HATHOR_METRIC_GAUGE,
 		"hathor_p2p_known_peers", "Peers this node knows of (connected "
 		"or not).", NULL, NULL, 0);
+	for (int d = 0; d < 2; d++) {
+		const char *lab = d ? "direction=\"sent\"" :
+				  "direction=\"received\"";
+
+		g->m_msgs[d] = svc->metric_new(g->h, HATHOR_METRIC_COUNTER,
+			"hathor_p2p_messages_total", "P2P protocol lines, by "
+			"direction (all connections).", lab, NULL, 0);
+		g->m_bytes[d] = svc->metric_new(g->h, HATHOR_METRIC_COUNTER,
+			"hathor_p2p_message_bytes_total", "P2P protocol line "
+			"bytes (before TLS), by direction.", lab, NULL, 0);
+		if (!g->m_msgs[d] || !g->m_bytes[d])
+			return;
+	}
 	if (!g->m_best_known || !g->m_synced || !g->m_known)
 		return;
 	g->mtimer = svc->timer_new(g->h, metrics_tick, g);

@@ -155,6 +155,13 @@ assert v("hathor_synced") == 1
 assert v("hathor_best_known_block_height") == h, \
     "best known %s != height %s" % (v("hathor_best_known_block_height"), h)
 assert v("hathor_p2p_known_peers") >= 1
+for d in ("received", "sent"):
+    assert v("hathor_p2p_messages_total", '{direction="%s"}' % d) > 0, d
+    assert v("hathor_p2p_message_bytes_total", '{direction="%s"}' % d) > \
+        v("hathor_p2p_messages_total", '{direction="%s"}' % d), d
+# B received the whole chain over P2P: more bytes in than out.
+assert v("hathor_p2p_message_bytes_total", '{direction="received"}') > \
+    v("hathor_p2p_message_bytes_total", '{direction="sent"}')
 assert v("hathor_peers", '{state="ready"}') == 1, "B's ready peers"
 assert v("process_resident_memory_bytes", '{process="host"}') > 1e6
 assert v("process_resident_memory_bytes", '{process="core"}') > 1e6

@@ -17,6 +17,7 @@
 
 #include "chain.h"
 #include "hn/network.h"
+#include "ledger.h"
 #include "metrics.h"
 
 struct seen {
@@ -107,6 +108,23 @@ static void test_ledger_gauges(void **state)
 	assert_true(val(s, "hathor_vertices", "type=\"tx\"") == 2);
 	/* The first block confirmed both genesis transactions. */
 	assert_true(val(s, "hathor_mempool_transactions", "") == 0);
+	/* The ledger's add path feeds the vertex counters (a dry run does
+	 * not count). */
+	assert_true(val(s, "hathor_vertices_received_total",
+			"type=\"block\"") == 5);
+	{
+		static const uint8_t junk[] = { 0x00, 0x01, 0x02 };
+
+		assert_true(hn_ledger_add_vertex(tc.l, junk, sizeof(junk), 0,
+						 NULL) < 0);
+		assert_true(hn_ledger_add_vertex(tc.l, junk, sizeof(junk),
+						 HN_ADD_DRY_RUN, NULL) < 0);
+	}
+	visit(s);
+	assert_true(val(s, "hathor_vertices_received_total",
+			"type=\"unknown\"") == 1);
+	assert_true(val(s, "hathor_vertices_rejected_total",
+			"type=\"unknown\",reason=\"parse\"") == 1);
 
 	hn_core_metrics_attach_ledger(NULL, NULL);
 	visit(s);
@@ -170,7 +188,7 @@ static void test_hooks(void **state)
 	assert_true(val(s, "hathor_vertices_received_total",
 			"type=\"tx\"") == 1);
 	assert_true(val(s, "hathor_vertices_rejected_total",
-			"reason=\"invalid_pow\"") == 1);
+			"type=\"tx\",reason=\"invalid_pow\"") == 1);
 	assert_true(val(s, "hathor_p2p_host_restarts_total",
 			"reason=\"crash\"") == 1);
 	assert_true(val(s, "hathor_plugin_reloads_total",
