@@ -21,6 +21,7 @@
 #include "config.h"
 #pragma GCC diagnostic pop
 #include "daemon.h"
+#include "metrics.h"
 #include "sup.h"
 
 #include "hn/err.h"
@@ -266,6 +267,7 @@ static int h_plugin_reload(void *ctx, const char *name,
 	rc = hn_plugin_open(path, &oo, &chk, err, sizeof(err));
 	if (rc < 0) {
 		p->reload_failures++;
+		hn_core_metrics_plugin_reload("p2p", "refused", ev_time());
 		snprintf(msg, sizeof(msg), "%s; old plugin still active", err);
 		hn_warn(COMP, "plugin reload p2p: %s", msg);
 		hn_admin_call_done(call, HN_EIO, NULL, msg);
@@ -283,9 +285,13 @@ static int h_plugin_reload(void *ctx, const char *name,
 		if (p->build_fd >= 0 &&
 		    load_start(p, fdpath, msg, sizeof(msg)) == 0) {
 			p->rollbacks++;
+			hn_core_metrics_plugin_reload("p2p", "rolled_back",
+						      ev_time());
 			snprintf(msg, sizeof(msg), "%s; rolled back to %s", err,
 				 p->path);
 		} else {
+			hn_core_metrics_plugin_reload("p2p", "failed",
+						      ev_time());
 			snprintf(msg, sizeof(msg), "%s; rollback to %s failed "
 				 "too: p2p is down", err,
 				 p->path ? p->path : "?");
@@ -296,6 +302,7 @@ static int h_plugin_reload(void *ctx, const char *name,
 	}
 	hold_build(p, path);
 	p->reloads++;
+	hn_core_metrics_plugin_reload("p2p", "ok", ev_time());
 	desc = hn_plugin_inst_desc(p->inst);
 	info = json_object_new_object();
 	json_object_object_add(info, "plugin",

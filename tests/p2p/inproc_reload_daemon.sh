@@ -37,7 +37,9 @@ peer_id_of() { sed -n 's/.*p2p_sync_v2 ready: peer id \([0-9a-f]\{64\}\).*/\1/p'
 has_peer_id() { [[ -n $(peer_id_of "$1") ]]; }
 wait_for 20 has_peer_id a || fail "no peer id in A's log"
 id_a=$(peer_id_of a)
-start b "$PB" "$PA" --p2p-mode inprocess
+printf '[metrics]\nport_file = %s\n' "$WORK/b.mport" >"$WORK/b.ini"
+start b "$PB" "$PA" --p2p-mode inprocess --config "$WORK/b.ini" \
+	--metrics-listen 127.0.0.1:0
 AB=(-s "$WORK/rb/admin.ipc" -t 30)
 height_of() { api "$1" status 2>/dev/null | jget "d['dag']['best_block']['height']" 2>/dev/null; }
 ledger_fd() {   # "fd -> path (inode)" of PID's open ledger.db
@@ -125,4 +127,19 @@ A_BEST2=$(best_of "$API_a")
 wait_for 20 best_is "$API_b" "$A_BEST2" || fail "B did not follow a block mined at A after the rollback"
 kill -0 "$PID_b" 2>/dev/null || fail "B died"
 [[ $(ledger_fd "$PID_b") == "$FD0" ]] || fail "B's ledger.db fd changed"
+# The reloads in B's metrics (core/p2p_inproc.c hooks): 3 ok, the
+# wrong-ABI build refused, the init failure rolled back; the plugin's own
+# gauges sit in the core's registry directly.
+M=$(curl -sf "http://127.0.0.1:$(tr -dc 0-9 <"$WORK/b.mport")/metrics") ||
+	fail "no /metrics on B"
+m() { awk -v k="$1" '$1 == k { print $2 }' <<<"$M"; }
+for r in ok:3 refused:1 rolled_back:1; do
+	got=$(m "hathor_plugin_reloads_total{plugin=\"p2p\",result=\"${r%%:*}\"}")
+	[[ $got == "${r##*:}" ]] || fail "reloads ${r%%:*}: '$got', want ${r##*:}"
+done
+ts=$(m 'hathor_plugin_last_reload_timestamp_seconds{plugin="p2p"}')
+python3 -c "import sys,time; t=float(sys.argv[1]); sys.exit(not time.time()-600 < t <= time.time())" "$ts" ||
+	fail "last reload timestamp '$ts'"
+[[ -n $(m hathor_best_known_block_height) ]] || fail "no hathor_best_known_block_height"
+echo "B's metrics: reloads ok 3, refused 1, rolled_back 1; last at $ts"
 echo OK
