@@ -1,0 +1,238 @@
+/*
+ * test_feature.c: the feature-activation state machine (core/feature.c)
+ * over real stored chains (unittests ledger, real sqlite): DEFINED ->
+ * STARTED -> LOCKED_IN -> ACTIVE with the threshold met, STARTED -> FAILED
+ * at the timeout, STARTED -> MUST_SIGNAL -> LOCKED_IN -> ACTIVE with
+ * lock_in_on_timeout, bit counts, the mandatory-signalling check
+ * (block_verifier.verify_mandatory_signaling) and states on forks.
+ *
+ * The unittests network defines no features, so the machine runs with a
+ * copy of it carrying three (interval 4 and threshold 3 are unittests').
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "chain.h"
+#include "feature.h"
+#include "hn/err.h"
+#include "hn/network.h"
+#include "hn/vertex.h"
+
+static const struct hn_feature feats[] = {
+	/* A: signalled by 3 of the 4 blocks 4..7, locks in at 8, active at
+	 * 12 (minimum activation height). */
+	{ .name = "NOP_FEATURE_1", .bit = 0, .start_height = 4,
+	  .timeout_height = 16, .minimum_activation_height = 12,
+	  .version = "0.1.0" },
+	/* B: never signalled, fails at its timeout 12. */
+	{ .name = "NOP_FEATURE_2", .bit = 1, .start_height = 4,
+	  .timeout_height = 12, .version = "0.1.0" },
+	/* C: lock in on timeout: MUST_SIGNAL at 8 (8 + 4 >= 12), LOCKED_IN
+	 * at 12, ACTIVE at 16. */
+	{ .name = "NOP_FEATURE_3", .bit = 2, .start_height = 4,
+	  .timeout_height = 12, .lock_in_on_timeout = true,
+	  .version = "0.1.0" },
+};
+
+static uint32_t t0(const struct tchain *tc)
+{
+	return tc->net->genesis_block.timestamp + 30;
+}
+
+/* A block on @parent signalling @bits, stored. */
+static void add_sig(struct tchain *tc, const uint8_t parent[32], uint32_t ts,
+		    uint8_t salt, uint8_t bits, uint8_t hash[32])
+{
+	struct hn_ledger_result res;
+	struct hn_vertex *v;
+	uint8_t *b;
+	size_t n;
+
+	tc_make_block(tc, parent, NULL, ts, 2.0, salt, &b, &n, hash);
+	assert_int_equal(hn_vertex_decode(b, n, &v, NULL, 0), 0);
+	free(b);
+	v->signal_bits = bits;
+	tc_finish(v, &b, &n, hash);
+	if (hn_ledger_add_vertex(tc->l, b, n, 0, &res) != 0)
+		fail_msg("add: %s", res.msg);
+	free(b);
+}
+
+static void expect(struct hn_fa *fa, const uint8_t h[32],
+		   enum hn_feature_state a, enum hn_feature_state b,
+		   enum hn_feature_state c)
+{
+	enum hn_feature_state st[3];
+
+	assert_int_equal(hn_fa_states(fa, h, st), 0);
+	if (st[0] != a || st[1] != b || st[2] != c)
+		fail_msg("states at %s: %s %s %s, want %s %s %s", tc_hex(h),
+			 hn_feature_state_name(st[0]),
+			 hn_feature_state_name(st[1]),
+			 hn_feature_state_name(st[2]),
+			 hn_feature_state_name(a), hn_feature_state_name(b),
+			 hn_feature_state_name(c));
+}
+
+static void test_state_machine(void **state)
+{
+	struct tchain tc;
+	struct hn_network net;
+	struct hn_fa *fa;
+	uint8_t h[21][32], f8[32], f9[32], g[6][32];
+	uint32_t counts[HN_FA_MAX_BITS];
+	size_t which;
+	bool found;
+	uint64_t ah;
+
+	(void)state;
+	tc_open(&tc);
+	net = *tc.net;
+	net.features = feats;
+	net.n_features = 3;
+	assert_int_equal(net.feature_evaluation_interval, 4);
+	assert_int_equal(net.feature_default_threshold, 3);
+	memcpy(h[0], tc_gblock(&tc), 32);
+	for (int i = 1; i <= 20; i++) {
+		uint8_t bits = 0;
+
+		if (i >= 4 && i <= 6)
+			bits |= 1;              /* A: 3 of 4 */
+		if (i >= 8 && i <= 10)
+			bits |= 4;              /* C: 3 of 4 while MUST_SIGNAL */
+		add_sig(&tc, h[i - 1], t0(&tc) + 30 * (uint32_t)i, 1, bits,
+			h[i]);
+	}
+	assert_int_equal(tc_best_height(&tc), 20);
+	fa = hn_fa_new(&net, hn_fa_store_get, hn_ledger_store(tc.l));
+	assert_non_null(fa);
+
+	/* Query the tip first: every boundary is computed on the way. */
+	expect(fa, h[20], HN_FS_ACTIVE, HN_FS_FAILED, HN_FS_ACTIVE);
+	assert_int_equal(hn_fa_memo_size(fa), 5);       /* 4, 8, 12, 16, 20 */
+	for (int i = 0; i < 4; i++)
+		expect(fa, h[i], HN_FS_DEFINED, HN_FS_DEFINED, HN_FS_DEFINED);
+	for (int i = 4; i < 8; i++)
+		expect(fa, h[i], HN_FS_STARTED, HN_FS_STARTED, HN_FS_STARTED);
+	for (int i = 8; i < 12; i++)
+		expect(fa, h[i], HN_FS_LOCKED_IN, HN_FS_STARTED,
+		       HN_FS_MUST_SIGNAL);
+	for (int i = 12; i < 16; i++)
+		expect(fa, h[i], HN_FS_ACTIVE, HN_FS_FAILED, HN_FS_LOCKED_IN);
+	for (int i = 16; i <= 20; i++)
+		expect(fa, h[i], HN_FS_ACTIVE, HN_FS_FAILED, HN_FS_ACTIVE);
+	assert_int_equal(hn_fa_memo_size(fa), 5);
+
+	/* Rolling bit counts from the boundary, the block included. */
+	assert_int_equal(hn_fa_bit_counts(fa, h[6], counts), 0);
+	assert_int_equal(counts[0], 3);
+	assert_int_equal(hn_fa_bit_counts(fa, h[7], counts), 0);
+	assert_int_equal(counts[0], 3);
+	assert_int_equal(hn_fa_bit_counts(fa, h[8], counts), 0);
+	assert_int_equal(counts[0], 0);
+	assert_int_equal(counts[2], 1);
+	assert_int_equal(hn_fa_bit_counts(fa, h[10], counts), 0);
+	assert_int_equal(counts[2], 3);
+	assert_int_equal(counts[1], 0);
+
+	/* Activation heights (get_activation_height). */
+	assert_int_equal(hn_fa_activation_height(fa, h[18], 0, &found, &ah),
+			 0);
+	assert_true(found);
+	assert_int_equal(ah, 12);
+	assert_int_equal(hn_fa_activation_height(fa, h[18], 2, &found, &ah),
+			 0);
+	assert_true(found);
+	assert_int_equal(ah, 16);
+	assert_int_equal(hn_fa_activation_height(fa, h[11], 0, &found, &ah),
+			 0);
+	assert_false(found);
+	assert_int_equal(hn_fa_activation_height(fa, h[18], 1, &found, &ah),
+			 0);
+	assert_false(found);
+
+	/* Mandatory signalling: the main chain signals C at 8, 9, 10. */
+	for (int i = 8; i < 12; i++)
+		assert_int_equal(hn_fa_missing_signal(fa, h[i], &which), 0);
+	/* A fork from 7 that does not signal C: at 8 two signals are still
+	 * possible short of 3 with 3 blocks left; at 9 (0 of 3, 2 left) it
+	 * can no longer reach the threshold. */
+	add_sig(&tc, h[7], t0(&tc) + 241, 2, 0, f8);
+	add_sig(&tc, f8, t0(&tc) + 271, 2, 0, f9);
+	assert_int_equal(hn_fa_missing_signal(fa, f8, &which), 0);
+	assert_int_equal(hn_fa_missing_signal(fa, f9, &which), 1);
+	assert_int_equal(which, 2);
+	expect(fa, f9, HN_FS_LOCKED_IN, HN_FS_STARTED, HN_FS_MUST_SIGNAL);
+
+	/* A fork from 3 where nobody signals A: at its boundary 8 A is still
+	 * STARTED, while the main chain's 8 has it LOCKED_IN. */
+	memcpy(g[0], h[3], 32);
+	for (int i = 1; i <= 5; i++)
+		add_sig(&tc, g[i - 1], t0(&tc) + 90 + 30 * (uint32_t)i + 5, 3,
+			0, g[i]);
+	expect(fa, g[4], HN_FS_STARTED, HN_FS_STARTED, HN_FS_STARTED);
+	expect(fa, g[5], HN_FS_STARTED, HN_FS_STARTED, HN_FS_MUST_SIGNAL);
+	expect(fa, h[8], HN_FS_LOCKED_IN, HN_FS_STARTED, HN_FS_MUST_SIGNAL);
+
+	/* A fresh machine agrees, queried from the bottom up. */
+	hn_fa_free(fa);
+	fa = hn_fa_new(&net, hn_fa_store_get, hn_ledger_store(tc.l));
+	for (int i = 0; i <= 20; i++) {
+		enum hn_feature_state st[3];
+
+		assert_int_equal(hn_fa_states(fa, h[i], st), 0);
+	}
+	expect(fa, h[13], HN_FS_ACTIVE, HN_FS_FAILED, HN_FS_LOCKED_IN);
+	assert_int_equal(hn_fa_feature_index(&net, "NOP_FEATURE_3"), 2);
+	assert_int_equal(hn_fa_feature_index(&net, "NANO_CONTRACTS"), -1);
+	{
+		uint8_t nope[32] = { 0 };
+		enum hn_feature_state st[3];
+
+		assert_int_equal(hn_fa_states(fa, nope, st), HN_ENOENT);
+	}
+	hn_fa_free(fa);
+	tc_close(&tc, false);
+}
+
+/* The networks' own feature tables: mainnet's REDUCE_DAA_TARGET exists,
+ * and nothing our networks define can reach MUST_SIGNAL (no feature locks
+ * in on timeout), so the mandatory-signalling check never refuses a block
+ * there. */
+static void test_networks(void **state)
+{
+	const char *const nets[] = { "mainnet", "testnet", "golf", "hotel",
+				     "unittests", "privatenet" };
+
+	(void)state;
+	assert_true(hn_fa_feature_index(hn_network_by_name("mainnet"),
+					"REDUCE_DAA_TARGET") >= 0);
+	for (size_t i = 0; i < sizeof(nets) / sizeof(nets[0]); i++) {
+		const struct hn_network *n = hn_network_by_name(nets[i]);
+
+		if (!n)
+			continue;
+		assert_true(n->n_features <= HN_FA_MAX_FEATURES);
+		for (size_t j = 0; j < n->n_features; j++) {
+			assert_false(n->features[j].lock_in_on_timeout);
+			assert_true(n->features[j].bit <
+				    n->feature_max_signal_bits);
+		}
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_state_machine),
+		cmocka_unit_test(test_networks),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
