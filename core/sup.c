@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -79,7 +80,8 @@ struct hgen {
 	int status_fd;                  /* read end of the status pipe */
 	struct hn_rpc_client *p2p;      /* p2p.<gen>.ipc */
 	char *plugin;                   /* owned */
-	int plugin_fd;                  /* the build it was spawned from */
+	int plugin_fd;                  /* the build it was spawned from (a
+					 * sealed memfd copy, or the file) */
 	double spawned_at, up_at;
 	unsigned misses;
 	bool hb_inflight, hello_inflight, retiring;
@@ -892,6 +894,42 @@ static int high_fd(int fd)
 	return nfd;
 }
 
+/* The bytes of @path as they are now, for a rollback to this build: a
+ * sealed memfd copy, so that neither a new file renamed over @path nor
+ * one written over it in place can change them.  Falls back to the open
+ * file (memfd_create refused), -1 if @path cannot be read.  A few hundred
+ * KB read once per spawn. */
+static int snapshot_build(const char *path)
+{
+	char buf[65536];
+	int in = open(path, O_RDONLY | O_CLOEXEC), fd;
+	ssize_t n = 0, w;
+
+	if (in < 0)
+		return -1;
+	fd = memfd_create("hathor-p2p-plugin", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return high_fd(in);
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; n > 0; p += w, n -= w) {
+			if ((w = write(fd, p, (size_t)n)) <= 0) {
+				n = -1;
+				break;
+			}
+		}
+		if (n < 0)
+			break;
+	}
+	if (n < 0) {
+		close(fd);
+		return high_fd(in);
+	}
+	close(in);
+	fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
+	      F_SEAL_SEAL);
+	return high_fd(fd);
+}
+
 /* @from_fd >= 0: the build is that open file (a rollback), passed to
  * the host as /proc/self/fd/N; @plugin names it in logs. */
 static struct hgen *spawn_gen(struct hn_sup *s, const char *plugin,
@@ -922,7 +960,7 @@ static struct hgen *spawn_gen(struct hn_sup *s, const char *plugin,
 	g->pidfd = g->status_fd = -1;
 	g->plugin_fd = from_fd >= 0 ?
 		fcntl(from_fd, F_DUPFD_CLOEXEC, SUP_FD_MIN) :
-		high_fd(open(plugin, O_RDONLY | O_CLOEXEC));
+		snapshot_build(plugin);
 	g->gen = ++s->gen;
 	rc = snprintf(url, sizeof(url), "ipc://%s/p2p.%u.ipc",
 		      s->o.runtime_dir, g->gen);
@@ -1238,7 +1276,7 @@ int hn_sup_reload(struct hn_sup *s, const char *plugin_path,
 			  s->serve_fd;
 
 		s->rb_fd = src >= 0 ? fcntl(src, F_DUPFD_CLOEXEC, SUP_FD_MIN) :
-			   high_fd(open(s->plugin, O_RDONLY | O_CLOEXEC));
+			   snapshot_build(s->plugin);
 		s->rb_plugin = strdup(s->cur ? s->cur->plugin : s->plugin);
 	}
 	s->cand = g;

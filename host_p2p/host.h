@@ -45,6 +45,11 @@ struct host {
 
 	const char *node_url, *p2p_url, *events_url;
 	const char *plugin_path;
+	/* --runtime-dir: the plugin is dlopen'ed from a private copy made
+	 * there (unlinked at once), so a build overwritten in place at
+	 * @plugin_path cannot change the code this host runs (NULL: the
+	 * path itself). */
+	const char *copy_dir;
 
 	struct hn_rpc_client *node;     /* node.ipc */
 	bool node_hello;                /* hello answered */

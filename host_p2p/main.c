@@ -142,6 +142,8 @@ static void start_plugin(struct host *hs)
 	struct hn_plugin_open_opts oo = { .want_kind = HATHOR_KIND_P2P };
 	const struct hathor_plugin_desc *d;
 
+	oo.copy_dir = hs->copy_dir;
+
 	if (hn_plugin_rt_load(hs->rt, hs->plugin_path, &oo, &hs->inst, err,
 			      sizeof(err)) < 0) {
 		hn_log(HN_LOG_ERROR, hs->comp, "%s", err);
@@ -284,7 +286,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'P': hs.plugin_path = optarg; break;
-		case 'r': rundir = optarg; break;
+		case 'r': rundir = hs.copy_dir = optarg; break;
 		case 'g': gen = optarg; break;
 		case 'n': hs.node_url = optarg; break;
 		case 'p': hs.p2p_url = optarg; break;

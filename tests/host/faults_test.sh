@@ -8,6 +8,9 @@
 #     both succeed; after each verdict exactly one host child is alive;
 #  3. a reload while the host is restarting after a SIGKILL: a clear
 #     answer (exit 0 or 1 with a reason), then exactly one host;
+#  3b. cp of another build (the crashing one) over the serving host's
+#     .so, in place: the host keeps serving (same pid 2.5 s later, past
+#     the crashing build's 1.5 s, `peers` answered by the plugin);
 #  4. reload with a wrong-ABI build: exit 1, one line ending in
 #     "old plugin still active", the serving host (same pid) unchanged;
 #  4b. health gate (--reload-health-ms 2500): a build that dies 1.5 s after
@@ -28,6 +31,9 @@ ADMIN=$4
 BADABI=$5
 CRASH=$6
 WORK=$(mktemp -d -p "$PWD" "ft.$(printf "X%.0s" 1 2 3 4 5 6)") || exit 1
+# A private plugin dir: 3b writes over its p2p_sync_v2.so.
+mkdir "$WORK/plugins" && cp "$PLUGDIR"/*.so "$WORK/plugins/" || exit 1
+PLUGDIR=$WORK/plugins
 WAIT=${HN_TEST_WAIT:-20}
 PIDS=()
 HOSTS=()
@@ -146,6 +152,16 @@ H4=$(one_host)
 [ "$H4" != "$H3" ] || fail "no host after the crash"
 sleep 1         # a restart timer still pending would spawn a second host now
 exactly_one "1 s after the reload during restart"
+
+# 3b. A build written over the serving one in place (cp, same inode).
+ino=$(stat -c %i "$PLUGDIR/p2p_sync_v2.so")
+cp "$CRASH" "$PLUGDIR/p2p_sync_v2.so" || fail "cp over the plugin"
+[ "$(stat -c %i "$PLUGDIR/p2p_sync_v2.so")" = "$ino" ] || fail "cp did not write in place"
+sleep 2.5
+[ "$(one_host)" = "$H4" ] || fail "host $H4 did not survive its .so overwritten in place"
+"$ADMIN" "${A[@]}" --json peers | grep -q '"connections"' ||
+	fail "peers after the in-place overwrite: $("$ADMIN" "${A[@]}" --json peers 2>&1)"
+echo "in-place overwrite of the serving build: host $H4 still serving"
 
 # 4. Wrong ABI: exit 1, one line, old host serving.
 out=$("$ADMIN" "${A[@]}" plugin reload "$BADABI" 2>&1)

@@ -741,6 +741,73 @@ static void test_reload_rollback(void **state)
 	unlink(path);
 }
 
+/* Writes @src over @dst in place (truncate and rewrite the same inode,
+ * as cp does), the way an install must not be done. */
+static void overwrite(const char *src, const char *dst)
+{
+	char buf[65536];
+	FILE *in = fopen(src, "rb"), *out = fopen(dst, "r+b");
+	struct stat a, b;
+	size_t n;
+
+	assert_non_null(in);
+	assert_non_null(out);
+	assert_int_equal(stat(dst, &a), 0);
+	assert_int_equal(ftruncate(fileno(out), 0), 0);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+	assert_int_equal(stat(dst, &b), 0);
+	assert_true(a.st_ino == b.st_ino);
+}
+
+/* A build written over the serving one in place: the running host keeps
+ * serving (it runs a private copy), and a reload to what the file now
+ * holds (the crashing build) rolls back to the bytes the host was started
+ * from (the core's sealed snapshot), not to the overwritten inode. */
+static void test_overwrite_in_place(void **state)
+{
+	struct hn_error err = { 0 };
+	struct rl r = { 0 };
+	char path[300];
+	pid_t none = 0, p1, p2, p3;
+	uint64_t beats;
+
+	snprintf(path, sizeof(path), "%s/p2p_test.so", rundir);
+	install(plugin_so, path);
+	health_window = 3.0;
+	plugin_so = path;
+	sup_start(0);
+	assert_true(run_until(is_up_other, &none, 10.0));
+	p1 = stats().pid;
+	assert_serving(p1);
+	overwrite(crash_so, path);
+	/* Two seconds of heartbeats and plugin calls after the overwrite
+	 * (the crashing build's timer would have fired after 1.5 s). */
+	beats = stats().heartbeats + 8;
+	assert_true(run_until(more_beats, &beats, 5.0));
+	assert_serving(p1);
+	assert_int_equal(stats().restarts, 0);
+	assert_int_equal(stats().misses, 0);
+
+	assert_int_equal(hn_sup_reload(sup, NULL, rl_cb, &r, &err), 0);
+	assert_true(run_until(is_gating, NULL, 15.0));
+	p2 = stats().pid;
+	assert_true(run_until(rl_done, &r, 10.0));
+	print_message("in-place overwrite, reload: %s\n", r.msg);
+	assert_true(r.rc < 0);
+	assert_non_null(strstr(r.msg, "rolled back to"));
+	assert_true(run_until(is_up_other, &p2, 10.0));
+	p3 = stats().pid;
+	run_for(2.5);   /* the good build: alive past 1.5 s */
+	assert_int_equal(stats().pid, p3);
+	assert_int_equal(stats().restarts, 0);
+	assert_serving(p3);
+	sup_clean_stop();
+	unlink(path);
+}
+
 static bool restarted(void *arg)
 {
 	return stats().restarts >= *(unsigned *)arg;
@@ -839,6 +906,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_garbage_host, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_old_gen, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_overwrite_in_place, setup,
 						teardown),
 	};
 	int rc;
