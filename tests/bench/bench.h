@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct json_object;
 
@@ -25,7 +26,7 @@ struct bench {
 	char dir[512];                  /* private scratch dir (removed) */
 	const char *plugin;             /* p2p_sync_v2 .so, or NULL */
 	/* Executables (NULL: not built) and the chain. */
-	const char *chaingen, *import, *harness, *host_bin;
+	const char *chaingen, *import, *harness, *host_bin, *node;
 	const char *chain;              /* vertex file (made if missing) */
 	long blocks, txs;               /* chain size when generated */
 	struct json_object *rows;       /* array of row objects */
@@ -54,6 +55,9 @@ struct json_object *bench_detail(struct bench *b, const char *part);
 double bench_median(double *v, size_t n);
 /* Percentile @p (0..100) of @n sorted doubles. */
 double bench_pct(const double *sorted, size_t n, double p);
+
+/* utime + stime of @pid (s) and its VmHWM (MB); false if unreadable. */
+bool bench_proc_usage(pid_t pid, double *cpu, double *hwm_mb);
 
 /* Parts.  Each returns 0, or negative if a check failed. */
 int bench_limits(struct bench *b);

@@ -87,7 +87,7 @@ static void probe_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /* utime + stime of @pid (s) and its VmHWM (MB); false if unreadable. */
-static bool proc_usage(pid_t pid, double *cpu, double *hwm_mb)
+bool bench_proc_usage(pid_t pid, double *cpu, double *hwm_mb)
 {
 	char p[64], buf[2048], *s;
 	unsigned long ut = 0, st = 0;
@@ -201,7 +201,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (mp.n == 0) {
 		H.t_done = bench_now();
 		H.host_pid = st.pid;
-		if (!st.pid || !proc_usage(st.pid, &H.host_cpu,
+		if (!st.pid || !bench_proc_usage(st.pid, &H.host_cpu,
 					   &H.host_hwm_mb))
 			H.host_pid = 0;
 		H.main_cpu = main_thread_cpu();
@@ -223,7 +223,7 @@ static double main_thread_cpu(void)
 {
 	double cpu = -1, hwm;
 
-	if (!proc_usage(getpid(), &cpu, &hwm))
+	if (!bench_proc_usage(getpid(), &cpu, &hwm))
 		return -1;
 	{
 		char p[64], buf[2048], *s;

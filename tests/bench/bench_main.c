@@ -256,6 +256,9 @@ int main(int argc, char **argv)
 #ifdef HN_BENCH_IMPORT
 	b.import = HN_BENCH_IMPORT;
 #endif
+#ifdef HN_BENCH_NODE
+	b.node = HN_BENCH_NODE;
+#endif
 #ifdef HN_BENCH_HOST
 	b.host_bin = HN_BENCH_HOST;
 #endif

@@ -436,13 +436,340 @@ static int host_mode(struct bench *b, long long port, long long verts,
 		 jget(o, "intake_slow_slices"), jget(o, "intake_max_commit_ms"));
 	bench_row(b, PART, "host mode: longest intake slice",
 		  jget(o, "intake_max_slice_ms"), "ms", NULL, note);
-	bench_missing(b, PART, "in-process mode: HTTP latency during sync",
-		      "hathor-node has no in-process P2P mode to serve HTTP "
-		      "beside a sync");
 	bench_row(b, PART, "sqlite file per vertex (host-mode node)",
 		  (double)file_size(dir) / (double)(verts - 3), "B", NULL,
 		  "ledger.db + WAL");
 	json_object_object_add(bench_detail(b, PART), "host", o);
+	return 0;
+}
+
+/* --- the real daemon as the syncing node, both P2P modes ---------------- */
+
+/* GET @path; the body (NUL-terminated, at most @cap - 1 bytes) in @out.
+ * Returns the body length, or -1. */
+static ssize_t http_body(unsigned port, const char *path, char *out,
+			 size_t cap)
+{
+	struct sockaddr_in a = { 0 };
+	char req[256];
+	size_t got = 0;
+	char *body;
+	int fd, n;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1"
+		     "\r\nConnection: close\r\n\r\n", path);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    write(fd, req, (size_t)n) != n) {
+		close(fd);
+		return -1;
+	}
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t r;
+
+		if (poll(&p, 1, 5000) != 1 || got + 1 >= cap)
+			break;
+		r = read(fd, out + got, cap - 1 - got);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	out[got] = 0;
+	if (strncmp(out, "HTTP/1.1 200", 12) != 0 ||
+	    !(body = strstr(out, "\r\n\r\n")))
+		return -1;
+	body += 4;
+	memmove(out, body, strlen(body) + 1);
+	return (ssize_t)strlen(out);
+}
+
+static struct json_object *http_json(unsigned port, const char *path)
+{
+	static char buf[1 << 20];
+
+	if (http_body(port, path, buf, sizeof(buf)) < 0)
+		return NULL;
+	return json_tokener_parse(buf);
+}
+
+/* Best height of the node at @port (-1 unknown) and whether its mempool
+ * is empty. */
+static long long node_height(unsigned port, bool *mempool_empty)
+{
+	struct json_object *o = http_json(port, "/v1a/status"), *d, *bb, *h;
+	long long height = -1;
+
+	*mempool_empty = false;
+	if (o && json_object_object_get_ex(o, "dag", &d) &&
+	    json_object_object_get_ex(d, "best_block", &bb) &&
+	    json_object_object_get_ex(bb, "height", &h))
+		height = json_object_get_int64(h);
+	json_object_put(o);
+	if (height < 0)
+		return height;
+	o = http_json(port, "/v1a/mempool");
+	if (o && json_object_object_get_ex(o, "transactions", &d))
+		*mempool_empty = json_object_array_length(d) == 0;
+	json_object_put(o);
+	return height;
+}
+
+static unsigned free_port(void)
+{
+	struct sockaddr_in a = { 0 };
+	socklen_t al = sizeof(a);
+	unsigned port = 0;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return 0;
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &al) == 0)
+		port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+/* The API port from hathor-node's "running: ... API http://H:P/v1a/"
+ * log line; 0 while absent. */
+static unsigned api_port_of(const char *log)
+{
+	char line[1024], *s;
+	unsigned port = 0;
+	FILE *f = fopen(log, "r");
+
+	while (f && !port && fgets(line, sizeof(line), f))
+		if (strstr(line, " running: ") &&
+		    (s = strstr(line, "API http://")) &&
+		    (s = strchr(s + 11, ':')))
+			port = (unsigned)atoi(s + 1);
+	if (f)
+		fclose(f);
+	return port;
+}
+
+/* The pid of @pid's hathor-p2p-host child, 0 if none. */
+static pid_t host_child(pid_t pid)
+{
+	char p[128], comm[64];
+	long long c;
+	pid_t found = 0;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/proc/%d/task/%d/children", (int)pid,
+		 (int)pid);
+	f = fopen(p, "r");
+	while (f && !found && fscanf(f, "%lld", &c) == 1) {
+		FILE *g;
+
+		snprintf(p, sizeof(p), "/proc/%lld/comm", c);
+		g = fopen(p, "r");
+		if (g && fgets(comm, sizeof(comm), g) &&
+		    strncmp(comm, "hathor-p2p-host", 15) == 0)
+			found = (pid_t)c;
+		if (g)
+			fclose(g);
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* Current RssAnon and RssFile + RssShmem of @pid in MB (-1 unknown). */
+static void rss_split(pid_t pid, double *anon, double *file)
+{
+	char p[64], buf[256];
+	FILE *f;
+
+	*anon = *file = -1;
+	snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
+	f = fopen(p, "r");
+	while (f && fgets(buf, sizeof(buf), f)) {
+		if (strncmp(buf, "RssAnon:", 8) == 0)
+			*anon = atof(buf + 8) / 1024.0;
+		else if (strncmp(buf, "RssFile:", 8) == 0)
+			*file = atof(buf + 8) / 1024.0;
+	}
+	if (f)
+		fclose(f);
+}
+
+struct dres {
+	double rate, p50, p99, max, cpu, hwm, host_cpu, host_hwm;
+	double anon, file;
+	size_t n, failed;
+	bool ok;
+};
+
+/* hathor-node run as B, host mode or --p2p-mode inprocess (the same
+ * p2p_sync_v2.so), syncing from the serving harness at @aport; an HTTP
+ * client on B's API throughout (hclient). */
+static int daemon_mode(struct bench *b, long long aport, long long verts,
+		       long long height, bool inproc, struct dres *r)
+{
+	const char *mode = inproc ? "in-process" : "host";
+	char dir[600], data[700], run[700], log[700], plugdir[600];
+	char listen[64], boot[64], note[240], name[160];
+	struct proc p = { 0 };
+	struct hclient hc = { 0 };
+	double t_end = 0, deadline;
+	unsigned api = 0, pport = free_port();
+	const char *sl;
+	int rc = 0;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(dir, sizeof(dir), "%s/D%s", b->dir, inproc ? "inproc" :
+		 "host");
+	snprintf(data, sizeof(data), "%s/data", dir);
+	snprintf(run, sizeof(run), "%s/run", dir);
+	snprintf(log, sizeof(log), "%s.log", dir);
+	if (mkdir(dir, 0700) < 0 || mkdir(data, 0700) < 0)
+		return -errno;
+	snprintf(plugdir, sizeof(plugdir), "%s", b->plugin);
+	sl = strrchr(plugdir, '/');
+	if (sl)
+		plugdir[sl - plugdir] = 0;
+	snprintf(listen, sizeof(listen), "127.0.0.1:%u", pport);
+	snprintf(boot, sizeof(boot), "127.0.0.1:%lld", aport);
+	hc.lat = malloc(HTTP_MAX * sizeof(*hc.lat));
+	if (!hc.lat)
+		return HN_ENOMEM;
+	snprintf(hc.port_file, sizeof(hc.port_file), "%s/http.port", dir);
+	snprintf(hc.done_file, sizeof(hc.done_file), "%s/sync.done", dir);
+	{
+		const struct hn_network *net = hn_network_by_name("unittests");
+		char hex[65];
+
+		hn_hex_encode(net->genesis_block.hash, 32, hex);
+		snprintf(hc.tx_path, sizeof(hc.tx_path),
+			 "/v1a/transaction?id=%s", hex);
+	}
+	if (pthread_create(&hc.th, NULL, hclient_run, &hc) != 0) {
+		free(hc.lat);
+		return HN_ENOMEM;
+	}
+	{
+		char *argv[] = { (char *)b->node, "run", "--network",
+				 "unittests", "--data-dir", data,
+				 "--runtime-dir", run, "--listen", listen,
+				 "--bootstrap", boot, "--api-listen",
+				 "127.0.0.1:0", "--plugin-dir", plugdir,
+				 "--p2p-host-bin", (char *)b->host_bin,
+				 inproc ? "--p2p-mode" : NULL, "inprocess",
+				 NULL };
+
+		rc = spawn(&p, argv, log);
+	}
+	deadline = bench_now() + (b->quick ? 60 : 1200);
+	while (rc == 0 && bench_now() < deadline) {
+		bool empty;
+		long long h;
+
+		if (waitpid(p.pid, &p.status, WNOHANG) == p.pid) {
+			p.pid = 0;
+			fprintf(stderr, "bench: hathor-node (%s) died, see %s\n",
+				mode, log);
+			rc = -1;
+			break;
+		}
+		if (!api && (api = api_port_of(log)) != 0) {
+			char tmp[720];
+			FILE *f;
+
+			snprintf(tmp, sizeof(tmp), "%s.tmp", hc.port_file);
+			f = fopen(tmp, "w");
+			if (f) {
+				fprintf(f, "%u\n", api);
+				if (fclose(f) == 0)
+					rename(tmp, hc.port_file);
+			}
+		}
+		if (api && (h = node_height(api, &empty)) == height && empty) {
+			t_end = bench_now();
+			break;
+		}
+		usleep(50000);
+	}
+	if (rc == 0 && !t_end) {
+		fprintf(stderr, "bench: hathor-node (%s) did not sync in time, "
+			"see %s\n", mode, log);
+		rc = -1;
+	}
+	if (rc == 0) {
+		pid_t hp = inproc ? 0 : host_child(p.pid);
+		FILE *df = fopen(hc.done_file, "w");
+
+		if (df)
+			fclose(df);
+		bench_proc_usage(p.pid, &r->cpu, &r->hwm);
+		rss_split(p.pid, &r->anon, &r->file);
+		r->host_cpu = r->host_hwm = -1;
+		if (hp && !bench_proc_usage(hp, &r->host_cpu, &r->host_hwm))
+			r->host_cpu = r->host_hwm = -1;
+	}
+	hc.stop = true;
+	pthread_join(hc.th, NULL);
+	if (p.pid > 0) {
+		kill(p.pid, SIGTERM);
+		reap(&p);
+	}
+	if (rc < 0) {
+		free(hc.lat);
+		return rc;
+	}
+	r->ok = true;
+	r->rate = (double)(verts - 3) / (t_end - p.t0);
+	r->n = hc.n;
+	r->failed = hc.failed;
+	if (hc.n) {
+		bench_median(hc.lat, hc.n);     /* sorts */
+		r->p50 = bench_pct(hc.lat, hc.n, 50) * 1e3;
+		r->p99 = bench_pct(hc.lat, hc.n, 99) * 1e3;
+		r->max = hc.lat[hc.n - 1] * 1e3;
+	}
+	free(hc.lat);
+	snprintf(name, sizeof(name), "hathor-node %s mode: sync throughput",
+		 mode);
+	snprintf(note, sizeof(note), "%lld blocks + %lld txs in %.1f s from "
+		 "exec (daemon start included), p2p_sync_v2.so %s",
+		 height, verts - 3 - height, t_end - p.t0,
+		 inproc ? "in the core (--p2p-mode inprocess)" :
+		 "in hathor-p2p-host");
+	bench_row(b, PART, name, r->rate, "vertices/s", NULL, note);
+	if (b->bound_inproc > 0) {
+		snprintf(name, sizeof(name), "hathor-node %s mode / bound in "
+			 "process", mode);
+		bench_row(b, PART, name, r->rate / b->bound_inproc, "ratio",
+			  ">= 0.5", NULL);
+	}
+	snprintf(name, sizeof(name), "hathor-node %s mode: HTTP p50 / p99 / "
+		 "max during sync", mode);
+	snprintf(note, sizeof(note), "p50 %.2f ms, max %.1f ms; %zu requests "
+		 "at 100/s, %zu failed", r->p50, r->max, r->n + r->failed,
+		 r->failed);
+	bench_row(b, PART, name, r->p99, "ms (p99)", inproc ? NULL : "<= 20",
+		  note);
+	snprintf(name, sizeof(name), "hathor-node %s mode: node CPU / peak "
+		 "RSS", mode);
+	snprintf(note, sizeof(note), "CPU %.2f s at the end of the sync%s; "
+		 "RSS then %.1f MB anonymous + %.1f MB file (ledger.db mmap), "
+		 "default --cache-size 64 MB", r->cpu,
+		 inproc ? ", plugin included" : ", core only", r->anon, r->file);
+	bench_row(b, PART, name, r->hwm, "MB", "<= 64", note);
+	if (!inproc && r->host_cpu >= 0) {
+		snprintf(note, sizeof(note), "CPU %.2f s", r->host_cpu);
+		bench_row(b, PART, "hathor-node host mode: hathor-p2p-host peak"
+			  " RSS", r->host_hwm, "MB", "<= 32", note);
+	}
 	return 0;
 }
 
@@ -569,6 +896,28 @@ int bench_sync(struct bench *b)
 	rc = host_mode(b, port, verts, height, false);
 	if (rc == 0)
 		rc = host_mode(b, port, verts, height, true);
+	if (rc == 0 && b->node && b->host_bin && b->plugin) {
+		struct dres dh, di;
+
+		rc = daemon_mode(b, port, verts, height, false, &dh);
+		if (rc == 0)
+			rc = daemon_mode(b, port, verts, height, true, &di);
+		if (rc == 0) {
+			bench_row(b, PART, "hathor-node host / in-process sync "
+				  "throughput", dh.rate / di.rate, "ratio",
+				  ">= 0.9", "same p2p_sync_v2.so, same chain, "
+				  "same serving node");
+			if (di.p99 > 0)
+				bench_row(b, PART, "hathor-node host / in-process"
+					  " HTTP p99 during sync",
+					  dh.p99 / di.p99, "ratio", NULL,
+					  "below 1: host mode answers faster");
+		}
+	} else if (rc == 0) {
+		bench_missing(b, PART, "hathor-node host vs in-process",
+			      "hathor-node, hathor-p2p-host or p2p_sync_v2.so "
+			      "not built");
+	}
 out:
 	if (pa.pid > 0) {
 		kill(pa.pid, SIGTERM);
