@@ -117,6 +117,8 @@ static struct {
 	char db_path[4096];
 	struct rep *rep;
 	size_t n_rep, cap_rep;
+	hn_core_metrics_peers_fn peers_fn;
+	void *peers_arg;
 } g;
 
 /* --- labels --------------------------------------------------------------- */
@@ -288,6 +290,12 @@ void hn_core_metrics_peers(unsigned connecting, unsigned handshaking,
 	set(get2(F_PEERS, "state", "connecting", NULL, NULL), connecting);
 	set(get2(F_PEERS, "state", "handshaking", NULL, NULL), handshaking);
 	set(get2(F_PEERS, "state", "ready", NULL, NULL), ready);
+}
+
+void hn_core_metrics_peers_source(hn_core_metrics_peers_fn fn, void *arg)
+{
+	g.peers_fn = fn;
+	g.peers_arg = arg;
 }
 
 void hn_core_metrics_host_restart(const char *reason)
@@ -522,6 +530,12 @@ void hn_core_metrics_visit(void *arg, hathor_metric_visit_cb cb,
 	size_t f, i;
 
 	(void)arg;
+	if (g.peers_fn) {
+		unsigned c = 0, h = 0, r = 0;
+
+		if (g.peers_fn(g.peers_arg, &c, &h, &r))
+			hn_core_metrics_peers(c, h, r);
+	}
 	visit_ledger(cb, cb_arg);
 	for (f = 0; f < F_COUNT; f++) {
 		const struct fam_def *d = &fam_defs[f];

@@ -41,6 +41,13 @@ void hn_core_metrics_vertex(const char *type, const char *reason);
 void hn_core_metrics_host_up(bool up);
 void hn_core_metrics_peers(unsigned connecting, unsigned handshaking,
 			   unsigned ready);
+/* A source of the peer counts read at every visit instead (the in-process
+ * P2P plugin's status): returns false when it has none now.  NULL
+ * unregisters. */
+typedef bool (*hn_core_metrics_peers_fn)(void *arg, unsigned *connecting,
+					 unsigned *handshaking,
+					 unsigned *ready);
+void hn_core_metrics_peers_source(hn_core_metrics_peers_fn fn, void *arg);
 /* The host was restarted by the supervisor for @reason ("crash",
  * "hang", "reload", ...). */
 void hn_core_metrics_host_restart(const char *reason);

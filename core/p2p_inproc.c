@@ -345,6 +345,26 @@ bool hn_p2p_inproc_synced(const struct hn_daemon *d)
 	       ops->has_synced_peer(ctx_of(the_p2p));
 }
 
+/* hathor_peers{state} at every scrape: the plugin's status, as the host's
+ * heartbeat answer gives it in host mode. */
+static bool peers_now(void *arg, unsigned *connecting, unsigned *handshaking,
+		      unsigned *ready)
+{
+	struct hn_p2p_inproc *p = arg;
+	const struct hathor_p2p_ops *ops = ops_of(p);
+	struct hathor_p2p_status st;
+
+	if (!ops || !HATHOR_HAS(ops, status))
+		return false;
+	memset(&st, 0, sizeof(st));
+	st.size = sizeof(st);
+	ops->status(ctx_of(p), &st);
+	*connecting = st.connecting_peers;
+	*handshaking = st.handshaking_peers;
+	*ready = st.ready_peers;
+	return true;
+}
+
 /* --- lifecycle ---------------------------------------------------------- */
 
 int hn_p2p_inproc_open(struct hn_daemon *d, struct hn_plugin_rt *rt,
@@ -390,6 +410,7 @@ int hn_p2p_inproc_open(struct hn_daemon *d, struct hn_plugin_rt *rt,
 	hooks.peers = h_peers;
 	hooks.plugin_reload = h_plugin_reload;
 	hn_admin_hooks_register(&hooks);
+	hn_core_metrics_peers_source(peers_now, p);
 	the_p2p = p;
 	*out = p;
 	return 0;
@@ -420,6 +441,7 @@ void hn_p2p_inproc_close(struct hn_p2p_inproc *p)
 		return;
 	if (the_p2p == p) {
 		hn_admin_hooks_register(NULL);
+		hn_core_metrics_peers_source(NULL, NULL);
 		the_p2p = NULL;
 	}
 	unload(p);

@@ -141,5 +141,7 @@ ts=$(m 'hathor_plugin_last_reload_timestamp_seconds{plugin="p2p"}')
 python3 -c "import sys,time; t=float(sys.argv[1]); sys.exit(not time.time()-600 < t <= time.time())" "$ts" ||
 	fail "last reload timestamp '$ts'"
 [[ -n $(m hathor_best_known_block_height) ]] || fail "no hathor_best_known_block_height"
+[[ $(m 'hathor_peers{state="ready"}') == 1 ]] ||
+	fail "hathor_peers ready '$(m 'hathor_peers{state="ready"}')', want 1 (A)"
 echo "B's metrics: reloads ok 3, refused 1, rolled_back 1; last at $ts"
 echo OK
