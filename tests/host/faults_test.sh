@@ -30,44 +30,18 @@ PLUGDIR=$3
 ADMIN=$4
 BADABI=$5
 CRASH=$6
-WORK=$(mktemp -d -p "$PWD" "ft.$(printf "X%.0s" 1 2 3 4 5 6)") || exit 1
+NETWORK=privatenet
+. "$(dirname "$0")/../p2p/daemon_lib.sh"
+DAEMON_ARGS=(--reload-health-ms 2500)
 # A private plugin dir: 3b writes over its p2p_sync_v2.so.
 mkdir "$WORK/plugins" && cp "$PLUGDIR"/*.so "$WORK/plugins/" || exit 1
 PLUGDIR=$WORK/plugins
 WAIT=${HN_TEST_WAIT:-20}
-PIDS=()
-HOSTS=()
 
-cleanup() {
-	local p
-	for p in "${PIDS[@]}" "${HOSTS[@]}"; do
-		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
+A=(-s "$WORK/rn/admin.ipc")
 
-fail() {
-	echo "FAIL: $*" >&2
-	[ -f "$WORK/n.log" ] && tail -30 "$WORK/n.log" | cut -c1-300 >&2
-	exit 1
-}
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-A=(-s "$WORK/r/admin.ipc")
-
-# hosts: the live hathor-p2p-host children of the node (zombies excluded).
-hosts() {
-	local p st
-	for p in $(pgrep -P "$NODE_PID" -x hathor-p2p-host); do
-		st=$(sed -n 's/^State:\s*\(.\).*/\1/p' "/proc/$p/status" 2>/dev/null)
-		[ -n "$st" ] && [ "$st" != Z ] && echo "$p"
-	done
-}
+# hosts: the live hathor-p2p-host children of the node.
+hosts() { live_hosts "$NODE_PID"; }
 
 # one_host: waits (bounded) until exactly one host child is alive and up
 # (admin status says p2p running); prints its pid.
@@ -93,24 +67,15 @@ exactly_one() {
 	[ ${#h[@]} = 1 ] || fail "$1: ${#h[@]} live hosts (${h[*]:-})"
 }
 
-"$NODE" run --network privatenet --data-dir "$WORK/d" --runtime-dir "$WORK/r" \
-	--listen "127.0.0.1:$(free_port)" --api-listen 127.0.0.1:0 \
-	--plugin-dir "$PLUGDIR" --p2p-host-bin "$HOST" --reload-health-ms 2500 \
-	>"$WORK/n.log" 2>&1 &
-NODE_PID=$!
-PIDS+=("$NODE_PID")
-for ((i = 0; i < WAIT * 10; i++)); do
-	grep -qs " running: " "$WORK/n.log" && break
-	kill -0 "$NODE_PID" 2>/dev/null || fail "node died"
-	sleep 0.1
-done
+start n "$(free_port)"
+NODE_PID=$PID_n
 
 # 1. Child of the core, private modes.
 H=$(one_host)
 [ "$(ps -o ppid= -p "$H" | tr -d ' ')" = "$NODE_PID" ] ||
 	fail "host $H is not the core's child"
-[ "$(stat -c %a "$WORK/r")" = 700 ] || fail "runtime dir mode $(stat -c %a "$WORK/r")"
-for s in "$WORK/r"/node.ipc "$WORK/r"/events.ipc "$WORK/r"/p2p.*.ipc; do
+[ "$(stat -c %a "$WORK/rn")" = 700 ] || fail "runtime dir mode $(stat -c %a "$WORK/rn")"
+for s in "$WORK/rn"/node.ipc "$WORK/rn"/events.ipc "$WORK/rn"/p2p.*.ipc; do
 	[ -S "$s" ] || fail "no socket $s"
 	[ "$(stat -c %a "$s")" = 600 ] || fail "$s mode $(stat -c %a "$s")"
 done
@@ -194,7 +159,7 @@ sleep 2         # past the crashing build's 1.5 s: the rollback host stays
 HOSTS=($(hosts))
 kill -KILL "$NODE_PID"
 wait "$NODE_PID" 2>/dev/null
-PIDS=()
+DPIDS=("${HOSTS[@]}")     # orphans now: the cleanup ends any left
 t0=$(date +%s%N)
 gone=
 for ((i = 0; i < 20; i++)); do
@@ -211,7 +176,7 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 [ -n "$gone" ] || fail "host ${HOSTS[*]} still alive ${ms} ms after the core's SIGKILL"
 [ "$ms" -le 1000 ] || fail "host took $ms ms to go"
 echo "core SIGKILL: host gone within $ms ms"
-HOSTS=()
+DPIDS=()
 "$ADMIN" "${A[@]}" status >/dev/null 2>&1
 rc=$?
 [ $rc = 3 ] || fail "hathor-admin against a dead daemon: exit $rc, want 3"

@@ -31,58 +31,10 @@ MINER=$5
 BADABI=$6
 NOENTRY=$7
 CRASHINIT=$8
-# mktemp template: six X (spelled out by printf).
-WORK=$(mktemp -d -p "$PWD" "mn.$(printf "X%.0s" 1 2 3 4 5 6)") || exit 1
+NETWORK=privatenet
+. "$(dirname "$0")/../p2p/daemon_lib.sh"
+DAEMON_ARGS=(--reload-health-ms 300)
 WAIT=${HN_TEST_WAIT:-25}
-PIDS=()
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "FAIL: $*" >&2
-	local f
-	for f in "$WORK"/*.log; do
-		[ -f "$f" ] || continue
-		echo "---- $f" >&2
-		tail -25 "$f" | cut -c1-300 >&2
-	done
-	exit 1
-}
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# start NAME PORT [BOOTSTRAP_PORT]: sets PID_<NAME> and API_<NAME>.
-start() {
-	local n=$1 port=$2 log=$WORK/$1.log api i pid boot=()
-	[ $# -gt 2 ] && boot=(--bootstrap "127.0.0.1:$3")
-	"$NODE" run --network privatenet --data-dir "$WORK/d$n" \
-		--runtime-dir "$WORK/r$n" --listen "127.0.0.1:$port" "${boot[@]}" \
-		--api-listen 127.0.0.1:0 --plugin-dir "$PLUGDIR" \
-		--p2p-host-bin "$HOST" --reload-health-ms 300 >"$log" 2>&1 &
-	pid=$!
-	PIDS+=("$pid")
-	eval "PID_$n=$pid"
-	for ((i = 0; i < WAIT * 10; i++)); do
-		api=$(sed -n 's|.* running: .*API \(http://[^/]*\)/v1a/.*|\1|p' "$log")
-		if [ -n "$api" ]; then
-			eval "API_$n=$api"
-			return 0
-		fi
-		kill -0 "$pid" 2>/dev/null || fail "node $n died"
-		sleep 0.1
-	done
-	fail "node $n: no API line within ${WAIT}s"
-}
 
 # hash_at API HEIGHT: block hash at HEIGHT on the best chain, or "".
 hash_at() {
@@ -229,5 +181,5 @@ for n in a b; do
 	wait "$pid" || fail "node $n exited with $? on SIGTERM"
 	[ -n "$h" ] && kill -0 "$h" 2>/dev/null && fail "host $h of $n left running"
 done
-PIDS=()
+DPIDS=()
 echo "OK"

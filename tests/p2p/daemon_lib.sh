@@ -62,6 +62,15 @@ best_of() { api "$1" status 2>/dev/null | jget "d['dag']['best_block']['hash']" 
 best_is() { [[ $(best_of "$1") == "$2" ]]; }
 mempool_of() { api "$1" mempool | jget "' '.join(sorted(d['transactions']))"; }
 mempool_is() { [[ $(mempool_of "$1" 2>/dev/null) == "$2" ]]; }
+# live_hosts PID: the pids of PID's hathor-p2p-host children that are
+# alive (zombies excluded), one a line.
+live_hosts() {
+	local p st
+	for p in $(pgrep -P "$1" -x hathor-p2p-host); do
+		st=$(sed -n 's/^State:\s*\(.\).*/\1/p' "/proc/$p/status" 2>/dev/null)
+		[[ -n $st && $st != Z ]] && echo "$p"
+	done
+}
 # host_children PID: how many hathor-p2p-host processes PID has (procfs).
 host_children() {
 	local c n=0

@@ -21,7 +21,7 @@ HOST=${2:?usage}
 PLUGDIR=${3:?usage}
 GEN=${4:?usage}
 ADMIN=${5:?usage}
-NB=${6:-6000}
+NB=${6:-20000}
 . "$(dirname "$0")/daemon_lib.sh"
 # Short health window: the verdict comes 0.5 s after cut-over.
 DAEMON_ARGS=(--reload-health-ms 500)
