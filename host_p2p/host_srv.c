@@ -373,7 +373,7 @@ static struct json_object *hb_metrics(struct host *hs)
 	vals[0] = ps.rss_bytes;
 	vals[1] = ps.cpu_seconds;
 	vals[2] = ps.open_fds;
-	vals[3] = p[3].v;
+	vals[3] = isnan(ps.start_time) ? p[3].v : ps.start_time;
 	for (i = 0; i < sizeof(p) / sizeof(p[0]); i++) {
 		struct hathor_metric_value v = {
 			.name = p[i].name, .help = p[i].help,

@@ -41,6 +41,40 @@ static double cpu_seconds(void)
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* Process start as Unix time: /proc/self/stat field 22 (clock ticks
+ * after boot) plus /proc/stat btime; NAN if unreadable. */
+static double start_time(void)
+{
+	FILE *f = fopen("/proc/self/stat", "r");
+	char line[1024], *p;
+	unsigned long long st = 0, bt = 0;
+	int ok;
+
+	if (!f)
+		return NAN;
+	p = fgets(line, sizeof(line), f);
+	fclose(f);
+	if (!p || !(p = strrchr(line, ')')))
+		return NAN;
+	/* After ") ": state is field 3; starttime is field 22. */
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u "
+		   "%*u %*d %*d %*d %*d %*d %*d %llu", &st) != 1)
+		return NAN;
+	f = fopen("/proc/stat", "r");
+	if (!f)
+		return NAN;
+	ok = 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "btime %llu", &bt) == 1) {
+			ok = 1;
+			break;
+		}
+	fclose(f);
+	if (!ok)
+		return NAN;
+	return (double)bt + (double)st / (double)sysconf(_SC_CLK_TCK);
+}
+
 static double open_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");
@@ -61,4 +95,5 @@ void hn_procstat_read(struct hn_procstat *out)
 	out->rss_bytes = rss_bytes();
 	out->cpu_seconds = cpu_seconds();
 	out->open_fds = open_fds();
+	out->start_time = start_time();
 }

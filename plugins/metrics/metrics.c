@@ -462,6 +462,40 @@ static double proc_cpu_seconds(void)
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* Process start as Unix time: /proc/self/stat field 22 (clock ticks
+ * after boot) plus /proc/stat btime; NAN if unreadable. */
+static double proc_start_time(void)
+{
+	FILE *f = fopen("/proc/self/stat", "r");
+	char line[1024], *p;
+	unsigned long long st = 0, bt = 0;
+	int ok;
+
+	if (!f)
+		return NAN;
+	p = fgets(line, sizeof(line), f);
+	fclose(f);
+	if (!p || !(p = strrchr(line, ')')))
+		return NAN;
+	/* After ") ": state is field 3; starttime is field 22. */
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u "
+		   "%*u %*d %*d %*d %*d %*d %*d %llu", &st) != 1)
+		return NAN;
+	f = fopen("/proc/stat", "r");
+	if (!f)
+		return NAN;
+	ok = 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "btime %llu", &bt) == 1) {
+			ok = 1;
+			break;
+		}
+	fclose(f);
+	if (!ok)
+		return NAN;
+	return (double)bt + (double)st / (double)sysconf(_SC_CLK_TCK);
+}
+
 static double proc_open_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");
@@ -703,7 +737,9 @@ static int m_init(struct hathor_host *h, const struct hathor_services *svc,
 	}
 	m->h = h;
 	m->svc = svc;
-	m->start_time = svc->now(h);
+	m->start_time = proc_start_time();
+	if (isnan(m->start_time))
+		m->start_time = svc->now(h);
 	listen = svc->config_get(h, "metrics.listen");
 	if (!listen || !*listen)
 		listen = DEFAULT_LISTEN;

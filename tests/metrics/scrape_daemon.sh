@@ -166,6 +166,12 @@ assert v("hathor_peers", '{state="ready"}') == 1, "B's ready peers"
 assert v("process_resident_memory_bytes", '{process="host"}') > 1e6
 assert v("process_resident_memory_bytes", '{process="core"}') > 1e6
 assert v("process_cpu_seconds_total", '{process="host"}') >= 0
+import time
+cst = v("process_start_time_seconds", '{process="core"}')
+hst = v("process_start_time_seconds", '{process="host"}')
+assert time.time() - 300 < cst <= time.time(), "core start %s" % cst
+# The host is the core's child: started after it (clock-tick rounding).
+assert cst - 0.05 <= hst <= time.time(), "host start %s, core %s" % (hst, cst)
 assert not [k for k in s2 if k[0] == "hathor_p2p_host_restarts_total"]
 # HTTP by route pattern and code.
 st200 = v("hathor_http_requests_total", '{path="/v1a/status",code="200"}')

@@ -10,6 +10,7 @@ struct hn_procstat {
 	double rss_bytes;               /* /proc/self/statm resident pages */
 	double cpu_seconds;             /* utime + stime of /proc/self/stat */
 	double open_fds;                /* entries of /proc/self/fd */
+	double start_time;              /* Unix time the process started */
 };
 
 void hn_procstat_read(struct hn_procstat *out);
