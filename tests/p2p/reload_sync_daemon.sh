@@ -50,18 +50,10 @@ ledger_fd() {
 	done
 	return 1
 }
-# live_hosts: B's hathor-p2p-host children that are not zombies.
-live_hosts() {
-	local p st
-	for p in $(pgrep -P "$PID_b" -x hathor-p2p-host); do
-		st=$(sed -n 's/^State:\s*\(.\).*/\1/p' "/proc/$p/status" 2>/dev/null)
-		[[ -n $st && $st != Z ]] && echo "$p"
-	done
-}
 height_of() { api "$1" status 2>/dev/null | jget "d['dag']['best_block']['height']" 2>/dev/null; }
 
 FD0=$(ledger_fd "$PID_b") || fail "B has no open ledger.db"
-H1=$(live_hosts)
+H1=$(live_hosts "$PID_b")
 [[ $H1 =~ ^[0-9]+$ ]] || fail "B: not one host before the reload: '$H1'"
 
 # The poller: every 20 ms one GET, alternating version and status; each
@@ -106,7 +98,7 @@ out=$("$ADMIN" -s "$WORK/rb/admin.ipc" plugin reload p2p 2>&1) || fail "reload: 
 HB2=$(height_of "$API_b")
 echo "reload at B height $HB of $NB: $(elapsed "$t_rl") s: $out"
 ((HB2 < NB)) || echo "note: B reached height $HB2 before the verdict"
-H2=$(live_hosts)
+H2=$(live_hosts "$PID_b")
 [[ $H2 =~ ^[0-9]+$ ]] || fail "B: not one live host after the verdict: '$H2'"
 [[ $H2 != "$H1" ]] || fail "reload did not switch hosts ($H1)"
 [[ -d /proc/$H1 ]] && [[ $(sed -n 's/^State:\s*\(.\).*/\1/p' "/proc/$H1/status") != Z ]] &&
@@ -128,6 +120,6 @@ read -r _ n_ok _ n_failed <"$WORK/poll.out"
 kill -0 "$PID_b" 2>/dev/null || fail "B's core died"
 FD1=$(ledger_fd "$PID_b") || fail "B lost its ledger.db"
 [[ $FD1 == "$FD0" ]] || fail "B's ledger.db fd/inode changed: '$FD0' -> '$FD1'"
-[[ $(live_hosts) == "$H2" ]] || fail "B's hosts after the sync: $(live_hosts | tr '\n' ' ')"
+[[ $(live_hosts "$PID_b") == "$H2" ]] || fail "B's hosts after the sync: $(live_hosts "$PID_b" | tr '\n' ' ')"
 echo "core pid $PID_b and ledger fd/inode ($FD0) unchanged; host $H1 -> $H2"
 echo OK
