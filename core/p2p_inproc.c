@@ -135,19 +135,23 @@ static int load_start(struct hn_p2p_inproc *p, const char *path, char *err,
 static void hold_build(struct hn_p2p_inproc *p, const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char *dup = strdup(path);
+	/* @path may be p->path itself (a reload without --path): keep that
+	 * string, the caller still uses it. */
+	char *dup = path == p->path ? p->path : strdup(path);
 
 	if (fd < 0 || !dup) {
 		hn_warn(COMP, "cannot hold %s open for rollback: %s", path,
 			fd < 0 ? strerror(errno) : "out of memory");
 		if (fd >= 0)
 			close(fd);
-		free(dup);
+		if (dup != p->path)
+			free(dup);
 		return;
 	}
 	if (p->build_fd >= 0)
 		close(p->build_fd);
-	free(p->path);
+	if (dup != p->path)
+		free(p->path);
 	p->build_fd = fd;
 	p->path = dup;
 }
