@@ -31,12 +31,13 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <dirent.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
 
 #include <hathor/plugin.h>
+
+#include "hn/procstat.h"
 
 #ifndef HN_METRICS_VERSION
 #define HN_METRICS_VERSION "0.0.0"
@@ -430,102 +431,24 @@ static void emit(struct buf *b, const struct item *x)
 
 /* --- this process --------------------------------------------------------- */
 
-static double proc_rss_bytes(void)
-{
-	FILE *f = fopen("/proc/self/statm", "r");
-	unsigned long size, rss;
-	int n;
-
-	if (!f)
-		return NAN;
-	n = fscanf(f, "%lu %lu", &size, &rss);
-	fclose(f);
-	return n == 2 ? (double)rss * (double)sysconf(_SC_PAGESIZE) : NAN;
-}
-
-static double proc_cpu_seconds(void)
-{
-	FILE *f = fopen("/proc/self/stat", "r");
-	char line[1024], *p;
-	unsigned long ut, st;
-
-	if (!f)
-		return NAN;
-	p = fgets(line, sizeof(line), f);
-	fclose(f);
-	if (!p || !(p = strrchr(line, ')')))
-		return NAN;
-	/* After ") ": state is field 3; utime, stime are fields 14, 15. */
-	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-		   &ut, &st) != 2)
-		return NAN;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-/* Process start as Unix time: /proc/self/stat field 22 (clock ticks
- * after boot) plus /proc/stat btime; NAN if unreadable. */
-static double proc_start_time(void)
-{
-	FILE *f = fopen("/proc/self/stat", "r");
-	char line[1024], *p;
-	unsigned long long st = 0, bt = 0;
-	int ok;
-
-	if (!f)
-		return NAN;
-	p = fgets(line, sizeof(line), f);
-	fclose(f);
-	if (!p || !(p = strrchr(line, ')')))
-		return NAN;
-	/* After ") ": state is field 3; starttime is field 22. */
-	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u "
-		   "%*u %*d %*d %*d %*d %*d %*d %llu", &st) != 1)
-		return NAN;
-	f = fopen("/proc/stat", "r");
-	if (!f)
-		return NAN;
-	ok = 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "btime %llu", &bt) == 1) {
-			ok = 1;
-			break;
-		}
-	fclose(f);
-	if (!ok)
-		return NAN;
-	return (double)bt + (double)st / (double)sysconf(_SC_CLK_TCK);
-}
-
-static double proc_open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	double n = 0;
-
-	if (!d)
-		return NAN;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;   /* the directory's own fd */
-}
-
 /* This process's own figures, added to the collected items so that a
  * family another process reports too (process_* with process="host")
  * stays one family. */
 static void own_metrics(struct mp *m, struct items *it)
 {
+	struct hn_procstat ps;
+
+	hn_procstat_read(&ps);
 	struct { const char *name, *help; enum hathor_metric_type type;
 		 double v; } p[] = {
 		{ "process_resident_memory_bytes",
 		  "Resident memory size in bytes.", HATHOR_METRIC_GAUGE,
-		  proc_rss_bytes() },
+		  ps.rss_bytes },
 		{ "process_cpu_seconds_total",
 		  "Total user and system CPU time spent in seconds.",
-		  HATHOR_METRIC_COUNTER, proc_cpu_seconds() },
+		  HATHOR_METRIC_COUNTER, ps.cpu_seconds },
 		{ "process_open_fds", "Number of open file descriptors.",
-		  HATHOR_METRIC_GAUGE, proc_open_fds() },
+		  HATHOR_METRIC_GAUGE, ps.open_fds },
 		{ "process_start_time_seconds",
 		  "Start time of the process since unix epoch in seconds.",
 		  HATHOR_METRIC_GAUGE, m->start_time },
@@ -737,7 +660,12 @@ static int m_init(struct hathor_host *h, const struct hathor_services *svc,
 	}
 	m->h = h;
 	m->svc = svc;
-	m->start_time = proc_start_time();
+	{
+		struct hn_procstat ps;
+
+		hn_procstat_read(&ps);
+		m->start_time = ps.start_time;
+	}
 	if (isnan(m->start_time))
 		m->start_time = svc->now(h);
 	listen = svc->config_get(h, "metrics.listen");
