@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -36,7 +37,7 @@ struct hn_p2p_inproc {
 	struct hn_plugin_inst *inst;    /* NULL between unload and load */
 	int listen_fd;
 	char *path;                     /* the build running (as given) */
-	int build_fd;                   /* that build, held open (rollback) */
+	int build_fd;                   /* its bytes (sealed memfd) */
 	unsigned gen;                   /* private copies made so far */
 	bool running;                   /* manager started */
 	unsigned reloads, reload_failures, rollbacks;
@@ -131,17 +132,52 @@ static int load_start(struct hn_p2p_inproc *p, const char *path, char *err,
 	return 0;
 }
 
-/* Keeps @path open as the build to roll back to. */
-static void hold_build(struct hn_p2p_inproc *p, const char *path)
+/* The bytes of @path as they are now, for a rollback to this build: a
+ * sealed memfd copy, so that neither a file renamed over @path nor one
+ * written over it in place changes them (as core/sup.c does for hosts).
+ * Falls back to the open file; -1 if @path cannot be read. */
+static int snapshot_build(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char buf[65536];
+	int in = open(path, O_RDONLY | O_CLOEXEC), fd;
+	ssize_t n = 0, w;
+
+	if (in < 0)
+		return -1;
+	fd = memfd_create("hathor-p2p-plugin", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return in;
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		for (char *q = buf; n > 0; q += w, n -= w) {
+			if ((w = write(fd, q, (size_t)n)) <= 0) {
+				n = -1;
+				break;
+			}
+		}
+		if (n < 0)
+			break;
+	}
+	if (n < 0) {
+		close(fd);
+		return in;
+	}
+	close(in);
+	fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
+	      F_SEAL_SEAL);
+	return fd;
+}
+
+/* @path (snapshot @fd, taken) is the build running now: the one to roll
+ * back to. */
+static void hold_build(struct hn_p2p_inproc *p, const char *path, int fd)
+{
 	/* @path may be p->path itself (a reload without --path): keep that
 	 * string, the caller still uses it. */
 	char *dup = path == p->path ? p->path : strdup(path);
 
 	if (fd < 0 || !dup) {
-		hn_warn(COMP, "cannot hold %s open for rollback: %s", path,
-			fd < 0 ? strerror(errno) : "out of memory");
+		hn_warn(COMP, "cannot keep %s for a rollback: %s", path,
+			fd < 0 ? "cannot read it" : "out of memory");
 		if (fd >= 0)
 			close(fd);
 		if (dup != p->path)
@@ -247,7 +283,7 @@ static int h_plugin_reload(void *ctx, const char *name,
 	char err[768] = "", msg[1200], fdpath[64];
 	const char *path;
 	double t0 = ev_time();
-	int rc;
+	int rc, snap;
 
 	if (strchr(name, '/'))
 		path = name;
@@ -281,8 +317,11 @@ static int h_plugin_reload(void *ctx, const char *name,
 	/* 2. Old plugin out: peers, node calls, watchers, timers. */
 	unload(p);
 	/* 3. New build in, from a fresh copy. */
+	snap = snapshot_build(path);
 	rc = load_start(p, path, err, sizeof(err));
 	if (rc < 0) {
+		if (snap >= 0)
+			close(snap);
 		p->reload_failures++;
 		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d",
 			 p->build_fd);
@@ -304,7 +343,7 @@ static int h_plugin_reload(void *ctx, const char *name,
 		hn_admin_call_done(call, HN_EIO, NULL, msg);
 		return 0;
 	}
-	hold_build(p, path);
+	hold_build(p, path, snap);
 	p->reloads++;
 	hn_core_metrics_plugin_reload("p2p", "ok", ev_time());
 	desc = hn_plugin_inst_desc(p->inst);
@@ -379,7 +418,7 @@ int hn_p2p_inproc_open(struct hn_daemon *d, struct hn_plugin_rt *rt,
 	struct hn_p2p_inproc *p;
 	char msg[768] = "";
 	char *path = NULL;
-	int rc;
+	int rc, snap;
 
 	p = calloc(1, sizeof(*p));
 	if (!p)
@@ -403,12 +442,15 @@ int hn_p2p_inproc_open(struct hn_daemon *d, struct hn_plugin_rt *rt,
 		rc = hn_error_set(err, HN_ENOMEM, "out of memory");
 		goto fail;
 	}
+	snap = snapshot_build(path);
 	rc = load_start(p, path, msg, sizeof(msg));
 	if (rc < 0) {
+		if (snap >= 0)
+			close(snap);
 		rc = hn_error_set(err, rc, "%s", msg);
 		goto fail;
 	}
-	hold_build(p, path);
+	hold_build(p, path, snap);
 	free(path);
 	hooks.ctx = p;
 	hooks.peers = h_peers;

@@ -18,8 +18,9 @@
  * new build (from a copy), stops the old plugin (manager stop: peers
  * disconnected), unloads it (pending node calls complete with ECLOSED,
  * its timers, fd watchers and subscriptions are removed), loads and starts
- * the new one from a fresh copy; if that fails the previous build (held
- * open since it was loaded) is loaded again and the reload fails with
+ * the new one from a fresh copy; if that fails the previous build (its
+ * bytes as loaded, kept in a sealed memfd) is loaded again and the reload
+ * fails with
  * "...; rolled back".  The listening socket stays open throughout (peers
  * wait in its backlog).  Limits: docs/operations.md.
  *

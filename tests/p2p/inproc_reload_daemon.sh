@@ -11,7 +11,12 @@
 #      active", B still serves A;
 #   4. a p2p build that fails in init: exit 1, "rolled back to", the
 #      previous build runs again and B reconnects to A, then follows a
-#      block mined at A.
+#      block mined at A;
+#   5. the plugin file overwritten in place (cp) with the init-failing
+#      build: B keeps serving A (it runs a private copy), and a reload to it
+#      rolls back to the original bytes (kept in a memfd), not to the
+#      overwritten file.
+# B runs from a private plugin dir (a copy of PLUGIN_DIR's .so files).
 #
 #   inproc_reload_daemon.sh HATHOR_NODE HOST_BIN PLUGIN_DIR CHAINGEN MINER ADMIN BAD_ABI_SO INITFAIL_SO [BLOCKS]
 set -u
@@ -25,6 +30,10 @@ BADABI=${7:?usage}
 INITFAIL=${8:?usage}
 NB=${9:-6000}
 . "$(dirname "$0")/daemon_lib.sh"
+mkdir -p "$WORK/plugins"
+cp "$PLUGDIR"/p2p_sync_v2.so "$PLUGDIR"/metrics.so "$WORK/plugins/" ||
+	fail "cannot copy the plugins"
+PLUGDIR=$WORK/plugins
 
 "$GEN" --network unittests --blocks "$NB" --txs 20 --data-dir "$WORK/da" \
 	--quiet >"$WORK/gen.log" 2>&1 || fail "chaingen failed: $(tail -3 "$WORK/gen.log")"
@@ -144,4 +153,23 @@ python3 -c "import sys,time; t=float(sys.argv[1]); sys.exit(not time.time()-600 
 [[ $(m 'hathor_peers{state="ready"}') == 1 ]] ||
 	fail "hathor_peers ready '$(m 'hathor_peers{state="ready"}')', want 1 (A)"
 echo "B's metrics: reloads ok 3, refused 1, rolled_back 1; last at $ts"
+
+# 5. Overwritten in place (same inode), then a reload to what is there now.
+ino=$(stat -c %i "$PLUGDIR/p2p_sync_v2.so")
+cp "$INITFAIL" "$PLUGDIR/p2p_sync_v2.so" || fail "cp over the plugin"
+[[ $(stat -c %i "$PLUGDIR/p2p_sync_v2.so") == "$ino" ]] || fail "cp did not write in place"
+sleep 1
+kill -0 "$PID_b" 2>/dev/null || fail "B died when its plugin file was overwritten"
+b_has_a || fail "B lost A when its plugin file was overwritten"
+out=$("$ADMIN" "${AB[@]}" plugin reload p2p 2>&1)
+rc=$?
+echo "reload to the overwritten file: exit $rc: $out"
+[[ $rc == 1 ]] || fail "reload to the overwritten file: exit $rc"
+grep -q "frobnicator.*; rolled back to .*p2p_sync_v2.so$" <<<"$out" ||
+	fail "reload to the overwritten file: no clean rollback: $out"
+out=$("$ADMIN" "${AB[@]}" plugin list 2>&1)
+grep -Eq '^p2p_sync_v2 +[^ ]+ +p2p +core +yes' <<<"$out" ||
+	fail "the rollback did not bring back the original bytes: $out"
+wait_for 20 b_has_a || fail "B did not reconnect to A after the second rollback"
+echo "in-place overwrite: B kept serving; the reload rolled back to the original bytes"
 echo OK
