@@ -381,6 +381,7 @@ static void job_slice(struct hn_node_direct *nd, struct call *c)
 {
 	size_t k = c->k, done = 0;
 	uint64_t t0 = mono_us(), us;
+	bool rejected;
 	int rc;
 
 	if (nd->slice_max && k > nd->slice_max)
@@ -408,8 +409,12 @@ static void job_slice(struct hn_node_direct *nd, struct call *c)
 		c->finished = true;
 		return;
 	}
+	/* A slice stops after a rejected vertex, which may be its last one:
+	 * look at that vertex's result, not only at the count (the same fix
+	 * as core/ipc_node.c's job_slice, tested by test_ipc_intake). */
+	rejected = done > 0 && c->res[c->pos + done - 1].code < 0;
 	c->pos += done;
-	if (done < k || c->pos >= c->n) {
+	if (rejected || done < k || c->pos >= c->n) {
 		c->finished = true;
 		return;
 	}
