@@ -132,41 +132,6 @@ static int load_start(struct hn_p2p_inproc *p, const char *path, char *err,
 	return 0;
 }
 
-/* The bytes of @path as they are now, for a rollback to this build: a
- * sealed memfd copy, so that neither a file renamed over @path nor one
- * written over it in place changes them (as core/sup.c does for hosts).
- * Falls back to the open file; -1 if @path cannot be read. */
-static int snapshot_build(const char *path)
-{
-	char buf[65536];
-	int in = open(path, O_RDONLY | O_CLOEXEC), fd;
-	ssize_t n = 0, w;
-
-	if (in < 0)
-		return -1;
-	fd = memfd_create("hathor-p2p-plugin", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd < 0)
-		return in;
-	while ((n = read(in, buf, sizeof(buf))) > 0) {
-		for (char *q = buf; n > 0; q += w, n -= w) {
-			if ((w = write(fd, q, (size_t)n)) <= 0) {
-				n = -1;
-				break;
-			}
-		}
-		if (n < 0)
-			break;
-	}
-	if (n < 0) {
-		close(fd);
-		return in;
-	}
-	close(in);
-	fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
-	      F_SEAL_SEAL);
-	return fd;
-}
-
 /* @path (snapshot @fd, taken) is the build running now: the one to roll
  * back to. */
 static void hold_build(struct hn_p2p_inproc *p, const char *path, int fd)
@@ -317,7 +282,7 @@ static int h_plugin_reload(void *ctx, const char *name,
 	/* 2. Old plugin out: peers, node calls, watchers, timers. */
 	unload(p);
 	/* 3. New build in, from a fresh copy. */
-	snap = snapshot_build(path);
+	snap = hn_plugin_snapshot(path);
 	rc = load_start(p, path, err, sizeof(err));
 	if (rc < 0) {
 		if (snap >= 0)
@@ -442,7 +407,7 @@ int hn_p2p_inproc_open(struct hn_daemon *d, struct hn_plugin_rt *rt,
 		rc = hn_error_set(err, HN_ENOMEM, "out of memory");
 		goto fail;
 	}
-	snap = snapshot_build(path);
+	snap = hn_plugin_snapshot(path);
 	rc = load_start(p, path, msg, sizeof(msg));
 	if (rc < 0) {
 		if (snap >= 0)

@@ -50,6 +50,7 @@
 
 #include "hn/err.h"
 #include "hn/log.h"
+#include "hn/plugin_load.h"
 
 extern char **environ;
 
@@ -894,40 +895,13 @@ static int high_fd(int fd)
 	return nfd;
 }
 
-/* The bytes of @path as they are now, for a rollback to this build: a
- * sealed memfd copy, so that neither a new file renamed over @path nor
- * one written over it in place can change them.  Falls back to the open
- * file (memfd_create refused), -1 if @path cannot be read.  A few hundred
- * KB read once per spawn. */
+/* hn_plugin_snapshot (hn/plugin_load.h) of @path, moved above the fds
+ * a spawned host inherits. */
 static int snapshot_build(const char *path)
 {
-	char buf[65536];
-	int in = open(path, O_RDONLY | O_CLOEXEC), fd;
-	ssize_t n = 0, w;
+	int fd = hn_plugin_snapshot(path);
 
-	if (in < 0)
-		return -1;
-	fd = memfd_create("hathor-p2p-plugin", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd < 0)
-		return high_fd(in);
-	while ((n = read(in, buf, sizeof(buf))) > 0) {
-		for (char *p = buf; n > 0; p += w, n -= w) {
-			if ((w = write(fd, p, (size_t)n)) <= 0) {
-				n = -1;
-				break;
-			}
-		}
-		if (n < 0)
-			break;
-	}
-	if (n < 0) {
-		close(fd);
-		return high_fd(in);
-	}
-	close(in);
-	fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
-	      F_SEAL_SEAL);
-	return high_fd(fd);
+	return fd < 0 ? fd : high_fd(fd);
 }
 
 /* @from_fd >= 0: the build is that open file (a rollback), passed to

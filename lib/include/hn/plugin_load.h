@@ -90,6 +90,13 @@ int hn_plugin_check(const char *path, uint32_t want_kind,
 /* "p2p", "metrics", "other" or "unknown". */
 const char *hn_plugin_kind_name(uint32_t kind);
 
+/* The bytes of @path as they are now, for a rollback to that build: a
+ * sealed memfd copy (close-on-exec), so that neither a file renamed over
+ * @path nor one written over it in place can change them.  Falls back to
+ * the open file when memfd_create is refused; -1 if @path cannot be read.
+ * Reads the whole file: a few hundred KB. */
+int hn_plugin_snapshot(const char *path);
+
 /* --- runtime ----------------------------------------------------------- */
 
 struct hn_plugin_rt;            /* services over one loop */
