@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "intake.h"
 #include "ipc_int.h"
 #include "ledger.h"
 #include "nodesvc.h"
@@ -369,20 +370,15 @@ static void bufs_free(struct hn_buf *v, size_t n)
 /* --- sliced batch intake ------------------------------------------------ */
 
 /*
- * A sync stream arrives as on_new_vertices batches of ~100 vertices, and
- * full verification + consensus costs ~250 us per vertex: run whole, a
- * batch blocks the loop (and HTTP beside it) for tens to hundreds of ms.
- * So a batch is stored in slices: the next vertices in one commit, up to
- * the one that takes the slice past ipc->slice_us (the clock is read after
- * each vertex), then the loop runs its other watchers, then the next slice
- * (an ev_idle watcher: it runs in a loop iteration with nothing else
- * pending, so an HTTP exchange that needs a few iterations is not split by
- * slices; a SLICE_GUARD timer runs it anyway if the loop stays busy).  The reply goes out when the batch has
- * finished, with the same results the one-callback path gives: in order,
- * stopping after the first rejected vertex.  Every node.ipc call arriving
- * meanwhile waits in a FIFO behind the batch (the host sees its calls
- * answered in the order they were sent, reads after the batch see all of
- * it), heartbeat excepted.
+ * A sync stream arrives as on_new_vertices batches; they are stored in
+ * slices by core/intake.c (shared with node_direct.c, see intake.h): one
+ * commit per slice, up to the vertex that takes it past ipc->slice_us,
+ * the next slice from an ev_idle (with a guard timer).  The reply goes out
+ * when the batch has finished, with the same results the one-callback path
+ * gives: in order, stopping after the first rejected vertex.  Every
+ * node.ipc call arriving meanwhile waits in a FIFO behind the batch (the
+ * host sees its calls answered in the order they were sent, reads after
+ * the batch see all of it), heartbeat excepted.
  */
 
 struct deferred {
@@ -394,53 +390,18 @@ struct deferred {
 
 struct batch_job {
 	struct hn_rpc_call *c;
-	struct hn_buf *v;
-	struct hn_ledger_result *res;
-	size_t n;
-	size_t next;                    /* vertices handled so far */
-	enum hn_nodesvc_origin origin;
-	int rc;                         /* < 0: commit failure from fail_at */
-	size_t fail_at;
-	bool begin_failed;              /* no transaction could be opened */
-	bool finished;
+	struct hn_buf *v;               /* owned copies */
+	struct hn_intake_batch b;
 };
 
 struct ipc_intake {
 	struct hn_ipc *ipc;
-	ev_idle w;                      /* next slice: when nothing else is
-					 * pending */
-	ev_timer guard;                 /* ... or after SLICE_GUARD at most */
+	struct hn_intake_sched sched;   /* next slice */
 	struct batch_job *job;          /* NULL: none in progress */
 	struct deferred *head, *tail;
 };
 
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-/* The longest a slice waits for the loop to have nothing else pending
- * (a flood of HTTP requests must not stall the sync). */
-#define SLICE_GUARD 0.02
-
-static void intake_idle_cb(struct ev_loop *loop, ev_idle *w, int revents);
-static void intake_guard_cb(struct ev_loop *loop, ev_timer *w, int revents);
-
-static void intake_arm(struct ipc_intake *in)
-{
-	ev_idle_start(in->ipc->loop, &in->w);
-	ev_timer_set(&in->guard, SLICE_GUARD, 0.);
-	ev_timer_start(in->ipc->loop, &in->guard);
-}
-
-static void intake_disarm(struct ipc_intake *in)
-{
-	ev_idle_stop(in->ipc->loop, &in->w);
-	ev_timer_stop(in->ipc->loop, &in->guard);
-}
+static void intake_run(void *arg);
 
 static struct ipc_intake *intake_get(struct hn_ipc *ipc)
 {
@@ -452,10 +413,7 @@ static struct ipc_intake *intake_get(struct hn_ipc *ipc)
 	if (!in)
 		return NULL;
 	in->ipc = ipc;
-	ev_idle_init(&in->w, intake_idle_cb);
-	in->w.data = in;
-	ev_timer_init(&in->guard, intake_guard_cb, SLICE_GUARD, 0.);
-	in->guard.data = in;
+	hn_intake_sched_init(&in->sched, ipc->loop, intake_run, in);
 	ipc->intake = in;
 	return in;
 }
@@ -464,8 +422,8 @@ static void job_free(struct batch_job *j)
 {
 	if (!j)
 		return;
-	bufs_free(j->v, j->n);
-	free(j->res);
+	bufs_free(j->v, j->b.n);
+	free(j->b.res);
 	free(j);
 }
 
@@ -489,67 +447,21 @@ static void batch_reply(struct hn_rpc_call *c, const struct hn_ledger_result
 	reply_results(c, a);
 }
 
-/* One slice: vertices in one commit until the one that takes the slice
- * past the budget (the clock is read after each vertex), a rejected
- * vertex, or the end of the batch. */
+/* One slice (core/intake.c), with its figures in the stats. */
 static void job_slice(struct hn_ipc *ipc, struct batch_job *j)
 {
-	struct hn_ledger *l = L(ipc);
-	size_t max = j->n - j->next, done = 0, i;
-	uint64_t t0 = mono_us(), t1, us;
-	bool rejected = false;
-	int rc;
+	struct hn_intake_slice_info si;
 
-	if (ipc->slice_max && max > ipc->slice_max)
-		max = ipc->slice_max;
-	rc = hn_ledger_batch_begin(l);
-	if (rc < 0) {
-		j->rc = rc;
-		j->fail_at = j->next;
-		j->begin_failed = true;
-		memset(&j->res[j->next], 0, sizeof(j->res[0]));
-		j->next++;
-		j->finished = true;
+	hn_intake_slice(L(ipc), &j->b, ipc->slice_us, ipc->slice_max, &si);
+	if (!si.us)
 		return;
-	}
-	while (done < max) {
-		struct hn_ledger_result *r = &j->res[j->next + done];
-		const struct hn_buf *b = &j->v[j->next + done];
-
-		rc = hn_nodesvc_on_new_vertex(l, b->data, b->len, j->origin,
-					      r);
-		done++;
-		if (rc < 0) {
-			rejected = true;
-			break;
-		}
-		if (mono_us() - t0 >= ipc->slice_us)
-			break;
-	}
-	t1 = mono_us();
-	rc = hn_ledger_batch_end(l);
-	us = mono_us() - t0;
 	ipc->st.intake_slices++;
-	if (us > ipc->st.intake_max_slice_us)
-		ipc->st.intake_max_slice_us = us;
-	if (us > 20000)
+	if (si.us > ipc->st.intake_max_slice_us)
+		ipc->st.intake_max_slice_us = si.us;
+	if (si.us > HN_INTAKE_SLOW_US)
 		ipc->st.intake_slow_slices++;
-	if (mono_us() - t1 > ipc->st.intake_max_commit_us)
-		ipc->st.intake_max_commit_us = mono_us() - t1;
-	if (rc < 0) {
-		/* Commit failed: nothing of this slice is stored; the
-		 * earlier slices are, with their own results. */
-		for (i = 0; i < done; i++)
-			j->res[j->next + i].stored = false;
-		j->rc = rc;
-		j->fail_at = j->next;
-		j->next += done;
-		j->finished = true;
-		return;
-	}
-	j->next += done;
-	if (rejected || j->next >= j->n)
-		j->finished = true;
+	if (si.commit_us > ipc->st.intake_max_commit_us)
+		ipc->st.intake_max_commit_us = si.commit_us;
 }
 
 static void intake_drain(struct ipc_intake *in)
@@ -565,39 +477,26 @@ static void intake_drain(struct ipc_intake *in)
 	}
 }
 
-static void intake_run(struct ipc_intake *in)
+static void intake_run(void *arg)
 {
+	struct ipc_intake *in = arg;
 	struct batch_job *j = in->job;
 
-	intake_disarm(in);
 	if (j) {
 		job_slice(in->ipc, j);
-		if (!j->finished) {
-			intake_arm(in);
+		if (!j->b.finished) {
+			hn_intake_sched_arm(&in->sched);
 			return;
 		}
 		in->job = NULL;
-		if (j->begin_failed && j->fail_at == 0)
-			reply_rc(j->c, j->rc, "batch commit failed");
+		if (j->b.begin_failed && j->b.fail_at == 0)
+			reply_rc(j->c, j->b.rc, "batch commit failed");
 		else
-			batch_reply(j->c, j->res, j->next, j->rc, j->fail_at);
+			batch_reply(j->c, j->b.res, j->b.next, j->b.rc,
+				    j->b.fail_at);
 		job_free(j);
 	}
 	intake_drain(in);
-}
-
-static void intake_idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
-{
-	(void)loop;
-	(void)revents;
-	intake_run(w->data);
-}
-
-static void intake_guard_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)loop;
-	(void)revents;
-	intake_run(w->data);
 }
 
 /* Every method but heartbeat passes here: it runs now unless a batch is in
@@ -635,7 +534,7 @@ void hn__ipc_node_close(struct hn_ipc *ipc)
 
 	if (!in)
 		return;
-	intake_disarm(in);
+	hn_intake_sched_disarm(&in->sched);
 	if (in->job) {
 		hn_rpc_reply_app(in->job->c, HN_ECLOSED, "node.ipc closed");
 		job_free(in->job);
@@ -710,19 +609,20 @@ static void m_on_new_vertices(void *arg, struct hn_rpc_call *c,
 	in = ipc->slice_us && n > 1 ? intake_get(ipc) : NULL;
 	j = in ? calloc(1, sizeof(*j)) : NULL;
 	if (j)
-		j->res = calloc(n, sizeof(*j->res));
-	if (!j || !j->res) {
+		j->b.res = calloc(n, sizeof(*j->b.res));
+	if (!j || !j->b.res) {
 		free(j);
 		batch_whole(ipc, c, v, n, (enum hn_nodesvc_origin)origin);
 		return;
 	}
 	j->c = c;
 	j->v = v;
-	j->n = n;
-	j->origin = (enum hn_nodesvc_origin)origin;
+	j->b.v = v;
+	j->b.n = n;
+	j->b.origin = (enum hn_nodesvc_origin)origin;
 	in->job = j;
 	ipc->st.intake_batches++;
-	intake_arm(in);
+	hn_intake_sched_arm(&in->sched);
 }
 
 static void m_on_new_block(void *arg, struct hn_rpc_call *c,

@@ -15,6 +15,7 @@
 #include <ev.h>
 #include <json-c/json.h>
 
+#include "intake.h"
 #include "ledger.h"
 #include "nodesvc.h"
 #include "store.h"
@@ -24,7 +25,6 @@
 #include "hn/plugin_load.h"
 
 #define COMP "node-direct"
-#define SLICE_FIRST_K 4         /* before a time per vertex is known */
 
 enum op {
 	OP_VERTEX = 1, OP_VERTICES, OP_BLOCK_DEPS, OP_VERIFY, OP_PUBLISH,
@@ -75,17 +75,15 @@ struct call {
 	uint64_t *heights;
 	char *key, *json;
 
-	/* on_new_vertices in slices. */
+	/* on_new_vertices: results; in slices, the batch (core/intake.c). */
 	struct hn_ledger_result *res;
-	size_t pos, k, fail_at;
-	int brc;
-	bool begin_failed, finished;
+	struct hn_intake_batch b;
 };
 
 struct hn_node_direct {
 	struct ev_loop *loop;
 	struct hn_ledger *ledger;
-	ev_timer w;
+	struct hn_intake_sched sched;   /* next run of the queue */
 	struct call *head, *tail;
 	struct call *job;               /* batch in slices, off the queue */
 	struct call *cur;               /* being run (off the queue) */
@@ -97,13 +95,7 @@ struct hn_node_direct {
 	struct hn_node_direct_stats st;
 };
 
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
+#define mono_us hn_intake_mono_us
 
 static struct hn_node_direct *ND(struct hathor_host *h)
 {
@@ -376,63 +368,28 @@ static void x_on_vertices_whole(struct hn_node_direct *nd, struct call *c)
 	batch_done(nd, c, done, rc, 0);
 }
 
-/* One slice of the batch @c: the next k vertices in one commit. */
-static void job_slice(struct hn_node_direct *nd, struct call *c)
+/* One slice of the batch @c (core/intake.c) within @budget_us. */
+static void job_slice(struct hn_node_direct *nd, struct call *c,
+		      unsigned budget_us)
 {
-	size_t k = c->k, done = 0;
-	uint64_t t0 = mono_us(), us;
-	bool rejected;
-	int rc;
+	struct hn_intake_slice_info si;
 
-	if (nd->slice_max && k > nd->slice_max)
-		k = nd->slice_max;
-	if (k > c->n - c->pos)
-		k = c->n - c->pos;
-	if (k == 0)
-		k = 1;
-	rc = hn_nodesvc_on_new_vertices(nd->ledger, c->v + c->pos, k,
-					(enum hn_nodesvc_origin)c->origin,
-					c->res + c->pos, &done);
-	us = mono_us() - t0;
+	hn_intake_slice(nd->ledger, &c->b, budget_us, nd->slice_max, &si);
+	if (!si.us)
+		return;
 	nd->st.slices++;
-	if (us > nd->st.max_slice_us)
-		nd->st.max_slice_us = us;
-	if (rc < 0) {
-		c->brc = rc;
-		c->fail_at = c->pos;
-		if (done == 0) {
-			c->begin_failed = true;
-			memset(&c->res[c->pos], 0, sizeof(c->res[0]));
-			done = 1;
-		}
-		c->pos += done;
-		c->finished = true;
-		return;
-	}
-	/* A slice stops after a rejected vertex, which may be its last one:
-	 * look at that vertex's result, not only at the count (the same fix
-	 * as core/ipc_node.c's job_slice, tested by test_ipc_intake). */
-	rejected = done > 0 && c->res[c->pos + done - 1].code < 0;
-	c->pos += done;
-	if (rejected || done < k || c->pos >= c->n) {
-		c->finished = true;
-		return;
-	}
-	us /= done;
-	c->k = us ? nd->slice_us / us : (nd->slice_max ? nd->slice_max :
-					HATHOR_NODE_MAX_BATCH);
-	if (c->k < 1)
-		c->k = 1;
-	if (c->k > HATHOR_NODE_MAX_BATCH)
-		c->k = HATHOR_NODE_MAX_BATCH;
+	if (si.us > nd->st.max_slice_us)
+		nd->st.max_slice_us = si.us;
+	if (si.us > HN_INTAKE_SLOW_US)
+		nd->st.slow_slices++;
 }
 
 static void job_finish(struct hn_node_direct *nd, struct call *c)
 {
-	if (c->begin_failed && c->fail_at == 0)
-		fail(nd, c, c->brc, "batch commit failed");
+	if (c->b.begin_failed && c->b.fail_at == 0)
+		fail(nd, c, c->b.rc, "batch commit failed");
 	else
-		batch_done(nd, c, c->pos, c->brc, c->fail_at);
+		batch_done(nd, c, c->b.next, c->b.rc, c->b.fail_at);
 }
 
 static void x_on_block(struct hn_node_direct *nd, struct call *c)
@@ -806,28 +763,26 @@ static void run_one(struct hn_node_direct *nd, struct call *c)
 
 static void arm(struct hn_node_direct *nd)
 {
-	if (!ev_is_active(&nd->w)) {
-		ev_timer_set(&nd->w, 0., 0.);
-		ev_timer_start(nd->loop, &nd->w);
-	}
+	hn_intake_sched_arm(&nd->sched);
 }
 
-/* One loop iteration's share of the queue. */
-static void run_cb(struct ev_loop *loop, ev_timer *w, int revents)
+/* One loop iteration's share of the queue: calls and slices of a batch
+ * for up to slice_us, then the loop's other watchers. */
+static void run_cb(void *arg)
 {
-	struct hn_node_direct *nd = w->data;
+	struct hn_node_direct *nd = arg;
 	uint64_t t0 = mono_us(), us;
 	struct call *c;
 
-	(void)loop;
-	(void)revents;
 	for (;;) {
 		if ((c = nd->job)) {
+			us = mono_us() - t0;
 			nd->cur = c;
 			if (!c->done)
-				job_slice(nd, c);
+				job_slice(nd, c, us < nd->slice_us ?
+					  (unsigned)(nd->slice_us - us) : 1);
 			nd->cur = NULL;
-			if (c->done || c->finished) {
+			if (c->done || c->b.finished) {
 				nd->job = NULL;
 				job_finish(nd, c);
 				call_free(c);
@@ -838,7 +793,11 @@ static void run_cb(struct ev_loop *loop, ev_timer *w, int revents)
 				nd->tail = NULL;
 			c->next = NULL;
 			if (c->op == OP_VERTICES && nd->slice_us && c->n > 1) {
-				c->k = SLICE_FIRST_K;
+				c->b.v = c->v;
+				c->b.res = c->res;
+				c->b.n = c->n;
+				c->b.origin =
+					(enum hn_nodesvc_origin)c->origin;
 				nd->job = c;
 				nd->st.batches++;
 				continue;
@@ -1400,8 +1359,7 @@ int hn_node_direct_new(struct ev_loop *loop, struct hn_ledger *l,
 	if (getrandom(&nd->epoch, sizeof(nd->epoch), 0) !=
 	    (ssize_t)sizeof(nd->epoch) || !nd->epoch)
 		nd->epoch = (uint64_t)time(NULL) | 1;
-	ev_timer_init(&nd->w, run_cb, 0., 0.);
-	nd->w.data = nd;
+	hn_intake_sched_init(&nd->sched, loop, run_cb, nd);
 	*out = nd;
 	return 0;
 }
@@ -1411,7 +1369,7 @@ void hn_node_direct_free(struct hn_node_direct *nd)
 	if (!nd)
 		return;
 	nd->closing = true;
-	ev_timer_stop(nd->loop, &nd->w);
+	hn_intake_sched_disarm(&nd->sched);
 	hn_node_direct_cancel(nd, NULL);
 	if (nd->subscribed)
 		hn_ledger_unsubscribe(nd->ledger, on_ledger_event, nd);

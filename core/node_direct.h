@@ -6,16 +6,18 @@
  * hathor-p2p-host (host_p2p/host_node.c):
  *
  *  - A call copies its inputs, is queued, and returns 0; its callback runs
- *    exactly once on a later loop iteration (a 0 s ev_timer), never from
- *    inside the call.  Calls run in the order they were made (one FIFO
- *    for all plugins, as node.ipc answers a host's calls in order).
+ *    exactly once on a later loop iteration (from an ev_idle, or a 20 ms
+ *    guard timer if the loop stays busy: core/intake.h), never from inside
+ *    the call.  Calls run in the order they were made (one FIFO for all
+ *    plugins, as node.ipc answers a host's calls in order).
  *  - The queue runs for at most the slice budget per loop iteration, so
  *    HTTP and the P2P sockets are served between slices.  on_new_vertices
- *    is stored in slices like core/ipc_node.c's intake: k vertices per
- *    commit, k following the last slice's time per vertex; the callback
- *    gets the whole batch's results (in order, stopping after the first
- *    rejected vertex) once it is done.  Calls made meanwhile wait behind
- *    the batch.
+ *    is stored in slices by the same code as core/ipc_node.c's intake
+ *    (core/intake.c: one commit per slice, the clock read after each
+ *    vertex, a rejected vertex ends the batch); the callback gets the
+ *    whole batch's results (in order, stopping after the first rejected
+ *    vertex) once it is done.  Calls made meanwhile wait behind the
+ *    batch.
  *  - Results, error codes and messages are the ones node.ipc gives for the
  *    same call (same nodesvc functions, same status mapping).
  *  - hn_node_direct_cancel() (the runtime's node_cancel) completes every
@@ -75,6 +77,7 @@ struct hn_node_direct_stats {
 	uint64_t batches;               /* on_new_vertices stored in slices */
 	uint64_t slices;                /* their commits */
 	uint64_t max_slice_us;          /* longest slice */
+	uint64_t slow_slices;           /* slices over 20 ms */
 	uint64_t max_iter_us;           /* longest queue run in one
 					 * iteration */
 	uint64_t events;                /* ledger events delivered */

@@ -1,0 +1,139 @@
+/*
+ * intake.c: the sliced on_new_vertices intake (see intake.h).
+ */
+#include "intake.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "ledger.h"
+
+uint64_t hn_intake_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void hn_intake_slice(struct hn_ledger *l, struct hn_intake_batch *b,
+		     unsigned budget_us, unsigned max_vertices,
+		     struct hn_intake_slice_info *info)
+{
+	size_t max = b->n - b->next, done = 0, i;
+	uint64_t t0 = hn_intake_mono_us(), t1, t2;
+	bool rejected = false;
+	int rc;
+
+	if (info)
+		memset(info, 0, sizeof(*info));
+	if (b->finished || max == 0) {
+		b->finished = true;
+		return;
+	}
+	if (max_vertices && max > max_vertices)
+		max = max_vertices;
+	rc = hn_ledger_batch_begin(l);
+	if (rc < 0) {
+		b->rc = rc;
+		b->fail_at = b->next;
+		b->begin_failed = true;
+		memset(&b->res[b->next], 0, sizeof(b->res[0]));
+		b->next++;
+		b->finished = true;
+		if (info)
+			info->done = 1;
+		return;
+	}
+	while (done < max) {
+		const struct hn_buf *v = &b->v[b->next + done];
+
+		rc = hn_nodesvc_on_new_vertex(l, v->data, v->len, b->origin,
+					      &b->res[b->next + done]);
+		done++;
+		if (rc < 0) {
+			/* Ends the batch, whether or not it was the last
+			 * vertex this slice would have taken. */
+			rejected = true;
+			break;
+		}
+		if (hn_intake_mono_us() - t0 >= budget_us)
+			break;
+	}
+	t1 = hn_intake_mono_us();
+	rc = hn_ledger_batch_end(l);
+	t2 = hn_intake_mono_us();
+	if (info) {
+		info->done = done;
+		info->us = t2 - t0;
+		info->commit_us = t2 - t1;
+	}
+	if (rc < 0) {
+		/* Commit failed: nothing of this slice is stored; the earlier
+		 * slices are, with their own results. */
+		for (i = 0; i < done; i++)
+			b->res[b->next + i].stored = false;
+		b->rc = rc;
+		b->fail_at = b->next;
+		b->next += done;
+		b->finished = true;
+		return;
+	}
+	b->next += done;
+	if (rejected || b->next >= b->n)
+		b->finished = true;
+}
+
+/* --- scheduler ----------------------------------------------------------- */
+
+static void sched_run(struct hn_intake_sched *s)
+{
+	hn_intake_sched_disarm(s);
+	s->fn(s->arg);
+}
+
+static void idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	sched_run(w->data);
+}
+
+static void guard_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	sched_run(w->data);
+}
+
+void hn_intake_sched_init(struct hn_intake_sched *s, struct ev_loop *loop,
+			  void (*fn)(void *arg), void *arg)
+{
+	s->loop = loop;
+	s->fn = fn;
+	s->arg = arg;
+	ev_idle_init(&s->idle, idle_cb);
+	s->idle.data = s;
+	ev_timer_init(&s->guard, guard_cb, HN_INTAKE_GUARD, 0.);
+	s->guard.data = s;
+}
+
+void hn_intake_sched_arm(struct hn_intake_sched *s)
+{
+	if (ev_is_active(&s->idle))
+		return;
+	ev_idle_start(s->loop, &s->idle);
+	ev_timer_set(&s->guard, HN_INTAKE_GUARD, 0.);
+	ev_timer_start(s->loop, &s->guard);
+}
+
+void hn_intake_sched_disarm(struct hn_intake_sched *s)
+{
+	ev_idle_stop(s->loop, &s->idle);
+	ev_timer_stop(s->loop, &s->guard);
+}
+
+bool hn_intake_sched_armed(const struct hn_intake_sched *s)
+{
+	return ev_is_active(&s->idle);
+}
