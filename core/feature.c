@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daa.h"
 #include "feature.h"
 #include "store.h"
 
@@ -23,6 +24,8 @@ struct hn_fa {
 	void *arg;
 	struct memo *m;
 	size_t n, cap;
+	int daa_idx;            /* REDUCE_DAA_TARGET, -1: none */
+	uint64_t daa_lb;        /* lowest height it can be ACTIVE at */
 };
 
 const char *hn_feature_state_name(enum hn_feature_state s)
@@ -49,6 +52,19 @@ struct hn_fa *hn_fa_new(const struct hn_network *net, hn_fa_get_fn get,
 	fa->net = net;
 	fa->get = get;
 	fa->arg = arg;
+	fa->daa_idx = hn_fa_feature_index(net, "REDUCE_DAA_TARGET");
+	if (fa->daa_idx >= 0) {
+		const struct hn_feature *f = &net->features[fa->daa_idx];
+		uint64_t I = net->feature_evaluation_interval ?
+			     net->feature_evaluation_interval : 1;
+		/* STARTED at the first boundary >= start_height, LOCKED_IN
+		 * one interval later at the earliest, ACTIVE one more. */
+		uint64_t s0 = (f->start_height + I - 1) / I * I;
+
+		fa->daa_lb = s0 + 2 * I;
+		if (fa->daa_lb < f->minimum_activation_height)
+			fa->daa_lb = f->minimum_activation_height;
+	}
 	return fa;
 }
 
@@ -387,5 +403,28 @@ int hn_fa_activation_height(struct hn_fa *fa, const uint8_t hash[32],
 		*height -= I;
 		bb = pb;
 	}
+	return 0;
+}
+
+int hn_fa_daa_config(struct hn_fa *fa, const uint8_t parent[32],
+		     uint64_t parent_height, struct hn_daa_config *cfg,
+		     uint64_t *v2_start)
+{
+	bool found = false;
+	uint64_t ah = 0;
+	int rc;
+
+	hn_daa_config_v1(fa->net, cfg);
+	if (v2_start)
+		*v2_start = 0;
+	if (fa->daa_idx < 0 || parent_height < fa->daa_lb)
+		return 0;
+	rc = hn_fa_activation_height(fa, parent, (size_t)fa->daa_idx, &found,
+				     &ah);
+	if (rc < 0 || !found)
+		return rc;
+	hn_daa_config_v2(fa->net, cfg);
+	if (v2_start)
+		*v2_start = ah + 1;
 	return 0;
 }

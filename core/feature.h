@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct hn_daa_config;
 struct hn_network;
 struct hn_store;
 
@@ -96,6 +97,17 @@ int hn_fa_missing_signal(struct hn_fa *fa, const uint8_t hash[32],
  * active at @hash. */
 int hn_fa_activation_height(struct hn_fa *fa, const uint8_t hash[32],
 			    size_t idx, bool *found, uint64_t *height);
+
+/* DAAFactory.create_from_parent: the DAA of a block whose parent is
+ * @parent (at @parent_height).  V2 (hn_daa_config_v2) when the network's
+ * REDUCE_DAA_TARGET is ACTIVE at @parent, so from the block after the
+ * activation block on; *@v2_start (may be NULL) is then the height of
+ * the first V2 block (activation height + 1).  V1 and 0 otherwise.
+ * Below the lowest height the feature could be active at, no block is
+ * read. */
+int hn_fa_daa_config(struct hn_fa *fa, const uint8_t parent[32],
+		     uint64_t parent_height, struct hn_daa_config *cfg,
+		     uint64_t *v2_start);
 
 /* Index of the feature named @name in @net, or -1. */
 int hn_fa_feature_index(const struct hn_network *net, const char *name);

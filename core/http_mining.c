@@ -249,15 +249,18 @@ static double weight_to_pdiff(double w)
 	return ldexp(1.0, 224) / u;
 }
 
-/* _get_mined_tokens(height) with V1 rewards: the sum of the rewards of
- * heights 1..@height, one halving period at a time. */
-static uint64_t mined_tokens(const struct hn_network *net,
-			     const struct hn_daa_config *cfg, uint64_t height)
+/* _sum_block_rewards_in_range(h..@height): one halving period at a
+ * time. */
+static uint64_t sum_rewards(const struct hn_network *net,
+			    const struct hn_daa_config *cfg, uint64_t h,
+			    uint64_t height)
 {
-	uint64_t total = 0, h = 1, bph = net->blocks_per_halving;
+	uint64_t total = 0, bph = net->blocks_per_halving;
 
+	if (h > height)
+		return 0;
 	if (!bph)
-		return height * hn_daa_reward(net, cfg, 1);
+		return (height - h + 1) * hn_daa_reward(net, cfg, 1);
 	while (h <= height) {
 		uint64_t end = ((h - 1) / bph + 1) * bph;
 
@@ -269,6 +272,21 @@ static uint64_t mined_tokens(const struct hn_network *net,
 	return total;
 }
 
+/* _get_mined_tokens(height): V1 rewards below @v2_start (0: none), V2
+ * from it on. */
+static uint64_t mined_tokens(const struct hn_network *net,
+			     uint64_t v2_start, uint64_t height)
+{
+	struct hn_daa_config v1, v2;
+
+	hn_daa_config_v1(net, &v1);
+	if (!v2_start || v2_start > height)
+		return sum_rewards(net, &v1, 1, height);
+	hn_daa_config_v2(net, &v2);
+	return sum_rewards(net, &v1, 1, v2_start - 1) +
+	       sum_rewards(net, &v2, v2_start, height);
+}
+
 /* GET: {hashrate, difficulty, blocks, mined_tokens, success} of the block
  * the node would mine now: blocks is the best height, difficulty
  * max(int(pdiff(weight)), 1), hashrate 2**(weight - log2(avg time)). */
@@ -277,7 +295,6 @@ void http__getmininginfo(struct http__req *r)
 	struct hn_ledger *l = http__ledger(r);
 	const struct hn_network *net;
 	struct hn_block_template t;
-	struct hn_daa_config cfg;
 	struct json_object *o;
 	double now, pd, hashrate;
 	uint64_t blocks;
@@ -299,20 +316,19 @@ void http__getmininginfo(struct http__req *r)
 		http__fail(r, 500, "cannot build a block template");
 		return;
 	}
-	hn_daa_config_v1(net, &cfg);
 	blocks = t.height - 1;
 	pd = weight_to_pdiff(t.weight);
 	diff = pd >= 9.2e18 ? INT64_MAX : (int64_t)pd;
 	if (diff < 1)
 		diff = 1;
-	hashrate = pow(2.0, t.weight - log(cfg.avg_time) / log(2.0));
+	hashrate = pow(2.0, t.weight - log(t.avg_time) / log(2.0));
 	if (!(o = json_object_new_object()))
 		return;
 	jadd(o, "hashrate", json_object_new_double(hashrate));
 	jadd(o, "difficulty", json_object_new_int64(diff));
 	jadd(o, "blocks", json_object_new_int64((int64_t)blocks));
 	jadd(o, "mined_tokens", json_object_new_int64(
-		(int64_t)mined_tokens(net, &cfg, blocks)));
+		(int64_t)mined_tokens(net, t.v2_start_height, blocks)));
 	jadd(o, "success", json_object_new_boolean(true));
 	http__ok(r, 200, o);
 }

@@ -205,6 +205,11 @@ struct hn_block_template {
 	uint64_t reward;        /* atomic units for @height */
 	uint32_t timestamp;     /* max(now, parent + 1) */
 	uint32_t min_timestamp; /* parent block timestamp + 1 */
+	/* The DAA of @height (DAAFactory.create_from_parent): target time
+	 * between blocks, reward divisor, and the first V2 height (0: V1). */
+	double avg_time;
+	uint64_t reward_reduction_factor;
+	uint64_t v2_start_height;
 };
 int hn_ledger_block_template(struct hn_ledger *l, uint32_t timestamp,
 			     struct hn_block_template *out);

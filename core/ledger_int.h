@@ -27,6 +27,7 @@ struct hn_ledger_sub {
 };
 
 struct daa_cent;
+struct hn_fa;
 
 struct hn_ledger {
 	struct hn_store *st;
@@ -45,6 +46,7 @@ struct hn_ledger {
 	/* Verification context (ledger_verify.c). */
 	void *vctx;
 	struct daa_cent *daa_cache;     /* ledger_verify.c, DAA_CACHE slots */
+	struct hn_fa *fa;               /* feature states (ledger_verify.c) */
 	unsigned test_mode;             /* hn_ledger_opts.test_mode */
 };
 

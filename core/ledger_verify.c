@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "daa.h"
+#include "feature.h"
 #include "ledger_int.h"
 #include "nodesvc.h"
 #include "store.h"
@@ -200,6 +201,16 @@ static double cb_now(void *arg)
 	return hn_ledger_now(arg);
 }
 
+static int cb_daa_config(void *arg, const uint8_t parent[32],
+			 uint64_t parent_height, struct hn_daa_config *cfg)
+{
+	struct hn_ledger *l = arg;
+
+	if (!l->fa)
+		return HN_ENOMEM;
+	return hn_fa_daa_config(l->fa, parent, parent_height, cfg, NULL);
+}
+
 void hn_ledger__verify_init(struct hn_ledger *l)
 {
 	struct hn_verify_ctx *c = calloc(1, sizeof(*c));
@@ -214,9 +225,13 @@ void hn_ledger__verify_init(struct hn_ledger *l)
 		c->spenders = cb_spenders;
 		c->best_height = cb_best_height;
 		c->now = cb_now;
+		c->daa_config = cb_daa_config;
 		c->test_mode = l->test_mode;
 	}
 	l->vctx = c;
+	/* Without it every block past the lowest activation height of
+	 * REDUCE_DAA_TARGET is refused (internal error). */
+	l->fa = hn_fa_new(l->net, hn_fa_store_get, l->st);
 	/* Without it the walk reads the store every time. */
 	l->daa_cache = calloc(DAA_CACHE, sizeof(*l->daa_cache));
 }
@@ -225,6 +240,8 @@ void hn_ledger__verify_release(struct hn_ledger *l)
 {
 	free(l->vctx);
 	l->vctx = NULL;
+	hn_fa_free(l->fa);
+	l->fa = NULL;
 	free(l->daa_cache);
 	l->daa_cache = NULL;
 }
@@ -309,8 +326,15 @@ int hn_ledger_block_template(struct hn_ledger *l, uint32_t timestamp,
 				    &out->weight);
 	if (rc < 0)
 		return rc;
-	hn_daa_config_v1(l->net, &cfg);
+	if (!l->fa)
+		return HN_ENOMEM;
+	rc = hn_fa_daa_config(l->fa, best.hash, best.height, &cfg,
+			      &out->v2_start_height);
+	if (rc < 0)
+		return rc;
 	out->reward = hn_daa_reward(l->net, &cfg, out->height);
+	out->avg_time = cfg.avg_time;
+	out->reward_reduction_factor = cfg.reward_reduction_factor;
 	return 0;
 }
 

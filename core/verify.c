@@ -291,6 +291,17 @@ static int verify_version(const struct hn_vertex *v, struct hn_verr *err)
 	}
 }
 
+int hn_verify_daa_config(const struct hn_verify_ctx *ctx,
+			 const uint8_t parent[32], uint64_t parent_height,
+			 struct hn_daa_config *cfg)
+{
+	if (!ctx->daa_config) {
+		hn_daa_config_v1(ctx->net, cfg);
+		return 0;
+	}
+	return ctx->daa_config(ctx->arg, parent, parent_height, cfg);
+}
+
 int hn_verify_block_weight(const struct hn_verify_ctx *ctx,
 			   const uint8_t parent[32], uint32_t timestamp,
 			   double *weight)
@@ -308,7 +319,8 @@ int hn_verify_block_weight(const struct hn_verify_ctx *ctx,
 		*weight = 1.0;
 		return 0;
 	}
-	hn_daa_config_v1(net, &cfg);
+	if ((rc = hn_verify_daa_config(ctx, parent, pi.height, &cfg)) < 0)
+		return rc;
 	n = hn_daa_blocks_needed(net, pi.height);
 	if (n) {
 		chain = calloc(n, sizeof(*chain));
@@ -380,7 +392,10 @@ static int verify_basic_block(const struct hn_verify_ctx *ctx,
 				     "smaller than the minimum weight (%.10g)",
 				     v->weight, w);
 	}
-	hn_daa_config_v1(net, &cfg);
+	rc = hn_verify_daa_config(ctx, v->parents[0], height ? height - 1 : 0,
+				  &cfg);
+	if (rc < 0)
+		return cb_fail(err, rc, "parent block", v->parents[0]);
 	reward = hn_daa_reward(net, &cfg, height);
 	sum = hn_vertex_sum_outputs(v);
 	if (sum != reward)

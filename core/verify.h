@@ -12,12 +12,14 @@
  *    outputs, scripts and signatures, balances, reward lock, aux-pow).
  *
  * Storage is reached only through struct hn_verify_ctx callbacks.
- * Feature activation is not tracked: every feature that follows the
- * activation process (nano contracts, fee tokens, OPCODES_V2, DAA V2,
- * longer merkle paths, COUNT_CHECKDATASIG_OP) is taken as inactive unless
- * the network setting enables it outright, except where the mempool
- * parameters force the restrictive form (HN_VERIFY_MEMPOOL).  Vertices
- * carrying headers whose feature is inactive are refused.
+ * Feature activation: the DAA of a block (V1, or V2 once REDUCE_DAA_TARGET
+ * is ACTIVE at its parent) comes from the daa_config callback.  The other
+ * features that follow the activation process (nano contracts, fee
+ * tokens, OPCODES_V2, longer merkle paths, COUNT_CHECKDATASIG_OP) are
+ * taken as inactive unless the network setting enables them outright,
+ * except where the mempool parameters force the restrictive form
+ * (HN_VERIFY_MEMPOOL).  Vertices carrying headers whose feature is
+ * inactive are refused.
  */
 #ifndef HN_VERIFY_H
 #define HN_VERIFY_H
@@ -29,6 +31,7 @@
 struct hn_network;
 struct hn_vertex;
 struct hn_daa_block;
+struct hn_daa_config;
 
 /* Which rule refused a vertex (struct hn_verr.code). */
 enum hn_verr_code {
@@ -104,6 +107,10 @@ struct hn_verify_ctx {
 	int (*best_height)(void *arg, uint64_t *height);
 	/* Wall clock, seconds (reactor.seconds()). */
 	double (*now)(void *arg);
+	/* The DAA (V1 or V2) of a block whose parent is @parent at
+	 * @parent_height (hn_fa_daa_config).  NULL: always V1. */
+	int (*daa_config)(void *arg, const uint8_t parent[32],
+			  uint64_t parent_height, struct hn_daa_config *cfg);
 	/* enum hn_daa_test_mode (0 outside tests). */
 	unsigned test_mode;
 };
@@ -154,6 +161,12 @@ int hn_verify_vertex(const struct hn_verify_ctx *ctx,
 int hn_verify_standalone(const struct hn_network *net,
 			 const struct hn_vertex *v, int flags, double now,
 			 struct hn_verr *err);
+
+/* The DAA (ctx->daa_config, V1 without it) of a block on @parent at
+ * @parent_height. */
+int hn_verify_daa_config(const struct hn_verify_ctx *ctx,
+			 const uint8_t parent[32], uint64_t parent_height,
+			 struct hn_daa_config *cfg);
 
 /* The DAA weight a block at @timestamp on top of @parent must have. */
 int hn_verify_block_weight(const struct hn_verify_ctx *ctx,

@@ -4,7 +4,9 @@
  * STARTED -> LOCKED_IN -> ACTIVE with the threshold met, STARTED -> FAILED
  * at the timeout, STARTED -> MUST_SIGNAL -> LOCKED_IN -> ACTIVE with
  * lock_in_on_timeout, bit counts, the mandatory-signalling check
- * (block_verifier.verify_mandatory_signaling) and states on forks.
+ * (block_verifier.verify_mandatory_signaling) and states on forks; and
+ * REDUCE_DAA_TARGET switching the ledger's block weight and reward checks
+ * and its block template to the V2 DAA from the block after activation.
  *
  * The unittests network defines no features, so the machine runs with a
  * copy of it carrying three (interval 4 and threshold 3 are unittests').
@@ -15,11 +17,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "chain.h"
+#include "daa.h"
 #include "feature.h"
+#include "verify.h"
 #include "hn/err.h"
 #include "hn/network.h"
 #include "hn/vertex.h"
@@ -227,11 +232,178 @@ static void test_networks(void **state)
 	}
 }
 
+
+/* --- REDUCE_DAA_TARGET in consensus ------------------------------------- */
+
+/* REDUCE_DAA_TARGET signalled from 4 on: LOCKED_IN at 8, ACTIVE at 16
+ * (its minimum activation height), so V2 from block 17 on. */
+static const struct hn_feature daa_feats[] = {
+	{ .name = "REDUCE_DAA_TARGET", .bit = 0, .start_height = 4,
+	  .timeout_height = 100, .minimum_activation_height = 16,
+	  .version = "0.1.0" },
+};
+
+static double daa_now(void *arg)
+{
+	return *(double *)arg;
+}
+
+/* The tchain's ledger reopened on @net with real block weights (no test
+ * mode), so the DAA weight is checked. */
+static void open_real(struct tchain *tc, const struct hn_network *net,
+		      bool create)
+{
+	struct hn_ledger_opts o = { 0 };
+	struct hn_error err = { 0 };
+
+	if (tc->l)
+		hn_ledger_close(tc->l);
+	tc->l = NULL;
+	if (create) {
+		char p[700];
+
+		unlink(tc->db);
+		snprintf(p, sizeof(p), "%s-wal", tc->db);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s-shm", tc->db);
+		unlink(p);
+	}
+	tc->net = net;
+	o.db_path = tc->db;
+	o.net = net;
+	o.create = create;
+	o.now = daa_now;
+	o.now_arg = &tc->now;
+	if (hn_ledger_open(&o, &tc->l, &err) < 0)
+		fail_msg("ledger open: %s", err.msg);
+}
+
+/* A block on @parent at @ts signalling bit 0 with @weight and @reward;
+ * added, expecting @want (0 or the enum hn_verr_code refusing it). */
+static void add_daa(struct tchain *tc, const uint8_t parent[32], uint32_t ts,
+		    double weight, uint64_t reward, uint8_t salt, int want,
+		    uint8_t hash[32])
+{
+	struct hn_ledger_result res;
+	struct hn_vertex *v;
+	uint8_t *b;
+	size_t n;
+	int rc;
+
+	tc_make_block(tc, parent, NULL, ts, weight, salt, &b, &n, hash);
+	assert_int_equal(hn_vertex_decode(b, n, &v, NULL, 0), 0);
+	free(b);
+	v->signal_bits = 1;
+	v->outputs[0].value = reward;
+	tc_finish(v, &b, &n, hash);
+	memset(&res, 0, sizeof(res));
+	rc = hn_ledger_add_vertex(tc->l, b, n, 0, &res);
+	free(b);
+	if (want == 0 && rc != 0)
+		fail_msg("block at %u refused: %s", ts, res.msg);
+	if (want != 0 && (rc == 0 || res.verr_code != want))
+		fail_msg("block at %u: rc %d code %d (%s), want code %d", ts,
+			 rc, res.verr_code, res.msg, want);
+}
+
+/* The V1 and V2 weights of a block at @ts on @parent, straight from the
+ * DAA over the stored ancestors. */
+static void both_weights(struct tchain *tc, const uint8_t parent[32],
+			 uint64_t parent_height, uint32_t ts, double *w1,
+			 double *w2)
+{
+	const struct hn_verify_ctx *ctx = hn_ledger_verify_ctx(tc->l);
+	size_t n = hn_daa_blocks_needed(tc->net, parent_height);
+	struct hn_daa_block *chain = calloc(n ? n : 1, sizeof(*chain));
+	struct hn_daa_config c1, c2;
+
+	assert_non_null(chain);
+	if (n)
+		assert_int_equal(ctx->block_chain(ctx->arg, parent, n, chain),
+				 0);
+	hn_daa_config_v1(tc->net, &c1);
+	hn_daa_config_v2(tc->net, &c2);
+	assert_int_equal(hn_daa_next_weight(tc->net, &c1, chain, n,
+					    parent_height, ts, w1), 0);
+	assert_int_equal(hn_daa_next_weight(tc->net, &c2, chain, n,
+					    parent_height, ts, w2), 0);
+	free(chain);
+}
+
+static void test_reduce_daa(void **state)
+{
+	struct tchain tc;
+	struct hn_network net;
+	struct hn_block_template t;
+	struct hn_daa_config c1, c2;
+	uint8_t h[25][32], x[32];
+	uint64_t r1, r2;
+	uint32_t ts;
+	double w1, w2;
+
+	(void)state;
+	tc_open(&tc);
+	net = *tc.net;
+	net.features = daa_feats;
+	net.n_features = 1;
+	open_real(&tc, &net, true);
+	hn_daa_config_v1(&net, &c1);
+	hn_daa_config_v2(&net, &c2);
+	assert_true(c2.avg_time == 7.5);
+	assert_int_equal(c2.reward_reduction_factor, 4);
+	r1 = hn_daa_reward(&net, &c1, 1);
+	r2 = hn_daa_reward(&net, &c2, 1);
+	assert_int_equal(r1, 4 * r2);
+	memcpy(h[0], tc_gblock(&tc), 32);
+	ts = tc.net->genesis_block.timestamp + 100;
+	/* Blocks 10 s apart: faster than either target, so the DAA weight
+	 * rises above the minimum and V1 asks more than V2. */
+	for (int i = 1; i <= 24; i++) {
+		bool v2 = i >= 17;
+
+		ts += 10;
+		assert_int_equal(hn_ledger_block_template(tc.l, ts, &t), 0);
+		assert_int_equal(t.height, (uint64_t)i);
+		assert_int_equal(t.reward, v2 ? r2 : r1);
+		assert_true(t.avg_time == (v2 ? 7.5 : 30.0));
+		assert_int_equal(t.v2_start_height, v2 ? 17 : 0);
+		both_weights(&tc, h[i - 1], (uint64_t)i - 1, ts, &w1, &w2);
+		assert_true(t.weight == (v2 ? w2 : w1));
+		if (i == 16) {
+			/* The activation block is still V1 (its parent is
+			 * LOCKED_IN): V2 weight and V2 reward refused. */
+			assert_true(w2 < w1 - 0.5);
+			add_daa(&tc, h[i - 1], ts, w2, r1, 9, HN_VERR_WEIGHT, x);
+			add_daa(&tc, h[i - 1], ts, w1, r2, 9, HN_VERR_REWARD, x);
+		}
+		if (i == 17 || i == 20) {
+			/* V2 from here: the V1 reward is refused; the V2
+			 * weight (lower than V1's) is enough. */
+			assert_true(w2 < w1 - 0.5);
+			add_daa(&tc, h[i - 1], ts, w1, r1, 9, HN_VERR_REWARD, x);
+			add_daa(&tc, h[i - 1], ts, w2 - 0.01, r2, 9,
+				HN_VERR_WEIGHT, x);
+		}
+		add_daa(&tc, h[i - 1], ts, t.weight, t.reward, 1, 0, h[i]);
+	}
+	assert_int_equal(tc_best_height(&tc), 24);
+
+	/* After a restart the machine starts empty and agrees. */
+	open_real(&tc, &net, false);
+	ts += 10;
+	assert_int_equal(hn_ledger_block_template(tc.l, ts, &t), 0);
+	assert_int_equal(t.reward, r2);
+	assert_int_equal(t.v2_start_height, 17);
+	add_daa(&tc, h[24], ts, t.weight, r1, 9, HN_VERR_REWARD, x);
+	tc_close(&tc, false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_state_machine),
 		cmocka_unit_test(test_networks),
+		cmocka_unit_test(test_reduce_daa),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
