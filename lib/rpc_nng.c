@@ -937,6 +937,20 @@ static void server_dispatch(struct hn_rpc_server *srv, struct slot *s,
 
 	srv->st.calls++;
 	srv->st.bytes_in += nng_msg_len(m);
+	if (!link_pipe_get(&srv->lk, pipe_id, &pr)) {
+		/* The pipe is gone (its process died or closed with the
+		 * request in flight: received, then the pipe removed before
+		 * the loop got here).  No answer can reach it, and its
+		 * hello and pid are forgotten: answering "call before
+		 * hello" would charge a protocol error to nobody known, and
+		 * on_bad(pid 0) means "the serving peer" to the supervisor.
+		 * Dropped unanswered. */
+		srv->st.gone++;
+		free(c);
+		nng_msg_free(m);
+		server_recv(s);
+		return;
+	}
 	if (!c) {
 		nng_msg_free(m);
 		server_recv(s);
@@ -945,8 +959,7 @@ static void server_dispatch(struct hn_rpc_server *srv, struct slot *s,
 	c->srv = srv;
 	c->slot = s;
 	c->t0 = call_mono();
-	if (link_pipe_get(&srv->lk, pipe_id, &pr))
-		c->peer_pid = pr.pid;
+	c->peer_pid = pr.pid;
 	c->next = srv->calls;
 	if (srv->calls)
 		srv->calls->prev = c;

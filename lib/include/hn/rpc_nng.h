@@ -153,6 +153,8 @@ struct hn_rpc_server_stats {
 	uint64_t oversize;              /* of which too large */
 	uint64_t rate_limited;          /* HN_RPC_EBUSY answers */
 	uint64_t hellos;                /* successful hellos */
+	uint64_t gone;                  /* from a pipe closed before they
+					 * were handled: dropped */
 	uint64_t bytes_in;              /* request bytes received */
 	uint64_t bytes_out;             /* reply bytes sent */
 };
