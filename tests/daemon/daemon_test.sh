@@ -10,77 +10,17 @@ set -u
 
 NODE=$1
 CASE=$2
-WORK=$(mktemp -d -p "$PWD" "daemon-$CASE.XXXXXX") || exit 1
-PIDS=()
-# Start-up can be slow under ASan on a loaded machine.
-WAIT=${HN_TEST_WAIT:-20}
+WORK_PREFIX=daemon-$CASE
+FAIL_TAG=$CASE
+# Start-up can be slow under ASan on a loaded machine (HN_TEST_WAIT).
+. "$(dirname "$0")/../p2p/daemon_lib.sh"
 ISO=(--p2p-mode off --api-listen 127.0.0.1:0)
 # P2P host mode (the default; node.ipc and events.ipc exist only there),
 # with the built host and plugin when CMake passed them.
-HOST=(--p2p-mode host --api-listen 127.0.0.1:0)
+HOSTMODE=(--p2p-mode host --api-listen 127.0.0.1:0)
 [ -n "${HN_TEST_P2P_HOST_BIN:-}" ] &&
-	HOST+=(--p2p-host-bin "$HN_TEST_P2P_HOST_BIN")
-[ -n "${HN_TEST_PLUGIN_DIR:-}" ] && HOST+=(--plugin-dir "$HN_TEST_PLUGIN_DIR")
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "FAIL [$CASE]: $*" >&2
-	local f
-	for f in "$WORK"/*.log; do
-		[ -f "$f" ] || continue
-		echo "---- $f" >&2
-		tail -20 "$f" >&2
-	done
-	exit 1
-}
-
-# start NAME ARGS...: runs the node in the background, output in NAME.log;
-# sets LAST_PID.
-start() {
-	local name=$1
-	shift
-	"$NODE" run "$@" >"$WORK/$name.log" 2>&1 &
-	LAST_PID=$!
-	PIDS+=("$LAST_PID")
-}
-
-# wait_file PATH: until PATH exists (and is not empty for regular files).
-wait_file() {
-	local i
-	for ((i = 0; i < WAIT * 10; i++)); do
-		if [ -S "$1" ] || [ -s "$1" ]; then
-			return 0
-		fi
-		if [ -n "${LAST_PID:-}" ] && ! kill -0 "$LAST_PID" 2>/dev/null; then
-			fail "node $LAST_PID died before $1 appeared"
-		fi
-		sleep 0.1
-	done
-	fail "$1 did not appear within ${WAIT}s"
-}
-
-# wait_exit PID: waits (bounded) for PID to exit; sets RC.
-wait_exit() {
-	local i
-	for ((i = 0; i < WAIT * 10; i++)); do
-		if ! kill -0 "$1" 2>/dev/null; then
-			wait "$1"
-			RC=$?
-			return 0
-		fi
-		sleep 0.1
-	done
-	fail "pid $1 did not exit within ${WAIT}s"
-}
+	HOSTMODE+=(--p2p-host-bin "$HN_TEST_P2P_HOST_BIN")
+[ -n "${HN_TEST_PLUGIN_DIR:-}" ] && HOSTMODE+=(--plugin-dir "$HN_TEST_PLUGIN_DIR")
 
 # run_fg EXPECTED_RC NAME ARGS...: runs the node in the foreground (bounded
 # by timeout), output in NAME.log, and checks the exit code.
@@ -107,7 +47,7 @@ mode_of() { stat -c %a "$1"; }
 
 case_start_stop() {
 	local d=$WORK/data run pid
-	start n --data-dir "$d" "${HOST[@]}"
+	spawn n --data-dir "$d" "${HOSTMODE[@]}"
 	pid=$LAST_PID
 	run=$d/run
 	wait_file "$run/hathor-node.pid"
@@ -146,7 +86,7 @@ case_start_stop() {
 	[ ! -e "$run/node.ipc" ] || fail "node.ipc left after SIGTERM"
 
 	# Again on the same data dir (reopens the store), stopped by SIGINT.
-	start n2 --data-dir "$d" "${HOST[@]}"
+	spawn n2 --data-dir "$d" "${HOSTMODE[@]}"
 	pid=$LAST_PID
 	wait_file "$run/hathor-node.pid"
 	wait_file "$run/admin.ipc"
@@ -160,7 +100,7 @@ case_start_stop() {
 
 case_second_instance() {
 	local d=$WORK/data pid
-	start a --data-dir "$d" "${HOST[@]}"
+	spawn a --data-dir "$d" "${HOSTMODE[@]}"
 	pid=$LAST_PID
 	wait_file "$d/run/hathor-node.pid"
 	wait_file "$d/run/admin.ipc"
@@ -262,7 +202,7 @@ case_precedence() {
 	# CLI network beats the env's.
 	d=$WORK/from-env
 	HATHOR_DATA_DIR=$d HATHOR_NETWORK=unittests \
-		start n --config "$WORK/p.ini" --network privatenet "${ISO[@]}"
+		spawn n --config "$WORK/p.ini" --network privatenet "${ISO[@]}"
 	wait_file "$d/run/hathor-node.pid"
 	wait_file "$d/run/admin.ipc"
 	[ ! -e "$WORK/from-file" ] || fail "the file's data dir was used"
@@ -350,7 +290,7 @@ case_data_dir_unwritable() {
 
 case_stale() {
 	local d=$WORK/data pid
-	start a --data-dir "$d" "${HOST[@]}"
+	spawn a --data-dir "$d" "${HOSTMODE[@]}"
 	pid=$LAST_PID
 	wait_file "$d/run/hathor-node.pid"
 	wait_file "$d/run/admin.ipc"
@@ -360,7 +300,7 @@ case_stale() {
 	[ -e "$d/LOCK" ] || fail "LOCK not left by SIGKILL"
 	[ -S "$d/run/node.ipc" ] || fail "socket not left by SIGKILL"
 	# The killed node's pid file, LOCK and sockets must not block a restart.
-	start b --data-dir "$d" "${HOST[@]}"
+	spawn b --data-dir "$d" "${HOSTMODE[@]}"
 	pid=$LAST_PID
 	for ((i = 0; i < WAIT * 10; i++)); do
 		[ "$(cat "$d/run/hathor-node.pid" 2>/dev/null)" = "$pid" ] && break
@@ -379,7 +319,7 @@ case_stale() {
 	# Hand-made leftovers: a pid file and LOCK naming a pid that is gone.
 	echo 999999 >"$d/run/hathor-node.pid"
 	echo 999999 >"$d/LOCK"
-	start c --data-dir "$d" "${HOST[@]}"
+	spawn c --data-dir "$d" "${HOSTMODE[@]}"
 	pid=$LAST_PID
 	for ((i = 0; i < WAIT * 10; i++)); do
 		[ "$(cat "$d/run/hathor-node.pid" 2>/dev/null)" = "$pid" ] && break
@@ -395,7 +335,7 @@ case_stale() {
 case_log_file() {
 	local d=$WORK/data pid log=$WORK/logs/node.txt i url
 	mkdir -p "$WORK/logs"
-	start n --data-dir "$d" --log-file "$log" "${ISO[@]}"
+	spawn n --data-dir "$d" --log-file "$log" "${ISO[@]}"
 	pid=$LAST_PID
 	wait_file "$d/run/hathor-node.pid"
 	wait_file "$d/run/admin.ipc"
@@ -432,7 +372,7 @@ case_log_file() {
 	expect badlog "cannot open log file .*nodir/x.log: No such file"
 	[ ! -e "$WORK/d2/run/hathor-node.pid" ] || fail "pid file written"
 	# A start-up failure is in the log file and on stderr.
-	start a --data-dir "$d" "${ISO[@]}"
+	spawn a --data-dir "$d" "${ISO[@]}"
 	wait_file "$d/run/hathor-node.pid"
 	wait_file "$d/run/admin.ipc"
 	run_fg 1 second run --data-dir "$d" --log-file "$log" "${ISO[@]}"

@@ -11,57 +11,18 @@ NODE=$1
 ADMIN=$2
 PLUGDIR=$3
 CASE=$4
-WORK=$(mktemp -d -p "$PWD" "inproc-$CASE.XXXXXX") || exit 1
-PIDS=()
-WAIT=${HN_TEST_WAIT:-20}
+WORK_PREFIX=inproc-$CASE
+FAIL_TAG=$CASE
+. "$(dirname "$0")/../p2p/daemon_lib.sh"
 
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "FAIL [$CASE]: $*" >&2
-	local f
-	for f in "$WORK"/*.log; do
-		[ -f "$f" ] || continue
-		echo "---- $f" >&2
-		tail -20 "$f" >&2
-	done
-	exit 1
-}
-
-start() {
+# start_off NAME ARGS...: a node with --p2p-mode off and data dir
+# $WORK/NAME, up when its admin socket exists; sets LAST_PID.
+start_off() {
 	local name=$1
 	shift
-	"$NODE" run --p2p-mode off --api-listen 127.0.0.1:0 \
-		--data-dir "$WORK/$name" "$@" >"$WORK/$name.log" 2>&1 &
-	LAST_PID=$!
-	PIDS+=("$LAST_PID")
-}
-
-# wait_socket PATH PID: until the socket exists (the node is up).
-wait_socket() {
-	local i
-	for ((i = 0; i < WAIT * 10; i++)); do
-		[ -S "$1" ] && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-
-# stop PID: SIGTERM, must exit 0.
-stop() {
-	kill -TERM "$1" || fail "pid $1 already gone"
-	wait "$1"
-	local rc=$?
-	[ "$rc" -eq 0 ] || fail "node exited $rc after SIGTERM"
+	spawn "$name" --p2p-mode off --api-listen 127.0.0.1:0 \
+		--data-dir "$WORK/$name" "$@"
+	wait_file "$WORK/$name/run/admin.ipc"
 }
 
 case $CASE in
@@ -69,10 +30,9 @@ metrics_listen)
 	# --metrics-listen loads <plugin-dir>/metrics.so with metrics.listen
 	# and metrics.port_file from [metrics] of the ini file.
 	printf '[metrics]\nport_file = %s\n' "$WORK/mport" >"$WORK/n.ini"
-	start n --config "$WORK/n.ini" --plugin-dir "$PLUGDIR" \
+	start_off n --config "$WORK/n.ini" --plugin-dir "$PLUGDIR" \
 		--metrics-listen 127.0.0.1:0
 	pid=$LAST_PID
-	wait_socket "$WORK/n/run/admin.ipc" "$pid" || fail "node did not start"
 	for ((i = 0; i < WAIT * 10; i++)); do
 		[ -s "$WORK/mport" ] && break
 		sleep 0.1
@@ -125,9 +85,8 @@ plugin_list)
 	# with process core.
 	printf 'plugins = metrics\n[metrics]\nlisten = 127.0.0.1:0\n' \
 		>"$WORK/n.ini"
-	start n --config "$WORK/n.ini" --plugin-dir "$PLUGDIR"
+	start_off n --config "$WORK/n.ini" --plugin-dir "$PLUGDIR"
 	pid=$LAST_PID
-	wait_socket "$WORK/n/run/admin.ipc" "$pid" || fail "node did not start"
 	out=$("$ADMIN" -s "$WORK/n/run/admin.ipc" plugin list 2>&1) ||
 		fail "plugin list failed: $out"
 	grep -Eq '^metrics +[^ ]+ +metrics +core +yes +.*/metrics.so$' \
@@ -137,12 +96,11 @@ plugin_list)
 host_child)
 	# Default P2P mode: hathor-p2p-host runs as the node's child (procfs).
 	[ -n "${HN_TEST_P2P_HOST_BIN:-}" ] || { echo "SKIP: no host"; exit 77; }
-	"$NODE" run --api-listen 127.0.0.1:0 --data-dir "$WORK/n" \
+	spawn n --api-listen 127.0.0.1:0 --data-dir "$WORK/n" \
 		--p2p-host-bin "$HN_TEST_P2P_HOST_BIN" \
-		--plugin-dir "$HN_TEST_PLUGIN_DIR" >"$WORK/n.log" 2>&1 &
-	pid=$!
-	PIDS+=("$pid")
-	wait_socket "$WORK/n/run/admin.ipc" "$pid" || fail "node did not start"
+		--plugin-dir "$HN_TEST_PLUGIN_DIR"
+	pid=$LAST_PID
+	wait_file "$WORK/n/run/admin.ipc"
 	kids=""
 	for ((i = 0; i < WAIT * 10; i++)); do
 		kids=$(cat /proc/"$pid"/task/*/children 2>/dev/null)
@@ -163,12 +121,11 @@ inproc_child)
 	# --p2p-mode inprocess: the P2P plugin runs in the core; no child
 	# process at all, the plugin is listed with process core.
 	[ -n "${HN_TEST_PLUGIN_DIR:-}" ] || { echo "SKIP: no p2p plugin"; exit 77; }
-	"$NODE" run --api-listen 127.0.0.1:0 --data-dir "$WORK/n" \
+	spawn n --api-listen 127.0.0.1:0 --data-dir "$WORK/n" \
 		--p2p-mode inprocess --listen 127.0.0.1:0 \
-		--plugin-dir "$HN_TEST_PLUGIN_DIR" >"$WORK/n.log" 2>&1 &
-	pid=$!
-	PIDS+=("$pid")
-	wait_socket "$WORK/n/run/admin.ipc" "$pid" || fail "node did not start"
+		--plugin-dir "$HN_TEST_PLUGIN_DIR"
+	pid=$LAST_PID
+	wait_file "$WORK/n/run/admin.ipc"
 	out=$("$ADMIN" -s "$WORK/n/run/admin.ipc" plugin list 2>&1) ||
 		fail "plugin list failed: $out"
 	grep -Eq '^p2p_sync_v2 +[^ ]+ +p2p +core +yes +.*/p2p_sync_v2.so$' \
@@ -192,14 +149,12 @@ node_parity)
 	mkdir -p "$WORK/pd"
 	cp "$HN_TEST_PLUG_P2P" "$WORK/pd/p2p_sync_v2.so"
 	for mode in host inprocess; do
-		"$NODE" run --api-listen 127.0.0.1:0 --data-dir "$WORK/$mode" \
+		spawn "$mode" --api-listen 127.0.0.1:0 --data-dir "$WORK/$mode" \
 			--network unittests --p2p-mode "$mode" \
 			--p2p-host-bin "$HN_TEST_P2P_HOST_BIN" \
-			--plugin-dir "$WORK/pd" >"$WORK/$mode.log" 2>&1 &
-		pid=$!
-		PIDS+=("$pid")
-		wait_socket "$WORK/$mode/run/admin.ipc" "$pid" ||
-			fail "$mode node did not start"
+			--plugin-dir "$WORK/pd"
+		pid=$LAST_PID
+		wait_file "$WORK/$mode/run/admin.ipc"
 		ok=0
 		for ((i = 0; i < WAIT * 10; i++)); do
 			"$ADMIN" -s "$WORK/$mode/run/admin.ipc" --json peers \

@@ -28,77 +28,40 @@ NT=${6:-100}
 NK=${7:-2}
 . "$(dirname "$0")/realpeer_lib.sh"
 realpeer_setup daemon 46000
-D2PID=
-DPIDS=()
+# Our daemons through daemon_lib.sh, in realpeer_setup's $T; its EXIT trap
+# stops them, then the reference nodes (realpeer_cleanup).
+WORK=$T
+DAEMON_CLEANUP=(realpeer_cleanup)
+FAIL_LOGS=("$T/rp/run/node-a.log" "$T/rp/run/node-b.log")
+. "$(dirname "$0")/daemon_lib.sh"
 
-cleanup_daemon() {
-	local p
-	for p in "${DPIDS[@]}"; do
-		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true
-	done
-	realpeer_cleanup
-}
-trap cleanup_daemon EXIT
-
-# start_daemon NAME P2P_PORT [BOOTSTRAP]: sets LASTPID and APIPORT (the
-# daemon's HTTP port).  Its log is $T/NAME.log.
-start_daemon() {
-	local n=$1 port=$2 boot=() i api
-	[[ $# -gt 2 ]] && boot=(--bootstrap "$3")
-	mkdir -p "$T/d$n"
-	"$NODE" run --network unittests --data-dir "$T/d$n" --runtime-dir "$T/r$n" \
-		--listen "127.0.0.1:$port" "${boot[@]}" --api-listen 127.0.0.1:0 \
-		--plugin-dir "$PLUGDIR" --p2p-host-bin "$HOST" >"$T/$n.log" 2>&1 &
-	LASTPID=$!
-	DPIDS+=("$LASTPID")
-	for ((i = 0; i < 300; i++)); do
-		api=$(sed -n 's|.* running: .*API http://\([^/]*\)/v1a/.*|\1|p' "$T/$n.log" 2>/dev/null)
-		if [[ -n $api ]]; then
-			APIPORT=${api##*:}
-			return 0
-		fi
-		kill -0 "$LASTPID" 2>/dev/null || { tail -20 "$T/$n.log" >&2; LASTPID=; return 1; }
-		sleep 0.1
-	done
-	return 1
-}
-dfail() {
-	echo "--- our daemon log (last lines)"
-	tail -30 "$T/ours.log" 2>/dev/null | cut -c1-300 || true
-	fail "$@"
-}
-
-echo "== starting reference node A"
-rp start >"$T/a.out" 2>&1 || { cat "$T/a.out"; fail "node A did not start"; }
-A_BEST=$(best_of "$A_HTTP_PORT")
-A_MEMPOOL=$(mempool_of "$A_HTTP_PORT")
-echo "A best=$A_BEST mempool=[$A_MEMPOOL]"
+rp_start_a
 
 echo "== 1. our daemon (host mode) syncs from A"
 t0=$(date +%s)
-start_daemon ours "$OUR_PORT" "127.0.0.1:$A_P2P_PORT" || dfail "our daemon did not start"
-HPID=$LASTPID
-OURS=$APIPORT
+start ours "$OUR_PORT" "$A_P2P_PORT"
+HPID=$PID_ours
+OURS=$API_ours
 grep -q "loaded plugin 'p2p_sync_v2'" "$T/ours.log" ||
 	wait_for 10 grep -q "loaded plugin 'p2p_sync_v2'" "$T/ours.log" ||
-	dfail "p2p_sync_v2 not loaded by the host"
+	fail "p2p_sync_v2 not loaded by the host"
 ours_best_is() { [[ $(best_of "$OURS" 2>/dev/null) == "$1" ]]; }
 ours_mempool_is() { [[ $(mempool_of "$OURS" 2>/dev/null) == "$1" ]]; }
-wait_for 90 ours_best_is "$A_BEST" || dfail "our daemon did not reach A's best block (at $(best_of "$OURS" || true))"
-wait_for 30 ours_mempool_is "$A_MEMPOOL" || dfail "our mempool [$(mempool_of "$OURS" || true)] != A's [$A_MEMPOOL]"
-pgrep -P "$HPID" -x hathor-p2p-host >/dev/null || dfail "no hathor-p2p-host child: not host mode"
+wait_for 90 ours_best_is "$A_BEST" || fail "our daemon did not reach A's best block (at $(best_of "$OURS" || true))"
+wait_for 30 ours_mempool_is "$A_MEMPOOL" || fail "our mempool [$(mempool_of "$OURS" || true)] != A's [$A_MEMPOOL]"
+pgrep -P "$HPID" -x hathor-p2p-host >/dev/null || fail "no hathor-p2p-host child: not host mode"
 echo "ok: synced A's chain and mempool in $(( $(date +%s) - t0 )) s"
 
 echo "== 2. relay A -> us: a block and a transaction made on A"
 rp mine 1 >/dev/null 2>&1 || fail "mining on A failed"
 A_BEST2=$(best_of "$A_HTTP_PORT")
 [[ $A_BEST2 != "$A_BEST" ]] || fail "A did not mine"
-wait_for 30 ours_best_is "$A_BEST2" || dfail "A's new block $A_BEST2 did not reach us"
+wait_for 30 ours_best_is "$A_BEST2" || fail "A's new block $A_BEST2 did not reach us"
 rp tx 1 >"$T/tx.out" 2>&1 || fail "tx on A failed"
 TX=$(awk '/^\[tx\]/ {print $2}' "$T/tx.out")
 [[ -n $TX ]] || fail "no tx hash in $(cat "$T/tx.out")"
 ours_has() { mempool_of "$OURS" 2>/dev/null | grep -q "$1"; }
-wait_for 30 ours_has "$TX" || dfail "A's tx $TX did not reach us"
+wait_for 30 ours_has "$TX" || fail "A's tx $TX did not reach us"
 echo "ok: block $A_BEST2 and tx $TX relayed A -> us"
 
 echo "== 3. relay us -> A: a transaction pushed to our /v1a/push_tx"
@@ -109,10 +72,10 @@ TX2=${MK%% *}
 HEX=${MK#* }
 mempool_of "$A_HTTP_PORT" | grep -q "$TX2" && fail "A already has $TX2 before our push"
 PUSH=$(curl -s --max-time 20 -X POST -H 'content-type: application/json' \
-	-d "{\"hex_tx\":\"$HEX\"}" "http://127.0.0.1:$OURS/v1a/push_tx") || dfail "push_tx request failed"
-echo "$PUSH" | jget "d['success']" | grep -q True || dfail "our push_tx refused $TX2: $PUSH"
+	-d "{\"hex_tx\":\"$HEX\"}" "$OURS/v1a/push_tx") || fail "push_tx request failed"
+echo "$PUSH" | jget "d['success']" | grep -q True || fail "our push_tx refused $TX2: $PUSH"
 a_has() { mempool_of "$A_HTTP_PORT" | grep -q "$1"; }
-wait_for 30 a_has "$TX2" || dfail "tx $TX2 pushed to us did not reach A"
+wait_for 30 a_has "$TX2" || fail "tx $TX2 pushed to us did not reach A"
 echo "ok: tx $TX2 relayed us -> A"
 
 echo "== 4. reference node B syncs a chain made by hathor-chaingen, served by a second daemon"
@@ -125,38 +88,17 @@ mkdir -p "$T/dgen"
 	{ cat "$T/gen.out"; fail "chaingen failed"; }
 echo "generated: $(tail -1 "$T/gen.out")"
 GENPORT=$((OUR_PORT + 400))
-start_daemon gen "$GENPORT" || { tail -20 "$T/gen.log"; fail "chain daemon did not start"; }
-D2PID=$LASTPID
-GAPI=$APIPORT
+start gen "$GENPORT"
+D2PID=$PID_gen
+GAPI=$API_gen
 G_BEST=$(best_of "$GAPI")
 echo "our chain daemon best=$G_BEST"
 t0=$(date +%s)
 rp join "127.0.0.1:$GENPORT" >"$T/b.out" 2>&1 || { cat "$T/b.out"; fail "node B did not start"; }
 b_synced() { [[ $(best_of "$B_HTTP_PORT") == "$G_BEST" ]]; }
-wait_for 240 b_synced || { tail -20 "$T/gen.log"; fail "B did not reach our best block $G_BEST (B at $(best_of "$B_HTTP_PORT"))"; }
+wait_for 240 b_synced || { fail "B did not reach our best block $G_BEST (B at $(best_of "$B_HTTP_PORT"))"; }
 echo "ok: B reached our best block in $(( $(date +%s) - t0 )) s"
-python3 - "$T/chain.vtx" "$T/rp/run/node-b.log" "$NODE" <<'PY' || fail "B did not fully validate all of our vertices"
-import json, re, struct, subprocess, sys
-full = set()
-for line in open(sys.argv[2], errors='replace'):
-    if 'validation' in line and 'FULL' in line:
-        full.update(re.findall(r'hash=([0-9a-f]{64})', line))
-data = open(sys.argv[1], 'rb').read()
-assert data[:8] == b'HNVTXF01', 'not a chaingen file'
-off = 9 + data[8]
-n = missing = 0
-while off < len(data):
-    (ln,) = struct.unpack('>I', data[off:off + 4])
-    raw = data[off + 4:off + 4 + ln]
-    off += 4 + ln
-    d = json.loads(subprocess.run([sys.argv[3], 'decode', raw.hex()], check=True,
-                                  capture_output=True, text=True).stdout)
-    n += 1
-    if d['hash'] not in full:
-        missing += 1
-        print('not accepted with full validation by B:', d['hash'])
-print('%d vertices checked, %d not fully validated by B' % (n, missing))
-sys.exit(1 if missing or n == 0 else 0)
-PY
+python3 "$(dirname "$0")/realpeer_fullcheck.py" "$T/chain.vtx" \
+	"$T/rp/run/node-b.log" "$NODE" || fail "B did not fully validate all of our vertices"
 pgrep -P "$D2PID" -x hathor-p2p-host >/dev/null || fail "chain daemon has no hathor-p2p-host child"
 echo "PASS interop through hathor-node (host mode) with $(api "$B_HTTP_PORT" version | jget "d['version']")"

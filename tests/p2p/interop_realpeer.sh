@@ -30,11 +30,7 @@ ours() { cat "$T/st" 2>/dev/null; }
 ours_best_is() { ours | grep -q "best=$1 "; }
 ours_has_mempool() { ours | grep -Eq "mempool=[1-9]"; }
 
-echo "== starting reference node A"
-rp start >"$T/a.out" 2>&1 || { cat "$T/a.out"; fail "node A did not start"; }
-A_BEST=$(best_of "$A_HTTP_PORT")
-A_MEMPOOL=$(mempool_of "$A_HTTP_PORT")
-echo "A best=$A_BEST mempool=[$A_MEMPOOL]"
+rp_start_a
 
 echo "== 1. our node syncs from A"
 "$BIN" --listen "127.0.0.1:$OUR_PORT" --bootstrap "127.0.0.1:$A_P2P_PORT" \

@@ -29,6 +29,15 @@ realpeer_cleanup() {
 	if [[ ${KEEP:-0} == 1 ]]; then echo "kept $T"; else rm -rf "$T"; fi
 }
 rp() { "$RUN_PAIR" -d "$T/rp" "$@"; }
+# rp_start_a: reference node A (its chain and one mempool tx); sets A_BEST
+# and A_MEMPOOL.
+rp_start_a() {
+	echo "== starting reference node A"
+	rp start >"$T/a.out" 2>&1 || { cat "$T/a.out"; fail "node A did not start"; }
+	A_BEST=$(best_of "$A_HTTP_PORT")
+	A_MEMPOOL=$(mempool_of "$A_HTTP_PORT")
+	echo "A best=$A_BEST mempool=[$A_MEMPOOL]"
+}
 api() { curl -sf --max-time 10 "http://127.0.0.1:$1/v1a/$2"; }
 jget() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 best_of() { api "$1" status | jget "d['dag']['best_block']['hash']"; }

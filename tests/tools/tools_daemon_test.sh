@@ -8,55 +8,16 @@ set -u
 
 NODE=$1
 BIN=$2
-# mktemp template: six X (spelled out by printf).
-WORK=$(mktemp -d -p "$PWD" "tools-daemon.$(printf "X%.0s" 1 2 3 4 5 6)") || exit 1
-WAIT=${HN_TEST_WAIT:-20}
-PIDS=()
+WORK_PREFIX=tools-daemon
+. "$(dirname "$0")/../p2p/daemon_lib.sh"
 NODE_PID=
-API=
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "FAIL: $*" >&2
-	local f
-	for f in "$WORK"/*.log; do
-		[ -f "$f" ] || continue
-		echo "---- $f" >&2
-		tail -20 "$f" >&2
-	done
-	exit 1
-}
 
 # start_node NAME DATA_DIR: runs the daemon, waits for its API; sets API.
 start_node() {
-	local log=$WORK/$1.log i
-	"$NODE" run --network unittests --data-dir "$2" --p2p-mode off \
-		--api-listen 127.0.0.1:0 >"$log" 2>&1 &
-	NODE_PID=$!
-	PIDS+=("$NODE_PID")
-	API=
-	for ((i = 0; i < WAIT * 10; i++)); do
-		API=$(sed -n 's|.* running: .*API \(http://[^/]*\)/v1a/.*|\1|p' \
-			"$log")
-		[ -n "$API" ] && return 0
-		kill -0 "$NODE_PID" 2>/dev/null || fail "node died (see $1.log)"
-		sleep 0.1
-	done
-	fail "no API address in $1.log within ${WAIT}s"
-}
-
-stop_node() {
-	kill -TERM "$NODE_PID"
-	wait "$NODE_PID" || fail "node exited with $? on SIGTERM"
+	spawn "$1" --network unittests --data-dir "$2" --p2p-mode off \
+		--api-listen 127.0.0.1:0
+	NODE_PID=$LAST_PID
+	wait_api "$1"
 }
 
 # get PATH: the API's JSON answer (curl-free: python3).
@@ -132,7 +93,7 @@ done
 	fail "import ran on a data dir in use"
 grep -q "is in use (pid $NODE_PID holds" "$WORK/busy.log" ||
 	fail "busy: $(cat "$WORK/busy.log")"
-stop_node
+stop "$NODE_PID"
 "$BIN/hathor-import" --data-dir "$WORK/d1" --check >"$WORK/check.log" 2>&1 ||
 	fail "check: $(cat "$WORK/check.log")"
 grep -q "check ok: 102 blocks 5 txs; best height 101 $h101" "$WORK/check.log" ||
@@ -156,7 +117,7 @@ j=$(get "block_at_height?height=60") || fail "block_at_height 60"
 	fail "miner on imported chain: $(cat "$WORK/miner3.log")"
 j=$(get "block_at_height?height=65") || fail "block_at_height 65"
 [ "$(field "$j" 'j["success"]')" = True ] || fail "block 65: $j"
-stop_node
+stop "$NODE_PID"
 
 # 3. chaingen straight into a data dir, the same chain as the file.
 "$BIN/hathor-chaingen" --blocks 60 --txs 20 --tokens 2 --seed 5 \
@@ -168,5 +129,5 @@ grep -q "best $best" "$WORK/gen3.log" || fail "not the same chain"
 start_node n3 "$WORK/d3"
 j=$(get "block_at_height?height=60") || fail "block_at_height 60 (d3)"
 [ "$(field "$j" 'j["block"]["hash"]')" = "$best" ] || fail "best (d3): $j"
-stop_node
+stop "$NODE_PID"
 echo "ok"
