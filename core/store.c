@@ -218,9 +218,31 @@ struct idc_entry {
 	bool is_block;
 };
 
+/*
+ * Write-through cache of the CORE metadata (and wire bytes) of recently
+ * read or written vertices, direct-mapped by hash.  The accept pipeline
+ * reads the same parents and spent transactions many times per vertex
+ * (checks, verification, consensus) and every vertex's parents were
+ * written a moment earlier, so most reads are hits.  Only this store
+ * writes the rows: put_vertex fills an entry, update_meta rewrites its
+ * mutable fields after the UPDATE succeeded, and everything that can undo
+ * or remove rows (rollback of any level, a failed commit, remove_vertex)
+ * clears the whole cache with the id cache (idc_clear), so a cached entry
+ * always equals what sqlite would return inside the current transaction.
+ * A read-only store has no cache: another process writes its file.
+ */
+#define MCACHE_SIZE 8192
+struct mc_entry {
+	bool used;
+	struct hn_vmeta m;              /* CORE fields; arrays owned */
+	uint8_t *bytes;                 /* wire bytes (NULL: not known) */
+	size_t len;
+};
+
 struct hn_store {
 	sqlite3 *db;
 	struct idc_entry *idc;          /* IDCACHE_SIZE entries */
+	struct mc_entry *mc;            /* MCACHE_SIZE entries, or NULL */
 	char *path;                     /* malloc'd copy */
 	const struct hn_network *net;
 	bool readonly;
@@ -358,11 +380,114 @@ static struct idc_entry *idc_slot(struct hn_store *st, const uint8_t h[32])
 	return &st->idc[x & (IDCACHE_SIZE - 1)];
 }
 
+static void mc_drop(struct mc_entry *e)
+{
+	if (!e->used)
+		return;
+	hn_vmeta_release(&e->m);
+	free(e->bytes);
+	memset(e, 0, sizeof(*e));
+}
+
+static void mc_clear(struct hn_store *st)
+{
+	if (!st->mc)
+		return;
+	for (size_t i = 0; i < MCACHE_SIZE; i++)
+		mc_drop(&st->mc[i]);
+}
+
 static void idc_clear(struct hn_store *st)
 {
 	st->best_valid = false;
 	if (st->idc)
 		memset(st->idc, 0, IDCACHE_SIZE * sizeof(*st->idc));
+	mc_clear(st);
+}
+
+static struct mc_entry *mc_slot(struct hn_store *st, const uint8_t h[32])
+{
+	uint32_t x;
+
+	if (!st->mc)
+		return NULL;
+	memcpy(&x, h + 24, 4);
+	return &st->mc[x & (MCACHE_SIZE - 1)];
+}
+
+static struct mc_entry *mc_find(struct hn_store *st, const uint8_t h[32])
+{
+	struct mc_entry *e = mc_slot(st, h);
+
+	return e && e->used && !memcmp(e->m.hash, h, 32) ? e : NULL;
+}
+
+static int dup_hashes(size_t n, uint8_t (*src)[32], uint8_t (**out)[32])
+{
+	*out = NULL;
+	if (!n)
+		return 0;
+	*out = malloc(n * 32);
+	if (!*out)
+		return HN_ENOMEM;
+	memcpy(*out, src, n * 32);
+	return 0;
+}
+
+/* *@dst = the CORE part of @src with its own copies of the arrays. */
+static int meta_copy(struct hn_vmeta *dst, const struct hn_vmeta *src)
+{
+	*dst = *src;
+	dst->children = NULL;
+	dst->n_children = 0;
+	dst->spent = NULL;
+	dst->n_spent = 0;
+	dst->voided_by = NULL;
+	dst->conflict_with = NULL;
+	dst->twins = NULL;
+	if (dup_hashes(src->n_voided_by, src->voided_by, &dst->voided_by) < 0 ||
+	    dup_hashes(src->n_conflict_with, src->conflict_with,
+		       &dst->conflict_with) < 0 ||
+	    dup_hashes(src->n_twins, src->twins, &dst->twins) < 0) {
+		hn_vmeta_release(dst);
+		return HN_ENOMEM;
+	}
+	if (!dst->has_first_block)
+		memset(dst->first_block, 0, 32);
+	return 0;
+}
+
+/* Caches @m (CORE fields) and, if @bytes, the wire bytes of m->hash.
+ * Without memory the entry is simply not cached. */
+static void mc_put(struct hn_store *st, const struct hn_vmeta *m,
+		   const uint8_t *bytes, size_t len)
+{
+	struct mc_entry *e = mc_slot(st, m->hash);
+	uint8_t *b = NULL;
+
+	if (!e)
+		return;
+	if (e->used && !memcmp(e->m.hash, m->hash, 32) && !bytes &&
+	    e->bytes) {
+		b = e->bytes;           /* keep the bytes we have */
+		len = e->len;
+		e->bytes = NULL;
+	}
+	mc_drop(e);
+	if (bytes) {
+		b = malloc(len ? len : 1);
+		if (!b)
+			return;
+		memcpy(b, bytes, len);
+	}
+	if (meta_copy(&e->m, m) < 0) {
+		free(b);
+		memset(e, 0, sizeof(*e));
+		return;
+	}
+	e->bytes = b;
+	e->len = b ? len : 0;
+	e->used = true;
 }
 
 
@@ -831,6 +956,9 @@ int hn_store_open(const struct hn_store_opts *opts, struct hn_store **out,
 	}
 	st->net = opts->net;
 	st->readonly = opts->flags & HN_STORE_READONLY;
+	/* Without memory the store runs uncached. */
+	if (!st->readonly)
+		st->mc = calloc(MCACHE_SIZE, sizeof(*st->mc));
 	flags = st->readonly ? SQLITE_OPEN_READONLY :
 		SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	flags |= SQLITE_OPEN_NOMUTEX;
@@ -923,6 +1051,8 @@ void hn_store_close(struct hn_store *st)
 		sqlite3_finalize(st->stmt[i]);
 	if (st->db)
 		sqlite3_close_v2(st->db);
+	mc_clear(st);
+	free(st->mc);
 	free(st->idc);
 	free(st->path);
 	free(st);
@@ -1194,7 +1324,22 @@ int hn_store_put_vertex(struct hn_store *st, const uint8_t *bytes,
 	}
 	if ((rc = tips_add_id(st, HN_TIPS_ALL, v, id)) < 0)
 		return rc;
-	return counter_add(st, hn_vertex_is_block(v), 1);
+	if ((rc = counter_add(st, hn_vertex_is_block(v), 1)) < 0)
+		return rc;
+	if (st->mc) {
+		/* What a read of the row would return. */
+		struct hn_vmeta c = *m;
+
+		memcpy(c.hash, v->hash, 32);
+		c.is_block = hn_vertex_is_block(v);
+		c.version = v->version;
+		c.timestamp = v->timestamp;
+		c.weight = v->weight;
+		c.n_twins = 0;
+		c.twins = NULL;
+		mc_put(st, &c, bytes, len);
+	}
+	return 0;
 }
 
 int hn_store_remove_vertex(struct hn_store *st, const struct hn_vertex *v)
@@ -1240,6 +1385,7 @@ int hn_store_remove_vertex(struct hn_store *st, const struct hn_vertex *v)
 int hn_store_update_meta(struct hn_store *st, const struct hn_vmeta *m)
 {
 	sqlite3_stmt *s = st->stmt[S_UPDATE_META];
+	struct mc_entry *e;
 	uint8_t aw[16], sc[16];
 	int rc;
 
@@ -1260,9 +1406,33 @@ int hn_store_update_meta(struct hn_store *st, const struct hn_vmeta *m)
 		    (const uint8_t (*)[32])m->conflict_with);
 	sqlite3_bind_int64(s, 9, (int64_t)m->min_height);
 	bind_hashes(s, 10, m->n_twins, (const uint8_t (*)[32])m->twins);
-	if ((rc = step_done(st, s, "update meta")) < 0)
+	if ((rc = step_done(st, s, "update meta")) < 0) {
+		if ((e = mc_find(st, m->hash)))
+			mc_drop(e);
 		return rc;
-	return sqlite3_changes(st->db) ? 0 : HN_ENOENT;
+	}
+	if (!sqlite3_changes(st->db))
+		return HN_ENOENT;
+	if ((e = mc_find(st, m->hash))) {
+		/* The columns the UPDATE wrote; the rest cannot change. */
+		struct hn_vmeta c = e->m;
+
+		c.validation = m->validation;
+		c.height = m->height;
+		c.acc_work = m->acc_work;
+		c.score = m->score;
+		c.has_first_block = m->has_first_block;
+		memcpy(c.first_block, m->first_block, 32);
+		c.n_voided_by = m->n_voided_by;
+		c.voided_by = m->voided_by;
+		c.n_conflict_with = m->n_conflict_with;
+		c.conflict_with = m->conflict_with;
+		c.min_height = m->min_height;
+		c.n_twins = m->n_twins;
+		c.twins = m->twins;
+		mc_put(st, &c, NULL, 0);
+	}
+	return 0;
 }
 
 int hn_store_exists(struct hn_store *st, const uint8_t hash[32])
@@ -1331,15 +1501,50 @@ static int meta_from_row(sqlite3_stmt *s, const uint8_t hash[32],
 	return rc;
 }
 
+/* Decodes the stored bytes of @hash.  The hash is the row's key, computed
+ * from these bytes when they were stored, so it is not recomputed (except
+ * for a token creation, whose token uid is its hash). */
+static int decode_stored(const uint8_t hash[32], const uint8_t *b, size_t n,
+			 struct hn_vertex **out)
+{
+	char msg[128];
+	int rc;
+
+	rc = hn_vertex_decode_opts(b, n, HN_DECODE_NO_HASH, out, msg,
+				   sizeof(msg));
+	if (rc == 0 && (*out)->version == HN_VTX_TOKEN_CREATION) {
+		hn_vertex_free(*out);
+		*out = NULL;
+		rc = hn_vertex_decode(b, n, out, msg, sizeof(msg));
+	}
+	if (rc < 0) {
+		char hex[65];
+
+		*out = NULL;
+		hn_hex_encode(hash, 32, hex);
+		hn_err(COMP, "stored vertex '%s' does not decode: %s", hex, msg);
+		return HN_EIO;
+	}
+	memcpy((*out)->hash, hash, 32);
+	return 0;
+}
+
 int hn_store_get_meta_vertex(struct hn_store *st, const uint8_t hash[32],
 			     struct hn_vmeta *m, struct hn_vertex **v)
 {
 	sqlite3_stmt *s = st->stmt[S_META_BYTES];
-	char msg[128];
+	struct mc_entry *e = mc_find(st, hash);
 	int rc;
 
 	memset(m, 0, sizeof(*m));
 	*v = NULL;
+	if (e && e->bytes) {
+		if ((rc = meta_copy(m, &e->m)) < 0)
+			return rc;
+		if ((rc = decode_stored(hash, e->bytes, e->len, v)) < 0)
+			hn_vmeta_release(m);
+		return rc;
+	}
 	bind_hash(s, 1, hash);
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW) {
@@ -1347,19 +1552,12 @@ int hn_store_get_meta_vertex(struct hn_store *st, const uint8_t hash[32],
 		return rc == SQLITE_DONE ? HN_ENOENT : store_fail(st, "meta");
 	}
 	rc = meta_from_row(s, hash, m);
-	if (rc == 0) {
-		rc = hn_vertex_decode(sqlite3_column_blob(s, 15),
-				      (size_t)sqlite3_column_bytes(s, 15), v,
-				      msg, sizeof(msg));
-		if (rc < 0) {
-			char hex[65];
-
-			hn_hex_encode(hash, 32, hex);
-			hn_err(COMP, "stored vertex '%s' does not decode: %s",
-			       hex, msg);
-			rc = HN_EIO;
-		}
-	}
+	if (rc == 0)
+		rc = decode_stored(hash, sqlite3_column_blob(s, 15),
+				   (size_t)sqlite3_column_bytes(s, 15), v);
+	if (rc == 0 && st->mc)
+		mc_put(st, m, sqlite3_column_blob(s, 15),
+		       (size_t)sqlite3_column_bytes(s, 15));
 	stmt_done(s);
 	if (rc < 0)
 		hn_vmeta_release(m);
@@ -1370,17 +1568,26 @@ int hn_store_get_meta(struct hn_store *st, const uint8_t hash[32],
 		      int fields, struct hn_vmeta *m)
 {
 	sqlite3_stmt *s = st->stmt[S_META_BY_HASH];
+	struct mc_entry *e = mc_find(st, hash);
 	int rc;
 
 	memset(m, 0, sizeof(*m));
-	bind_hash(s, 1, hash);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
+	if (e) {
+		if ((rc = meta_copy(m, &e->m)) < 0)
+			return rc;
+	} else {
+		bind_hash(s, 1, hash);
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW) {
+			stmt_done(s);
+			return rc == SQLITE_DONE ? HN_ENOENT :
+				store_fail(st, "meta");
+		}
+		rc = meta_from_row(s, hash, m);
 		stmt_done(s);
-		return rc == SQLITE_DONE ? HN_ENOENT : store_fail(st, "meta");
+		if (rc == 0 && st->mc)
+			mc_put(st, m, NULL, 0);
 	}
-	rc = meta_from_row(s, hash, m);
-	stmt_done(s);
 	if (rc == 0 && (fields & HN_VMETA_CHILDREN)) {
 		struct hn_hash_list l = { 0 };
 
@@ -1427,8 +1634,17 @@ int hn_store_get_bytes(struct hn_store *st, const uint8_t hash[32],
 		       uint8_t **bytes, size_t *len)
 {
 	sqlite3_stmt *s = st->stmt[S_GET_BYTES];
+	struct mc_entry *e = mc_find(st, hash);
 	int rc;
 
+	if (e && e->bytes) {
+		*bytes = malloc(e->len ? e->len : 1);
+		if (!*bytes)
+			return HN_ENOMEM;
+		memcpy(*bytes, e->bytes, e->len);
+		*len = e->len;
+		return 0;
+	}
 	bind_hash(s, 1, hash);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
@@ -1439,6 +1655,11 @@ int hn_store_get_bytes(struct hn_store *st, const uint8_t hash[32],
 			memcpy(*bytes, sqlite3_column_blob(s, 0), (size_t)n);
 			*len = (size_t)n;
 			rc = 0;
+			/* The metadata is cached: keep the bytes with it. */
+			if (e && (e->bytes = malloc(n ? (size_t)n : 1))) {
+				memcpy(e->bytes, *bytes, (size_t)n);
+				e->len = (size_t)n;
+			}
 		} else {
 			rc = HN_ENOMEM;
 		}
@@ -1452,23 +1673,18 @@ int hn_store_get_bytes(struct hn_store *st, const uint8_t hash[32],
 int hn_store_get_vertex(struct hn_store *st, const uint8_t hash[32],
 			struct hn_vertex **out)
 {
+	struct mc_entry *e = mc_find(st, hash);
 	uint8_t *b;
 	size_t n;
-	char msg[128];
-	int rc = hn_store_get_bytes(st, hash, &b, &n);
+	int rc;
 
-	if (rc < 0)
+	if (e && e->bytes)
+		return decode_stored(hash, e->bytes, e->len, out);
+	if ((rc = hn_store_get_bytes(st, hash, &b, &n)) < 0)
 		return rc;
-	rc = hn_vertex_decode(b, n, out, msg, sizeof(msg));
+	rc = decode_stored(hash, b, n, out);
 	free(b);
-	if (rc < 0) {
-		char hex[65];
-
-		hn_hex_encode(hash, 32, hex);
-		hn_err(COMP, "stored vertex '%s' does not decode: %s", hex, msg);
-		return HN_EIO;
-	}
-	return 0;
+	return rc;
 }
 
 int hn_store_get_spenders(struct hn_store *st, const uint8_t tx[32],

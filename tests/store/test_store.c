@@ -490,6 +490,143 @@ static void test_failure_rollback(void **state)
 	tc_close(&tc, false);
 }
 
+/* Every metadata field a read returns, through @a (the ledger's store,
+ * cached) and @b (a read-only store on the same file: no cache). */
+static void assert_same_meta(struct hn_store *a, struct hn_store *b,
+			     const uint8_t h[32])
+{
+	struct hn_vmeta ma, mb;
+	uint8_t *ba = NULL, *bb = NULL;
+	size_t la = 0, lb = 0;
+	int ra = hn_store_get_meta(a, h, HN_VMETA_ALL, &ma);
+	int rb = hn_store_get_meta(b, h, HN_VMETA_ALL, &mb);
+
+	assert_int_equal(ra, rb);
+	if (ra < 0)
+		return;
+	assert_int_equal(ma.id, mb.id);
+	assert_int_equal(ma.is_block, mb.is_block);
+	assert_int_equal(ma.version, mb.version);
+	assert_int_equal(ma.timestamp, mb.timestamp);
+	assert_true(ma.weight == mb.weight);
+	assert_int_equal(ma.validation, mb.validation);
+	assert_int_equal(ma.height, mb.height);
+	assert_int_equal(ma.min_height, mb.min_height);
+	assert_true(ma.acc_work == mb.acc_work);
+	assert_true(ma.score == mb.score);
+	assert_int_equal(ma.has_first_block, mb.has_first_block);
+	assert_memory_equal(ma.first_block, mb.first_block, 32);
+	assert_true(ma.received_at == mb.received_at);
+	assert_int_equal(ma.n_voided_by, mb.n_voided_by);
+	if (ma.n_voided_by)
+		assert_memory_equal(ma.voided_by, mb.voided_by,
+				    32 * ma.n_voided_by);
+	assert_int_equal(ma.n_conflict_with, mb.n_conflict_with);
+	if (ma.n_conflict_with)
+		assert_memory_equal(ma.conflict_with, mb.conflict_with,
+				    32 * ma.n_conflict_with);
+	assert_int_equal(ma.n_twins, mb.n_twins);
+	assert_int_equal(ma.n_children, mb.n_children);
+	assert_int_equal(ma.n_spent, mb.n_spent);
+	hn_vmeta_release(&ma);
+	hn_vmeta_release(&mb);
+	assert_int_equal(hn_store_get_bytes(a, h, &ba, &la), 0);
+	assert_int_equal(hn_store_get_bytes(b, h, &bb, &lb), 0);
+	assert_int_equal(la, lb);
+	assert_memory_equal(ba, bb, la);
+	free(ba);
+	free(bb);
+}
+
+static void assert_cache_matches_file(struct tchain *tc, uint8_t (*h)[32],
+				      size_t n)
+{
+	struct hn_store_opts o = { 0 };
+	struct hn_error err = { 0 };
+	struct hn_store *ro = NULL;
+
+	o.path = tc->db;
+	o.net = tc->net;
+	o.flags = HN_STORE_READONLY;
+	assert_int_equal(hn_store_open(&o, &ro, &err), 0);
+	for (size_t i = 0; i < n; i++)
+		assert_same_meta(hn_ledger_store(tc->l), ro, h[i]);
+	hn_store_close(ro);
+}
+
+/* The store's metadata cache (core/store.c) against the file: after every
+ * rolled-back attempt to store the block that makes a reorg (a failure
+ * injected at each write in turn: the rollback undoes metadata updates of
+ * blocks being voided, of txs losing their first block, of the new block's
+ * parents), after the reorg itself, and after a rejected vertex inside a
+ * batch whose other vertices are committed. */
+static void test_meta_cache_rollback(void **state)
+{
+	struct tchain tc;
+	struct hn_store *st;
+	uint8_t all[16][32], top[32], *b, h[32], side[32];
+	size_t n, nall = 0;
+	uint32_t t0;
+	int failures = 0;
+
+	tc_open(&tc);
+	st = hn_ledger_store(tc.l);
+	t0 = tc.net->genesis_block.timestamp + 30;
+	memcpy(all[nall++], tc_gblock(&tc), 32);
+	memcpy(all[nall++], tc_gtx1(&tc), 32);
+	memcpy(all[nall++], tc_gtx2(&tc), 32);
+	tc_chain(&tc, tc_gblock(&tc), t0, 4, 3.0, 1, top, &all[nall]);
+	nall += 4;
+	memcpy(h, all[3], 32);
+	for (int i = 0; i < 4; i++) {
+		tc_add_block(&tc, h, NULL, t0 + 31 + 30 * i, 2.3, 2, 0, h);
+		memcpy(all[nall++], h, 32);
+	}
+	tc_make_block(&tc, h, NULL, t0 + 31 + 30 * 4, 2.3, 2, &b, &n, side);
+	memcpy(all[nall++], side, 32);
+	/* Everything read once, so the cache holds every row. */
+	assert_cache_matches_file(&tc, all, nall);
+	for (long k = 1; k < 1000; k++) {
+		struct hn_ledger_result r;
+		int rc;
+
+		hn_store_inject_failure(st, k);
+		rc = hn_ledger_add_vertex(tc.l, b, n, 0, &r);
+		hn_store_inject_failure(st, 0);
+		if (rc == 0)
+			break;
+		assert_int_equal(rc, HN_EIO);
+		failures++;
+		assert_cache_matches_file(&tc, all, nall);
+	}
+	assert_true(failures > 20);
+	tc_best(&tc, h);
+	assert_memory_equal(h, side, 32);
+	assert_true(tc_voided(&tc, all[4]));
+	assert_cache_matches_file(&tc, all, nall);
+	free(b);
+
+	/* A batch: a block is stored, the next vertex is rejected after
+	 * writing (injected failure in its savepoint), the batch commits. */
+	assert_int_equal(hn_ledger_batch_begin(tc.l), 0);
+	tc_add_block(&tc, side, NULL, t0 + 31 + 30 * 5, 2.3, 2, 0, h);
+	memcpy(all[nall++], h, 32);
+	tc_make_block(&tc, h, NULL, t0 + 31 + 30 * 6, 2.3, 2, &b, &n, top);
+	hn_store_inject_failure(st, 6);
+	assert_int_equal(hn_ledger_add_vertex(tc.l, b, n, 0, NULL), HN_EIO);
+	hn_store_inject_failure(st, 0);
+	assert_int_equal(hn_ledger_batch_end(tc.l), 0);
+	assert_false(tc_exists(&tc, top));
+	assert_cache_matches_file(&tc, all, nall);
+	/* Stored for real now (the rowid of the failed try is reused). */
+	assert_int_equal(hn_ledger_add_vertex(tc.l, b, n, 0, NULL), 0);
+	memcpy(all[nall++], top, 32);
+	assert_cache_matches_file(&tc, all, nall);
+	tc_check(&tc);
+	free(b);
+	tc_close(&tc, false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -500,6 +637,7 @@ int main(void)
 		cmocka_unit_test(test_rejections),
 		cmocka_unit_test(test_events_and_batch),
 		cmocka_unit_test(test_failure_rollback),
+		cmocka_unit_test(test_meta_cache_rollback),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
