@@ -68,8 +68,11 @@ static void node_bad(void *arg, uint64_t pid, const struct hn_rpc_error *e)
 static void node_done(void *arg, const char *method, double seconds,
 		      bool error)
 {
-	(void)arg;
+	struct hn_ipc *ipc = arg;
+
 	hn_core_metrics_ipc(method, seconds, error);
+	if (ipc->on_reply)
+		ipc->on_reply(ipc->on_reply_arg, method, error);
 }
 
 static int path_in(char *out, const char *dir, const char *name,
@@ -167,6 +170,12 @@ void hn_ipc_on_bad(struct hn_ipc *ipc, hn_ipc_bad_cb cb, void *arg)
 {
 	ipc->on_bad = cb;
 	ipc->on_bad_arg = arg;
+}
+
+void hn_ipc_on_reply(struct hn_ipc *ipc, hn_ipc_reply_cb cb, void *arg)
+{
+	ipc->on_reply = cb;
+	ipc->on_reply_arg = arg;
 }
 
 void hn_ipc_stats(const struct hn_ipc *ipc, struct hn_ipc_stats *st)

@@ -82,6 +82,11 @@ const char *hn_ipc_events_path(const struct hn_ipc *ipc);
 typedef void (*hn_ipc_bad_cb)(void *arg, uint64_t pid,
 			      const struct hn_rpc_error *e);
 void hn_ipc_on_bad(struct hn_ipc *ipc, hn_ipc_bad_cb cb, void *arg);
+/* Called as each node.ipc reply is handed to nng (@method: the request's;
+ * @error: an error reply), in the order the core answers: the order the
+ * host's pipe carries them.  NULL: none. */
+typedef void (*hn_ipc_reply_cb)(void *arg, const char *method, bool error);
+void hn_ipc_on_reply(struct hn_ipc *ipc, hn_ipc_reply_cb cb, void *arg);
 
 struct hn_ipc_stats {
 	struct hn_rpc_server_stats node;

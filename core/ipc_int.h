@@ -50,6 +50,8 @@ struct hn_ipc {
 
 	hn_ipc_bad_cb on_bad;
 	void *on_bad_arg;
+	hn_ipc_reply_cb on_reply;
+	void *on_reply_arg;
 	struct hn_ipc_stats st;
 };
 

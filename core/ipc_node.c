@@ -377,8 +377,13 @@ static void bufs_free(struct hn_buf *v, size_t n)
  * when the batch has finished, with the same results the one-callback path
  * gives: in order, stopping after the first rejected vertex.  Every
  * node.ipc call arriving meanwhile waits in a FIFO behind the batch (the
- * host sees its calls answered in the order they were sent, reads after
- * the batch see all of it), heartbeat excepted.
+ * replies leave in the order the calls reached the loop, reads after the
+ * batch see all of it), heartbeat excepted.  "Reached the loop", not
+ * "sent": nng hands two requests that arrive back to back to their
+ * contexts on different threads, and the host's client completes two
+ * replies the same way, in either order (docs/ipc.md); a write waits for
+ * the reply to the write before it (HN_RPC_ORDERED), which is what
+ * orders writes.
  */
 
 struct deferred {

@@ -10,9 +10,18 @@
  *    reply comes only after the whole batch, one result per vertex;
  *  - the loop runs between slices: an ev_check watcher sees iterations
  *    with part of the batch stored and the reply not yet sent;
- *  - node.ipc calls sent while the batch is in progress (a read, another
- *    write) are answered after it, in the order they were sent, and a read
- *    sees the whole batch; heartbeat is answered during the batch;
+ *  - node.ipc calls that reach the core while the batch is in progress (a
+ *    read, then a write sent once the read is queued) are answered after
+ *    it, in the order they arrived, and the read sees the whole batch;
+ *    heartbeat is answered during the batch.  The order checked is the
+ *    core's answer order (hn_ipc_on_reply: replies handed to nng, which
+ *    is the order the pipe carries them), with the ledger's state at each
+ *    reply.  The client's completion order is not checked: nng completes
+ *    each context's receive on its own thread (req0_recv_cb re-arms the
+ *    pipe's receive before finishing the context), so two replies that
+ *    arrive back to back can reach the client's loop in either order; so
+ *    can two requests reach the core's loop (rep0 does the same), hence
+ *    the write is sent only once the core holds the read;
  *  - a bad vertex in the middle of a batch: the vertices before it are
  *    stored, it gets "invalid" with HN_EPARSE, nothing after it is handled
  *    (the contract of docs/node-service.md), the same results as with
@@ -129,13 +138,46 @@ struct done {
 	int rc;
 	bool is_error;
 	struct json_object *result;     /* owned copy (json_object_get) */
-	unsigned order;                 /* completion rank, from 1 */
 	size_t stored_then;             /* batch vertices stored at reply */
 };
 
-static unsigned completions;
 static const struct blocks *watch_b;    /* batch vertices to count */
 static struct hn_ledger *watch_l;
+
+/* The core's replies, in the order it answers (hn_ipc_on_reply). */
+struct reply_rec {
+	char method[32];
+	bool error;
+	size_t stored;                  /* batch vertices stored then */
+};
+
+static struct reply_rec replies[16];
+static size_t n_replies;
+
+static size_t stored_prefix(bool *is_prefix);
+
+static void on_reply(void *arg, const char *method, bool error)
+{
+	bool pfx;
+
+	(void)arg;
+	if (n_replies == sizeof(replies) / sizeof(replies[0]))
+		return;
+	snprintf(replies[n_replies].method, sizeof(replies[0].method), "%s",
+		 method);
+	replies[n_replies].error = error;
+	replies[n_replies].stored = stored_prefix(&pfx);
+	n_replies++;
+}
+
+/* Index of the core's reply to @method in replies[] (-1: none). */
+static int reply_at(const char *method)
+{
+	for (size_t i = 0; i < n_replies; i++)
+		if (!strcmp(replies[i].method, method))
+			return (int)i;
+	return -1;
+}
 
 static size_t stored_prefix(bool *is_prefix)
 {
@@ -162,7 +204,6 @@ static void done_cb(void *arg, int rc, struct hn_rpc_resp *resp)
 
 	d->fired = true;
 	d->rc = rc;
-	d->order = ++completions;
 	d->stored_then = stored_prefix(&pfx);
 	if (rc == 0 && resp) {
 		d->is_error = resp->is_error;
@@ -292,9 +333,10 @@ struct probe {
 	ev_check w;
 	struct rig *r;
 	struct done *batch;
-	/* Calls sent once the batch is seen in progress. */
+	/* Calls sent once the batch is seen in progress (the write once
+	 * the core holds the read). */
 	struct done hb, read, write;
-	bool sent;
+	bool sent, write_sent;
 	unsigned iters;                 /* iterations while in progress */
 	unsigned partial;               /* of which with 0 < stored < n */
 	bool not_prefix;                /* stored set was not a prefix */
@@ -305,8 +347,9 @@ struct probe {
 static void probe_cb(struct ev_loop *l, ev_check *w, int revents)
 {
 	struct probe *pr = w->data;
+	struct hn_ipc_stats st;
+	bool pfx, waiting;
 	size_t n;
-	bool pfx;
 
 	(void)l;
 	(void)revents;
@@ -322,22 +365,29 @@ static void probe_cb(struct ev_loop *l, ev_check *w, int revents)
 	if (n == 0 || n == watch_b->n)
 		return;
 	pr->partial++;
+	hn_ipc_stats(pr->r->ipc, &st);
+	if (pr->sent && !pr->write_sent && st.intake_deferred >= 1) {
+		/* The core holds the read: a write now reaches it after. */
+		pr->write_sent = true;
+		call(pr->r, "on_new_vertex", json_object_get(NULL), 0,
+		     &pr->write);
+	}
 	/* Other work on the loop between slices (0.5 ms, as an HTTP request
-	 * would take; 2 ms while the heartbeat is out): at one block per
-	 * slice the batch would otherwise be over in a few ms, sooner than
-	 * nng's threads may get the CPU on a loaded 2-core machine to carry
-	 * the heartbeat both ways. */
-	usleep(pr->sent && !pr->hb.fired ? 2000 : 500);
+	 * would take; 5 ms while a call is on its way to the core): at one
+	 * block per slice the batch would otherwise be over in a few ms,
+	 * sooner than nng's threads may get the CPU on a loaded 2-core
+	 * machine to carry the calls to the core. */
+	waiting = pr->sent && (reply_at("heartbeat") < 0 ||
+			       st.intake_deferred < (pr->write_sent ? 2 : 1));
+	usleep(waiting ? 5000 : 500);
 	if (!pr->sent && n >= 2) {
 		/* In the middle of the batch: a heartbeat (must be answered
-		 * now), a read of the batch's last vertex and a write (both
-		 * must wait behind the batch, in this order). */
+		 * now) and a read of the batch's last vertex (must wait
+		 * behind the batch). */
 		pr->sent = true;
 		call(pr->r, "heartbeat", NULL, 0, &pr->hb);
 		call(pr->r, "get_vertex", hash_params(watch_b->hash[
 			watch_b->n - 1]), 0, &pr->read);
-		call(pr->r, "on_new_vertex", json_object_get(NULL), 0,
-		     &pr->write);
 	}
 }
 
@@ -349,14 +399,16 @@ static void test_sliced_batch(void **state)
 	struct done batch;
 	struct hn_ipc_stats st;
 	struct json_object *a, *v;
+	int i_hb, i_batch, i_read, i_write;
 
 	(void)state;
 	make_blocks(&b, NBLK);
 	rig_open(&r, 1);
 	hello(&r);
+	n_replies = 0;
+	hn_ipc_on_reply(r.ipc, on_reply, NULL);
 	watch_b = &b;
 	watch_l = r.tc.l;
-	completions = 0;
 
 	memset(&pr, 0, sizeof(pr));
 	pr.r = &r;
@@ -369,7 +421,10 @@ static void test_sliced_batch(void **state)
 	     HN_RPC_ORDERED, &batch);
 	assert_true(run_until_fired(&batch, 30.0));
 	assert_true(pr.sent);
+	assert_true(pr.write_sent);
+	assert_true(run_until_fired(&pr.read, 10.0));
 	assert_true(run_until_fired(&pr.write, 10.0));
+	assert_true(run_until_fired(&pr.hb, 10.0));
 	ev_check_stop(loop, &pr.w);
 
 	/* The reply came after the whole batch, one result per vertex, in
@@ -391,17 +446,26 @@ static void test_sliced_batch(void **state)
 	assert_true(st.intake_slices >= NBLK - 4);
 	assert_true(st.intake_deferred >= 2);
 
-	/* Heartbeat: answered during the batch. */
-	assert_true(pr.hb.fired);
+	/* The core's answers, in order: exactly these four. */
+	assert_int_equal(n_replies, 4);
+	i_hb = reply_at("heartbeat");
+	i_batch = reply_at("on_new_vertices");
+	i_read = reply_at("get_vertex");
+	i_write = reply_at("on_new_vertex");
+	/* Heartbeat: answered during the batch, part of it stored. */
+	assert_int_equal(i_hb, 0);
+	assert_true(replies[i_hb].stored > 0);
+	assert_true(replies[i_hb].stored < NBLK);
 	assert_int_equal(pr.hb.rc, 0);
 	assert_false(pr.hb.is_error);
-	assert_true(pr.hb.order < batch.order);
-	assert_true(pr.hb.stored_then < NBLK);
-	/* The read and the write sent during the batch: answered after it,
-	 * in the order sent; the read sees the batch's last vertex. */
-	assert_true(pr.read.fired);
-	assert_true(pr.read.order > batch.order);
-	assert_true(pr.write.order > pr.read.order);
+	/* The batch, answered once all of it was stored; then the read
+	 * and the write that arrived during it, in arrival order. */
+	assert_int_equal(i_batch, 1);
+	assert_int_equal(replies[i_batch].stored, NBLK);
+	assert_false(replies[i_batch].error);
+	assert_int_equal(i_read, 2);
+	assert_int_equal(i_write, 3);
+	/* The read sees the batch's last vertex. */
 	assert_int_equal(pr.read.rc, 0);
 	assert_false(pr.read.is_error);
 	assert_true(json_object_object_get_ex(pr.read.result, "height", &v));
@@ -409,6 +473,9 @@ static void test_sliced_batch(void **state)
 	/* The write had no params: an invalid-params error, after the read. */
 	assert_int_equal(pr.write.rc, 0);
 	assert_true(pr.write.is_error);
+
+	assert_true(replies[i_write].error);
+	hn_ipc_on_reply(r.ipc, NULL, NULL);
 
 	tc_check(&r.tc);
 	done_release(&batch);
