@@ -419,6 +419,7 @@ static struct json_object *v_status(struct hn_admin *a)
 			       json_object_new_boolean(d->stopping));
 	json_object_object_add(r, "admin_requests",
 			       json_object_new_int64((int64_t)a->n_requests));
+	json_object_object_add(r, "loop", hn_loopmon_json(&d->loopmon));
 	if (cfg && cfg->data_dir)
 		json_object_object_add(r, "data_dir",
 				       json_object_new_string(cfg->data_dir));

@@ -353,6 +353,7 @@ int hn_daemon_open(struct hn_daemon *d, struct hn_config *cfg,
 	d->start_time = time(NULL);
 	ev_now_update(d->loop);
 	d->start_mono = ev_now(d->loop);
+	hn_loopmon_start(&d->loopmon, d->loop);
 	signal(SIGPIPE, SIG_IGN);
 
 	if (cfg->log_file && (rc = open_log(d, true, err)) < 0)
@@ -399,9 +400,14 @@ fail:
 
 int hn_daemon_run(struct hn_daemon *d)
 {
+	const struct hn_loopmon *m = &d->loopmon;
+
 	ev_run(d->loop, 0);
-	hn_info("daemon", "stopped (%s)", d->stop_reason[0] ? d->stop_reason :
-		"loop ended");
+	hn_info("daemon", "stopped (%s); loop: %llu iterations, busy %.1f s, "
+		"longest %.1f ms, %llu over 20 ms", d->stop_reason[0] ?
+		d->stop_reason : "loop ended", (unsigned long long)m->iters,
+		(double)m->busy_us / 1e6, (double)m->max_us / 1e3,
+		(unsigned long long)hn_loopmon_over(m, 20));
 	return d->exit_code;
 }
 
@@ -420,6 +426,7 @@ void hn_daemon_close(struct hn_daemon *d)
 		ev_timer_stop(d->loop, &d->stop_timer);
 		ev_check_stop(d->loop, &d->stop_check);
 		ev_idle_stop(d->loop, &stop_idle);
+		hn_loopmon_stop(&d->loopmon);
 	}
 	if (d->pid_file_written && d->pid_path)
 		unlink(d->pid_path);

@@ -32,6 +32,8 @@
 
 #include <ev.h>
 
+#include "loopmon.h"
+
 struct hn_config;
 struct hn_error;
 struct hn_network;
@@ -78,6 +80,7 @@ struct hn_daemon {
 	unsigned n_opened;              /* modules opened so far */
 	int stderr_fd;                  /* the original stderr while
 					 * --log-file is on fd 2, or -1 */
+	struct hn_loopmon loopmon;      /* loop stalls (status "loop") */
 };
 
 /* One module's lifecycle, listed in the table in core/daemon.c.  Every

@@ -26,7 +26,10 @@ struct bench {
 	char dir[512];                  /* private scratch dir (removed) */
 	const char *plugin;             /* p2p_sync_v2 .so, or NULL */
 	/* Executables (NULL: not built) and the chain. */
-	const char *chaingen, *import, *harness, *host_bin, *node;
+	const char *chaingen, *import, *harness, *host_bin, *node, *admin;
+	/* --parts daemon without sync: only the hathor-node runs (after the
+	 * import and the serving node they need). */
+	bool daemon_only;
 	const char *chain;              /* vertex file (made if missing) */
 	long blocks, txs;               /* chain size when generated */
 	struct json_object *rows;       /* array of row objects */

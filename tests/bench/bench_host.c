@@ -44,6 +44,7 @@
 #include "http.h"
 #include "ipc.h"
 #include "ledger.h"
+#include "loopmon.h"
 #include "sup.h"
 
 static struct {
@@ -65,6 +66,9 @@ static struct {
 	 * (a blocked loop shows as one long gap). */
 	double t_last, stall_max, stall_sum, main_cpu;
 	unsigned long n_iter, n_stall20, n_stall100;
+	/* The same loop stretch histogram as hathor-node's (core/loopmon.c),
+	 * until the sync is done. */
+	struct hn_loopmon lm;
 } H;
 
 static void probe_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -206,6 +210,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			H.host_pid = 0;
 		H.main_cpu = main_thread_cpu();
 		H.done = true;
+		hn_loopmon_stop(&H.lm);
 		/* The HTTP client stops here, before anything closes. */
 		{
 			FILE *df = fopen(H.done_file, "w");
@@ -365,7 +370,9 @@ int bench_host_core(int argc, char **argv)
 	ev_timer_start(H.loop, &tick);
 	ev_timer_init(&probe, probe_cb, 0.002, 0.002);
 	ev_timer_start(H.loop, &probe);
+	hn_loopmon_start(&H.lm, H.loop);
 	ev_run(H.loop, 0);
+	hn_loopmon_stop(&H.lm);
 	ev_timer_stop(H.loop, &tick);
 	ev_timer_stop(H.loop, &probe);
 	hn_ipc_stats(H.ipc, &is);
@@ -417,6 +424,7 @@ int bench_host_core(int argc, char **argv)
 			       json_object_new_int64((int64_t)H.n_stall20));
 	json_object_object_add(o, "loop_stalls_100ms",
 			       json_object_new_int64((int64_t)H.n_stall100));
+	json_object_object_add(o, "loop", hn_loopmon_json(&H.lm));
 	json_object_object_add(o, "node_ipc_calls",
 			       json_object_new_int64((int64_t)is.node.calls));
 	json_object_object_add(o, "events_published", json_object_new_int64(

@@ -4,6 +4,9 @@
  *   hn-bench [--quick] [--out DIR] [--parts limits,sync] [--chain FILE]
  *            [--blocks N] [--txs N] [--plugin SO]
  *
+ * --parts daemon (without sync): only the hathor-node runs of the sync
+ * part (and the import and serving node they sync from).
+ *
  * --chain FILE: the hathor-chaingen vertex file to sync; generated there
  * (--blocks, --txs; default 20 000 + 20 000) when it does not exist.
  *
@@ -193,7 +196,7 @@ static struct json_object *machine_json(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: hn-bench [--quick] [--out DIR] "
-		"[--parts limits,sync]\n\t[--chain FILE] [--blocks N] "
+		"[--parts limits,sync|daemon]\n\t[--chain FILE] [--blocks N] "
 		"[--txs N] [--plugin SO]\n");
 }
 
@@ -262,6 +265,9 @@ int main(int argc, char **argv)
 #ifdef HN_BENCH_HOST
 	b.host_bin = HN_BENCH_HOST;
 #endif
+#ifdef HN_BENCH_ADMIN
+	b.admin = HN_BENCH_ADMIN;
+#endif
 #ifdef HN_BENCH_PLUGIN
 	b.plugin = HN_BENCH_PLUGIN;
 #endif
@@ -287,7 +293,8 @@ int main(int argc, char **argv)
 
 	if (strstr(parts, "limits") && bench_limits(&b) < 0)
 		status = 1;
-	if (strstr(parts, "sync") && bench_sync(&b) < 0)
+	b.daemon_only = strstr(parts, "daemon") && !strstr(parts, "sync");
+	if ((strstr(parts, "sync") || b.daemon_only) && bench_sync(&b) < 0)
 		status = 1;
 
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));

@@ -291,6 +291,43 @@ static double jget(struct json_object *o, const char *k)
 		json_object_get_double(v) : -1;
 }
 
+static double hist_over(struct json_object *h, double ms);
+
+/* A row for a loopmon object @lp (core/loopmon.c). */
+static void loop_row(struct bench *b, const char *name,
+		     struct json_object *lp, const char *src)
+{
+	struct json_object *h = NULL;
+	char note[300];
+
+	json_object_object_get_ex(lp, "hist_ms", &h);
+	snprintf(note, sizeof(note), "ev_check..ev_prepare (core/loopmon.c, "
+		 "%s): %.0f iterations, busy %.1f s; over 5 ms %.0f, 10 ms %.0f"
+		 ", 20 ms %.0f, 50 ms %.0f", src, jget(lp, "iterations"),
+		 jget(lp, "busy_s"), hist_over(h, 5), hist_over(h, 10),
+		 hist_over(h, 20), hist_over(h, 50));
+	bench_row(b, PART, name, jget(lp, "max_ms"), "ms", NULL, note);
+}
+
+/* Stretches over @ms in a loopmon "hist_ms" object (buckets by upper
+ * bound, "+Inf" last). */
+static double hist_over(struct json_object *h, double ms)
+{
+	double n = 0;
+
+	if (!h)
+		return -1;
+	json_object_object_foreach(h, k, v) {
+		double le = strcmp(k, "+Inf") == 0 ? 1e30 : atof(k);
+
+		/* A bucket's stretches are all over its lower bound: count
+		 * the buckets whose lower bound is >= ms, i.e. le > ms. */
+		if (le > ms)
+			n += json_object_get_double(v);
+	}
+	return n;
+}
+
 /* The same sync with the syncing node in host mode (bench_host.c). */
 static int host_mode(struct bench *b, long long port, long long verts,
 		     long long height, bool reload)
@@ -415,6 +452,13 @@ static int host_mode(struct bench *b, long long port, long long verts,
 		 jget(o, "loop_stalled_s"), jget(o, "loop_stalls_100ms"));
 	bench_row(b, PART, "host mode: longest core loop stall",
 		  jget(o, "loop_stall_max_ms"), "ms", NULL, note);
+	{
+		struct json_object *lp;
+
+		if (json_object_object_get_ex(o, "loop", &lp))
+			loop_row(b, "host mode: longest core loop stretch", lp,
+				 "the bench core");
+	}
 	bench_row(b, PART, "host mode: node.ipc calls per vertex",
 		  jget(o, "node_ipc_calls") / (double)(verts - 3), "calls",
 		  NULL, NULL);
@@ -603,10 +647,79 @@ static void rss_split(pid_t pid, double *anon, double *file)
 		fclose(f);
 }
 
+/* hathor-admin -s SOCK --json ARGS...: the result it prints (owned), or
+ * NULL (failed, or not valid JSON).  Output in @out. */
+static struct json_object *admin_json(const struct bench *b, const char *sock,
+				      const char *out, const char *a1,
+				      const char *a2, const char *a3)
+{
+	char *argv[] = { (char *)b->admin, "-s", (char *)sock, "-t", "10",
+			 "--json", (char *)a1, (char *)a2, (char *)a3, NULL };
+	struct proc p = { 0 };
+
+	if (spawn(&p, argv, out) < 0 || reap(&p) < 0 ||
+	    !WIFEXITED(p.status) || WEXITSTATUS(p.status) != 0)
+		return NULL;
+	return json_object_from_file(out);
+}
+
+/* READY peers in `hathor-admin peers` (-1: no answer). */
+static int admin_ready_peers(const struct bench *b, const char *sock,
+			     const char *out)
+{
+	struct json_object *r = admin_json(b, sock, out, "peers", NULL, NULL);
+	struct json_object *p, *c, *a;
+	int n = -1;
+
+	if (r && json_object_object_get_ex(r, "peers", &p) &&
+	    json_object_object_get_ex(p, "connections", &c) &&
+	    json_object_object_get_ex(c, "connected_peers", &a))
+		n = (int)json_object_array_length(a);
+	json_object_put(r);
+	return n;
+}
+
+/* The P2P host's generation in `hathor-admin plugin list` (-1: none). */
+static long long admin_p2p_gen(const struct bench *b, const char *sock,
+			       const char *out)
+{
+	struct json_object *r = admin_json(b, sock, out, "plugin", "list",
+					   NULL);
+	struct json_object *a, *g;
+	long long gen = -1;
+
+	if (r && json_object_object_get_ex(r, "plugins", &a))
+		for (size_t i = 0; i < json_object_array_length(a); i++) {
+			struct json_object *e = json_object_array_get_idx(a, i);
+			struct json_object *k;
+
+			if (json_object_object_get_ex(e, "kind", &k) &&
+			    strcmp(json_object_get_string(k), "p2p") == 0 &&
+			    json_object_object_get_ex(e, "gen", &g))
+				gen = json_object_get_int64(g);
+		}
+	json_object_put(r);
+	return gen;
+}
+
+/* Reload of the P2P plugin by `hathor-admin plugin reload p2p` mid-sync. */
+struct dreload {
+	struct proc p;                  /* the hathor-admin process */
+	bool sent, verdict_ok;
+	long long gen0;                 /* host generation before */
+	double t_sent, t_verdict, t_ready;
+	double t_new_ready;             /* new generation up with a READY
+					 * peer (before the verdict) */
+	double sent_at;                 /* s after the daemon's exec */
+	long long height_at;
+};
+
 struct dres {
 	double rate, p50, p99, max, cpu, hwm, host_cpu, host_hwm;
 	double anon, file;
 	size_t n, failed;
+	struct json_object *loop;       /* status "loop" (owned), or NULL */
+	struct dreload rl;
 	bool ok;
 };
 
@@ -614,11 +727,13 @@ struct dres {
  * p2p_sync_v2.so), syncing from the serving harness at @aport; an HTTP
  * client on B's API throughout (hclient). */
 static int daemon_mode(struct bench *b, long long aport, long long verts,
-		       long long height, bool inproc, struct dres *r)
+		       long long height, bool inproc, bool reload,
+		       struct dres *r)
 {
 	const char *mode = inproc ? "in-process" : "host";
 	char dir[600], data[700], run[700], log[700], plugdir[600];
-	char listen[64], boot[64], note[240], name[160];
+	char listen[64], boot[64], note[300], name[160];
+	char sock[720], aout[720];
 	struct proc p = { 0 };
 	struct hclient hc = { 0 };
 	double t_end = 0, deadline;
@@ -628,10 +743,12 @@ static int daemon_mode(struct bench *b, long long aport, long long verts,
 
 	memset(r, 0, sizeof(*r));
 	snprintf(dir, sizeof(dir), "%s/D%s", b->dir, inproc ? "inproc" :
-		 "host");
+		 reload ? "hostR" : "host");
 	snprintf(data, sizeof(data), "%s/data", dir);
 	snprintf(run, sizeof(run), "%s/run", dir);
 	snprintf(log, sizeof(log), "%s.log", dir);
+	snprintf(sock, sizeof(sock), "%s/admin.ipc", run);
+	snprintf(aout, sizeof(aout), "%s.admin.json", dir);
 	if (mkdir(dir, 0700) < 0 || mkdir(data, 0700) < 0)
 		return -errno;
 	snprintf(plugdir, sizeof(plugdir), "%s", b->plugin);
@@ -693,11 +810,64 @@ static int daemon_mode(struct bench *b, long long aport, long long verts,
 					rename(tmp, hc.port_file);
 			}
 		}
-		if (api && (h = node_height(api, &empty)) == height && empty) {
+		if (reload && r->rl.sent && !r->rl.t_verdict) {
+			/* Waiting for the verdict: poll its exit closely. */
+			if (waitpid(r->rl.p.pid, &r->rl.p.status, WNOHANG) ==
+			    r->rl.p.pid) {
+				r->rl.t_verdict = bench_now();
+				r->rl.p.pid = 0;
+				r->rl.verdict_ok = WIFEXITED(r->rl.p.status) &&
+					WEXITSTATUS(r->rl.p.status) == 0;
+				if (!r->rl.verdict_ok) {
+					fprintf(stderr, "bench: hathor-node "
+						"reload failed, see %s.reload"
+						"\n", dir);
+					rc = -1;
+					break;
+				}
+			}
+			/* The new host serving a READY peer, seen before the
+			 * verdict (the health window runs meanwhile). */
+			if (!r->rl.t_new_ready && admin_p2p_gen(b, sock, aout) >
+			    r->rl.gen0 && admin_ready_peers(b, sock, aout) > 0)
+				r->rl.t_new_ready = bench_now();
+			usleep(1000);
+			continue;
+		}
+		if (reload && r->rl.t_verdict && !r->rl.t_ready) {
+			if (admin_ready_peers(b, sock, aout) > 0)
+				r->rl.t_ready = bench_now();
+			else
+				usleep(5000);
+			continue;
+		}
+		if (api && (h = node_height(api, &empty)) == height && empty &&
+		    (!reload || r->rl.t_ready)) {
 			t_end = bench_now();
 			break;
 		}
+		if (reload && api && !r->rl.sent && h >= height / 2) {
+			char rlog[720];
+			char *argv[] = { (char *)b->admin, "-s", sock, "-t",
+					 "30", "plugin", "reload", "p2p", NULL };
+
+			snprintf(rlog, sizeof(rlog), "%s.reload", dir);
+			r->rl.gen0 = admin_p2p_gen(b, sock, aout);
+			if (spawn(&r->rl.p, argv, rlog) < 0) {
+				rc = -1;
+				break;
+			}
+			r->rl.sent = true;
+			r->rl.t_sent = r->rl.p.t0;
+			r->rl.sent_at = r->rl.t_sent - p.t0;
+			r->rl.height_at = h;
+			continue;
+		}
 		usleep(50000);
+	}
+	if (r->rl.p.pid > 0) {
+		kill(r->rl.p.pid, SIGTERM);
+		reap(&r->rl.p);
 	}
 	if (rc == 0 && !t_end) {
 		fprintf(stderr, "bench: hathor-node (%s) did not sync in time, "
@@ -712,6 +882,15 @@ static int daemon_mode(struct bench *b, long long aport, long long verts,
 			fclose(df);
 		bench_proc_usage(p.pid, &r->cpu, &r->hwm);
 		rss_split(p.pid, &r->anon, &r->file);
+		if (b->admin) {
+			struct json_object *st = admin_json(b, sock, aout,
+							    "status", NULL,
+							    NULL), *lp;
+
+			if (st && json_object_object_get_ex(st, "loop", &lp))
+				r->loop = json_object_get(lp);
+			json_object_put(st);
+		}
 		r->host_cpu = r->host_hwm = -1;
 		if (hp && !bench_proc_usage(hp, &r->host_cpu, &r->host_hwm))
 			r->host_cpu = r->host_hwm = -1;
@@ -737,6 +916,35 @@ static int daemon_mode(struct bench *b, long long aport, long long verts,
 		r->max = hc.lat[hc.n - 1] * 1e3;
 	}
 	free(hc.lat);
+	if (reload) {
+		snprintf(note, sizeof(note), "`hathor-admin plugin reload p2p`"
+			 " (same .so) sent %.1f s after exec at height %lld of "
+			 "%lld; includes hathor-admin's own start", r->rl.sent_at,
+			 r->rl.height_at, height);
+		bench_row(b, PART, "hathor-node reload mid-sync: command to "
+			  "verdict", (r->rl.t_verdict - r->rl.t_sent) * 1e3, "ms",
+			  NULL, note);
+		if (r->rl.t_new_ready)
+			bench_row(b, PART, "hathor-node reload mid-sync: command "
+				  "to a READY peer on the new host",
+				  (r->rl.t_new_ready - r->rl.t_sent) * 1e3, "ms",
+				  NULL, "`hathor-admin plugin list` shows the new "
+				  "gen and `peers` a READY peer, before the "
+				  "verdict (the --reload-health-ms window)");
+		bench_row(b, PART, "hathor-node reload mid-sync: verdict to a "
+			  "READY peer", (r->rl.t_ready - r->rl.t_verdict) * 1e3,
+			  "ms", "<= 1000", "`hathor-admin peers` polled every 5 ms");
+		snprintf(note, sizeof(note), "of %zu at 100/s, the whole run; "
+			 "p99 %.1f ms, max %.1f ms", r->n + r->failed, r->p99,
+			 r->max);
+		bench_row(b, PART, "hathor-node reload mid-sync: failed HTTP "
+			  "requests", (double)r->failed, "requests", "0", note);
+		snprintf(note, sizeof(note), "all %lld vertices in %.1f s from "
+			 "exec", verts - 3, t_end - p.t0);
+		bench_row(b, PART, "hathor-node reload mid-sync: sync completed",
+			  r->rate, "vertices/s", NULL, note);
+		return 0;
+	}
 	snprintf(name, sizeof(name), "hathor-node %s mode: sync throughput",
 		 mode);
 	snprintf(note, sizeof(note), "%lld blocks + %lld txs in %.1f s from "
@@ -769,6 +977,15 @@ static int daemon_mode(struct bench *b, long long aport, long long verts,
 		snprintf(note, sizeof(note), "CPU %.2f s", r->host_cpu);
 		bench_row(b, PART, "hathor-node host mode: hathor-p2p-host peak"
 			  " RSS", r->host_hwm, "MB", "<= 32", note);
+	}
+	if (r->loop) {
+		snprintf(name, sizeof(name), "hathor-node %s mode: longest loop "
+			 "stretch", mode);
+		loop_row(b, name, r->loop, "`hathor-admin status`");
+		snprintf(name, sizeof(name), "daemon_%s_loop", inproc ?
+			 "inproc" : "host");
+		json_object_object_add(bench_detail(b, PART), name,
+				       json_object_get(r->loop));
 	}
 	return 0;
 }
@@ -844,6 +1061,8 @@ int bench_sync(struct bench *b)
 		bench_row(b, PART, "import rate / bound in process",
 			  rate / b->bound_inproc, "ratio", NULL, NULL);
 
+	if (b->daemon_only)
+		goto daemons;
 	/* 3. B syncs from empty */
 	snprintf(port_arg, sizeof(port_arg), "127.0.0.1:%lld", port);
 	snprintf(until, sizeof(until), "%lld", height);
@@ -896,12 +1115,23 @@ int bench_sync(struct bench *b)
 	rc = host_mode(b, port, verts, height, false);
 	if (rc == 0)
 		rc = host_mode(b, port, verts, height, true);
+daemons:
 	if (rc == 0 && b->node && b->host_bin && b->plugin) {
-		struct dres dh, di;
+		struct dres dh = { 0 }, di = { 0 }, dr = { 0 };
 
-		rc = daemon_mode(b, port, verts, height, false, &dh);
+		rc = daemon_mode(b, port, verts, height, false, false, &dh);
 		if (rc == 0)
-			rc = daemon_mode(b, port, verts, height, true, &di);
+			rc = daemon_mode(b, port, verts, height, true, false,
+					 &di);
+		if (rc == 0 && b->admin)
+			rc = daemon_mode(b, port, verts, height, false, true,
+					 &dr);
+		else if (rc == 0)
+			bench_missing(b, PART, "hathor-node reload mid-sync",
+				      "hathor-admin not built");
+		json_object_put(dh.loop);
+		json_object_put(di.loop);
+		json_object_put(dr.loop);
 		if (rc == 0) {
 			bench_row(b, PART, "hathor-node host / in-process sync "
 				  "throughput", dh.rate / di.rate, "ratio",
