@@ -30,6 +30,8 @@ enum fam_id {
 	F_HOST_RESTART,
 	F_RELOADS,
 	F_RELOAD_TS,
+	F_LOADS,
+	F_UNLOADS,
 	F_COUNT
 };
 
@@ -87,6 +89,12 @@ static const struct fam_def fam_defs[F_COUNT] = {
 	[F_RELOAD_TS] = { "hathor_plugin_last_reload_timestamp_seconds",
 		"Wall time of the last plugin reload, by plugin.",
 		HATHOR_METRIC_GAUGE, NULL, 0 },
+	[F_LOADS] = { "hathor_plugin_loads_total",
+		"Plugin loads asked for by the admin (plugin load), by plugin "
+		"and result.", HATHOR_METRIC_COUNTER, NULL, 0 },
+	[F_UNLOADS] = { "hathor_plugin_unloads_total",
+		"Plugin unloads asked for by the admin (plugin unload), by "
+		"plugin and result.", HATHOR_METRIC_COUNTER, NULL, 0 },
 };
 
 struct series {
@@ -310,6 +318,16 @@ void hn_core_metrics_plugin_reload(const char *plugin, const char *result,
 	set(get2(F_RELOAD_TS, "plugin", plugin, NULL, NULL), now);
 }
 
+void hn_core_metrics_plugin_load(const char *plugin, const char *result)
+{
+	add(get2(F_LOADS, "plugin", plugin, "result", result), 1);
+}
+
+void hn_core_metrics_plugin_unload(const char *plugin, const char *result)
+{
+	add(get2(F_UNLOADS, "plugin", plugin, "result", result), 1);
+}
+
 /* --- reported by other processes ----------------------------------------- */
 
 static void rep_free(struct rep *r)
@@ -338,7 +356,8 @@ void hn_core_metrics_report_clear(const char *source)
 static bool core_name(const char *name)
 {
 	static const char *const own[] = {
-		"hathor_best_block_height", "hathor_vertices",
+		"hathor_best_block_height", "hathor_best_block_weight",
+		"hathor_vertices",
 		"hathor_mempool_transactions", "hathor_db_file_size_bytes",
 	};
 	size_t i;
@@ -491,10 +510,14 @@ static void visit_ledger(hathor_metric_visit_cb cb, void *arg)
 
 	if (!g.ledger)
 		return;
-	if (hn_ledger_best_block(g.ledger, &best) == 0)
+	if (hn_ledger_best_block(g.ledger, &best) == 0) {
 		emit_simple(cb, arg, "hathor_best_block_height",
 			    "Height of the best block.", HATHOR_METRIC_GAUGE,
 			    "", (double)best.height);
+		emit_simple(cb, arg, "hathor_best_block_weight",
+			    "Weight of the best block (log2 of its expected "
+			    "hashes).", HATHOR_METRIC_GAUGE, "", best.weight);
+	}
 	if (hn_ledger_counts(g.ledger, &nb, &nt) == 0) {
 		emit_simple(cb, arg, "hathor_vertices",
 			    "Vertices stored (genesis included), by type.",

@@ -55,6 +55,12 @@ void hn_core_metrics_host_restart(const char *reason);
  * "rolled_back") at wall time @now. */
 void hn_core_metrics_plugin_reload(const char *plugin, const char *result,
 				   double now);
+/* The admin's plugin load / unload (core/plugins.c) finished with @result:
+ * load "ok", "refused" (the loader refused the file: missing, wrong ABI,
+ * already loaded, a p2p plugin) or "failed" (its start failed); unload
+ * "ok", "refused" (the in-process p2p plugin) or "not_found". */
+void hn_core_metrics_plugin_load(const char *plugin, const char *result);
+void hn_core_metrics_plugin_unload(const char *plugin, const char *result);
 
 /* Metrics another process reported (the P2P host): replaces everything
  * previously reported under @source.  Each value is copied; its name must

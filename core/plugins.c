@@ -114,6 +114,20 @@ static void refused(struct hn_error *err, const char *path, const char *msg)
 		     base ? base + 1 : path, why + strlen("\" refused: "));
 }
 
+/* The plugin label of a load the loader refused: NAME, or PATH's base name
+ * without ".so" (the name it would have had in the usual layout). */
+static void label_of(const char *name, char *out, size_t len)
+{
+	const char *b = strrchr(name, '/');
+	size_t n;
+
+	b = b ? b + 1 : name;
+	n = strlen(b);
+	if (n > 3 && strcmp(b + n - 3, ".so") == 0)
+		n -= 3;
+	snprintf(out, len, "%.*s", (int)n, b);
+}
+
 int hn_plugins_load(struct hn_daemon *d, const char *name,
 		    const struct hathor_plugin_desc **out, char **path_out,
 		    struct hn_error *err)
@@ -131,6 +145,10 @@ int hn_plugins_load(struct hn_daemon *d, const char *name,
 	if (!(path = plugin_path(d->cfg, name)))
 		return hn_error_set(err, HN_ENOMEM, "out of memory");
 	if (hn_plugin_rt_load(m->rt, path, NULL, &in, msg, sizeof(msg)) < 0) {
+		char label[128];
+
+		label_of(name, label, sizeof(label));
+		hn_core_metrics_plugin_load(label, "refused");
 		hn_warn(COMP, "plugin load %s refused: %s", path, msg);
 		refused(err, path, msg);
 		free(path);
@@ -138,6 +156,7 @@ int hn_plugins_load(struct hn_daemon *d, const char *name,
 	}
 	desc = hn_plugin_inst_desc(in);
 	if (desc->kind == HATHOR_KIND_P2P) {
+		hn_core_metrics_plugin_load(desc->name, "refused");
 		hn_plugin_inst_unload(in);
 		hn_warn(COMP, "plugin load %s refused: a p2p plugin runs in the "
 			"p2p host (plugin reload p2p)", path);
@@ -148,6 +167,7 @@ int hn_plugins_load(struct hn_daemon *d, const char *name,
 		return HN_EINVAL;
 	}
 	if (hn_plugin_inst_start(in, msg, sizeof(msg)) < 0) {
+		hn_core_metrics_plugin_load(desc->name, "failed");
 		hn_plugin_inst_unload(in);
 		hn_warn(COMP, "plugin load %s: failed to start: %s", path, msg);
 		hn_error_set(err, HN_EINVAL, "plugin \"%s\" failed to start: "
@@ -155,6 +175,7 @@ int hn_plugins_load(struct hn_daemon *d, const char *name,
 		free(path);
 		return HN_EINVAL;
 	}
+	hn_core_metrics_plugin_load(desc->name, "ok");
 	hn_info(COMP, "plugin %s %s (%s, abi %u.%u) loaded from %s by the "
 		"admin", desc->name, desc->version,
 		hn_plugin_kind_name(desc->kind), desc->abi_major,
@@ -179,14 +200,18 @@ int hn_plugins_unload(struct hn_daemon *d, const char *name,
 
 		if (strcmp(desc->name, name) != 0)
 			continue;
-		if (desc->kind == HATHOR_KIND_P2P)
+		if (desc->kind == HATHOR_KIND_P2P) {
+			hn_core_metrics_plugin_unload(name, "refused");
 			return hn_error_set(err, HN_EINVAL, "plugin \"%s\" is "
 					    "the in-process p2p plugin: it "
 					    "stops with the node", name);
+		}
 		hn_info(COMP, "plugin %s unloaded by the admin", name);
 		hn_plugin_inst_unload(in);
+		hn_core_metrics_plugin_unload(name, "ok");
 		return 0;
 	}
+	hn_core_metrics_plugin_unload(name ? name : "", "not_found");
 	return hn_error_set(err, HN_ENOENT, "no plugin \"%s\" loaded in the "
 			    "core", name ? name : "");
 }

@@ -344,7 +344,7 @@ static void hb_metric(void *arg, const struct hathor_metric_value *v)
 	hm->n++;
 }
 
-/* This process's figures (process="host") and every metric its plugin
+/* This process's figures (process="p2p-host") and every metric its plugin
  * registered: the heartbeat's "metrics" (docs/ipc.md). */
 static struct json_object *hb_metrics(struct host *hs)
 {
@@ -377,7 +377,7 @@ static struct json_object *hb_metrics(struct host *hs)
 	for (i = 0; i < sizeof(p) / sizeof(p[0]); i++) {
 		struct hathor_metric_value v = {
 			.name = p[i].name, .help = p[i].help,
-			.labels = "process=\"host\"", .type = p[i].type,
+			.labels = "process=\"p2p-host\"", .type = p[i].type,
 			.value = vals[i],
 		};
 

@@ -15,8 +15,16 @@
  * k="v" form with values escaped by whoever registered them.
  *
  * Configuration (ini section [metrics]):
- *   metrics.listen     HOST:PORT (default 127.0.0.1:9101; port 0: any)
+ *   metrics.listen     HOST:PORT (default 127.0.0.1:9101; port 0: any;
+ *                      "off": no HTTP listener, the textfile only)
  *   metrics.port_file  if set, the bound port is written there
+ *   metrics.textfile   if set (a *.prom path), hathor-core's textfile for
+ *                      node_exporter (hathor/prometheus.py): its gauge
+ *                      names, from our families, rewritten (temp file +
+ *                      rename) at start and every
+ *   metrics.textfile_interval  seconds (default 15, hathor-core's
+ *                      PROMETHEUS_WRITE_INTERVAL; 0.1 .. 3600)
+ *   metrics.textfile_prefix    before every name (its --prometheus-prefix)
  *
  * libmicrohttpd runs in external epoll mode: its epoll fd is watched with
  * the host's io service and its timeout with a host timer, so every
@@ -44,6 +52,7 @@
 #endif
 
 #define DEFAULT_LISTEN "127.0.0.1:9101"
+#define DEFAULT_TEXTFILE_INTERVAL 15.0
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 struct mp {
@@ -62,6 +71,13 @@ struct mp {
 	char *warned[64];
 	size_t n_warned;
 	uint64_t refused;
+	/* The hathor-core textfile (metrics.textfile), or no path. */
+	bool http;
+	const char *textfile;
+	const char *tf_prefix;
+	double tf_interval;
+	struct hathor_timer *tf_timer;
+	int tf_errno;                   /* last write error logged */
 };
 
 /* --- a growing text buffer ------------------------------------------------ */
@@ -432,7 +448,7 @@ static void emit(struct buf *b, const struct item *x)
 /* --- this process --------------------------------------------------------- */
 
 /* This process's own figures, added to the collected items so that a
- * family another process reports too (process_* with process="host")
+ * family another process reports too (process_* with process="p2p-host")
  * stays one family. */
 static void own_metrics(struct mp *m, struct items *it)
 {
@@ -481,6 +497,20 @@ static void own_metrics(struct mp *m, struct items *it)
 	}
 }
 
+/* Every metric of the process, sorted (item_cmp); false on out of
+ * memory. */
+static bool gather(struct mp *m, struct items *it)
+{
+	own_metrics(m, it);
+	m->svc->metrics_visit(m->h, collect, it);
+	if (it->oom) {
+		items_free(it);
+		return false;
+	}
+	qsort(it->v, it->n, sizeof(*it->v), item_cmp);
+	return true;
+}
+
 /* The whole exposition; NULL on out of memory. */
 static char *render(struct mp *m, size_t *len)
 {
@@ -490,13 +520,8 @@ static char *render(struct mp *m, size_t *len)
 	size_t i;
 
 	m->svc->metric_add(m->h, m->scrapes, 1);
-	own_metrics(m, &it);
-	m->svc->metrics_visit(m->h, collect, &it);
-	if (it.oom) {
-		items_free(&it);
+	if (!gather(m, &it))
 		return NULL;
-	}
-	qsort(it.v, it.n, sizeof(*it.v), item_cmp);
 	for (i = 0; i < it.n; i++) {
 		const struct item *x = &it.v[i];
 
@@ -521,6 +546,189 @@ static char *render(struct mp *m, size_t *len)
 	}
 	*len = b.len;
 	return b.p;
+}
+
+/* --- the hathor-core textfile -------------------------------------------- */
+
+/* hathor-core's gauges (hathor/prometheus.py METRIC_INFO, in its order and
+ * with its HELP texts) that we have, and the series each is read from.
+ * Not written (we have no source): hash_rate, the websocket, stratum and
+ * cache gauges, peer_connection_* per peer, tx_storage_*, python_gc_*. */
+static const struct compat {
+	const char *name, *help, *from, *labels;
+} compat[] = {
+	{ "transactions", "Number of transactions", "hathor_vertices",
+	  "type=\"tx\"" },
+	{ "blocks", "Number of blocks", "hathor_vertices",
+	  "type=\"block\"" },
+	{ "connected_peers", "Peers connected in the network",
+	  "hathor_peers", "state=\"ready\"" },
+	{ "connecting_peers", "Peers connecting in the network",
+	  "hathor_peers", "state=\"connecting\"" },
+	{ "handshaking_peers", "Peers handshaking in the network",
+	  "hathor_peers", "state=\"handshaking\"" },
+	{ "known_peers", "Peers known in the network",
+	  "hathor_p2p_known_peers", "" },
+	{ "best_block_weight", "Weight of blocks", "hathor_best_block_weight",
+	  "" },
+	{ "best_block_height", "Height of best chain",
+	  "hathor_best_block_height", "" },
+};
+
+/* A value as prometheus_client writes it (floatToGoString: Python's repr,
+ * "22.0", exponent form above 1e6 the way Go spells it). */
+static void buf_pyfloat(struct buf *b, double v)
+{
+	char t[96], m[64];
+	char *dot;
+	int prec;
+
+	if (isnan(v) || isinf(v)) {
+		buf_value(b, v);
+		return;
+	}
+	if (v == floor(v) && fabs(v) < 1e16)
+		snprintf(t, sizeof(t), "%.1f", v);
+	else {
+		for (prec = 1; prec < 17; prec++) {
+			snprintf(t, sizeof(t), "%.*g", prec, v);
+			if (strtod(t, NULL) == v)
+				break;
+		}
+		if (prec == 17)
+			snprintf(t, sizeof(t), "%.17g", v);
+	}
+	dot = strchr(t, '.');
+	if (v > 0 && dot && !strchr(t, 'e') && dot - t > 6) {
+		size_t k, n = 0, e = (size_t)(dot - t) - 1;
+
+		m[n++] = t[0];
+		m[n++] = '.';
+		for (k = 1; t[k] && n < sizeof(m) - 1; k++)
+			if (t[k] != '.')
+				m[n++] = t[k];
+		while (n > 0 && (m[n - 1] == '0' || m[n - 1] == '.'))
+			n--;
+		m[n] = 0;
+		snprintf(t, sizeof(t), "%.63se+%02zu", m, e);
+	}
+	buf_str(b, t);
+}
+
+static const struct item *find_item(const struct items *it, const char *name,
+				    const char *labels)
+{
+	size_t i;
+
+	for (i = 0; i < it->n; i++)
+		if (strcmp(it->v[i].name, name) == 0 &&
+		    strcmp(it->v[i].labels, labels) == 0)
+			return &it->v[i];
+	return NULL;
+}
+
+/* Writes the textfile through PATH.tmp and rename (node_exporter reads
+ * only *.prom, and never a half-written one).  An error is logged once
+ * until the next success. */
+static void textfile_write(struct mp *m)
+{
+	struct items it = { .m = m };
+	struct buf b = { 0 };
+	char tmp[4096];
+	const char *what = "out of memory";
+	size_t i;
+	FILE *f;
+	int e = ENOMEM;
+
+	if (gather(m, &it)) {
+		for (i = 0; i < sizeof(compat) / sizeof(compat[0]); i++) {
+			const struct item *x = find_item(&it, compat[i].from,
+							 compat[i].labels);
+
+			if (!x)
+				continue;
+			buf_printf(&b, "# HELP %s%s %s\n# TYPE %s%s gauge\n"
+				   "%s%s ", m->tf_prefix, compat[i].name,
+				   compat[i].help, m->tf_prefix,
+				   compat[i].name, m->tf_prefix,
+				   compat[i].name);
+			buf_pyfloat(&b, x->value);
+			buf_str(&b, "\n");
+		}
+		items_free(&it);
+		if (!b.oom) {
+			snprintf(tmp, sizeof(tmp), "%s.tmp", m->textfile);
+			errno = 0;
+			what = "write";
+			f = fopen(tmp, "we");
+			if (f && fwrite(b.p ? b.p : "", 1, b.len, f) == b.len &&
+			    fclose(f) == 0) {
+				f = NULL;
+				what = "rename";
+				if (rename(tmp, m->textfile) == 0) {
+					free(b.p);
+					m->tf_errno = 0;
+					return;
+				}
+			}
+			e = errno ? errno : EIO;
+			if (f)
+				fclose(f);
+			unlink(tmp);
+		}
+	}
+	free(b.p);
+	if (e != m->tf_errno)
+		hathor_logf(m->svc, m->h, HATHOR_LOG_WARN, "metrics.textfile "
+			    "%s: %s failed: %s (logged once until it works "
+			    "again)", m->textfile, what, strerror(e));
+	m->tf_errno = e;
+}
+
+static void on_textfile_timer(void *arg)
+{
+	textfile_write(arg);
+}
+
+/* metrics.textfile*: NULL path leaves it off. */
+static int textfile_config(struct mp *m, char *err, size_t errlen)
+{
+	const char *path = m->svc->config_get(m->h, "metrics.textfile");
+	const char *iv = m->svc->config_get(m->h,
+					    "metrics.textfile_interval");
+	const char *pre = m->svc->config_get(m->h, "metrics.textfile_prefix");
+	size_t n;
+	char *end;
+
+	if (!path || !*path)
+		return 0;
+	n = strlen(path);
+	if (n < 6 || strcmp(path + n - 5, ".prom") != 0 || n > 4000) {
+		snprintf(err, errlen, "metrics.textfile '%s': must be a path "
+			 "ending in .prom (node_exporter's textfile collector "
+			 "reads only those)", path);
+		return HATHOR_EINVAL;
+	}
+	m->tf_interval = DEFAULT_TEXTFILE_INTERVAL;
+	if (iv && *iv) {
+		errno = 0;
+		m->tf_interval = strtod(iv, &end);
+		if (errno || *end || !(m->tf_interval >= 0.1 &&
+				       m->tf_interval <= 3600)) {
+			snprintf(err, errlen, "metrics.textfile_interval '%s': "
+				 "seconds from 0.1 to 3600", iv);
+			return HATHOR_EINVAL;
+		}
+	}
+	if (pre && *pre && !name_ok(pre, false)) {
+		snprintf(err, errlen, "metrics.textfile_prefix '%s': not the "
+			 "start of a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)",
+			 pre);
+		return HATHOR_EINVAL;
+	}
+	m->textfile = path;
+	m->tf_prefix = pre ? pre : "";
+	return 0;
 }
 
 /* --- HTTP ----------------------------------------------------------------- */
@@ -673,9 +881,17 @@ static int m_init(struct hathor_host *h, const struct hathor_services *svc,
 		listen = DEFAULT_LISTEN;
 	snprintf(m->listen, sizeof(m->listen), "%s", listen);
 	m->port_file = svc->config_get(h, "metrics.port_file");
-	if ((rc = parse_listen(m, listen, err, errlen)) < 0) {
+	m->http = strcmp(listen, "off") != 0;
+	if ((m->http && (rc = parse_listen(m, listen, err, errlen)) < 0) ||
+	    (rc = textfile_config(m, err, errlen)) < 0) {
 		free(m);
 		return rc;
+	}
+	if (!m->http && !m->textfile) {
+		snprintf(err, errlen, "metrics.listen off and no "
+			 "metrics.textfile: nothing to serve");
+		free(m);
+		return HATHOR_EINVAL;
 	}
 	m->scrapes = svc->metric_new(h, HATHOR_METRIC_COUNTER,
 				     "hathor_metrics_scrapes_total",
@@ -690,9 +906,37 @@ static int m_init(struct hathor_host *h, const struct hathor_services *svc,
 	return 0;
 }
 
+static int http_start(struct mp *m, char *err, size_t errlen);
+
 static int m_start(void *ctx, char *err, size_t errlen)
 {
 	struct mp *m = ctx;
+	int rc;
+
+	if (m->http && (rc = http_start(m, err, errlen)) < 0)
+		return rc;
+	if (!m->textfile)
+		return 0;
+	m->tf_timer = m->svc->timer_new(m->h, on_textfile_timer, m);
+	if (!m->tf_timer) {
+		snprintf(err, errlen, "cannot start the textfile timer");
+		return HATHOR_EIO;
+	}
+	textfile_write(m);
+	if (m->tf_errno) {
+		snprintf(err, errlen, "metrics.textfile %s: %s", m->textfile,
+			 strerror(m->tf_errno));
+		return HATHOR_EIO;
+	}
+	m->svc->timer_set(m->h, m->tf_timer, m->tf_interval, m->tf_interval);
+	hathor_logf(m->svc, m->h, HATHOR_LOG_INFO, "writing the hathor-core "
+		    "textfile %s every %g s%s%s", m->textfile, m->tf_interval,
+		    *m->tf_prefix ? ", prefix " : "", m->tf_prefix);
+	return 0;
+}
+
+static int http_start(struct mp *m, char *err, size_t errlen)
+{
 	const union MHD_DaemonInfo *info;
 	unsigned flags = MHD_USE_EPOLL;
 	FILE *f;
@@ -738,6 +982,9 @@ static void m_stop(void *ctx)
 {
 	struct mp *m = ctx;
 
+	if (m->tf_timer)
+		m->svc->timer_free(m->h, m->tf_timer);
+	m->tf_timer = NULL;
 	if (m->io)
 		m->svc->io_free(m->h, m->io);
 	m->svc->timer_free(m->h, m->timer);
@@ -755,7 +1002,7 @@ static void m_destroy(void *ctx)
 
 	if (!m)
 		return;
-	if (m->mhd)
+	if (m->mhd || m->tf_timer)
 		m_stop(m);
 	for (i = 0; i < m->n_warned; i++)
 		free(m->warned[i]);

@@ -126,7 +126,7 @@ static double cm(const char *name, const char *labels)
 
 static bool host_rss_reported(void *arg)
 {
-	return cm("process_resident_memory_bytes", "process=\"host\"") > 0;
+	return cm("process_resident_memory_bytes", "process=\"p2p-host\"") > 0;
 }
 
 static struct hn_sup_stats stats(void)
@@ -323,14 +323,15 @@ static void test_kill_restart_backoff(void **state)
 	assert_true(run_until(more_beats, &beats, 3.0));
 	assert_int_equal(stats().misses, 0);
 	/* The core's metrics: up, and the host's own figures reported in
-	 * its heartbeat answers (docs/ipc.md), labelled process="host". */
+	 * its heartbeat answers (docs/ipc.md), labelled process="p2p-host". */
 	assert_true(cm("hathor_p2p_host_up", "") == 1);
 	assert_true(run_until(host_rss_reported, NULL, 3.0));
-	assert_true(cm("process_resident_memory_bytes", "process=\"host\"")
+	assert_true(cm("process_resident_memory_bytes", "process=\"p2p-host\"")
 		    > 1e6);
-	assert_true(cm("process_cpu_seconds_total", "process=\"host\"") >= 0);
-	assert_true(cm("process_open_fds", "process=\"host\"") >= 3);
-	assert_true(cm("process_start_time_seconds", "process=\"host\"") >
+	assert_true(cm("process_cpu_seconds_total",
+		       "process=\"p2p-host\"") >= 0);
+	assert_true(cm("process_open_fds", "process=\"p2p-host\"") >= 3);
+	assert_true(cm("process_start_time_seconds", "process=\"p2p-host\"") >
 		    ev_time() - 60);
 	assert_true(cm("hathor_peers", "state=\"ready\"") >= 0);
 	/* node.ipc calls the host made: duration histogram by method. */
@@ -363,7 +364,7 @@ static void test_kill_restart_backoff(void **state)
 		       "reason=\"crash\"") == 1);
 	assert_true(cm("hathor_p2p_host_up", "") == 0);
 	/* What the dead host reported is gone with it. */
-	assert_true(cm("process_resident_memory_bytes", "process=\"host\"")
+	assert_true(cm("process_resident_memory_bytes", "process=\"p2p-host\"")
 		    == -1);
 	assert_true(run_until(pid_respawned, &p1, 5.0));
 	d1 = ev_time() - t0;

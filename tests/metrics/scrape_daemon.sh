@@ -27,9 +27,13 @@ NT=${6:-30}
 "$GEN" --network unittests --blocks "$NB" --txs "$NT" --tokens 2 --seed 5 \
 	--data-dir "$WORK/da" --quiet >"$WORK/gen.log" 2>&1 ||
 	fail "chaingen failed"
+# Both also write hathor-core's textfile for node_exporter (every 1 s; A
+# with a prefix).
 for n in a b; do
-	printf '[metrics]\nport_file = %s\n' "$WORK/$n.mport" >"$WORK/$n.ini"
+	printf '[metrics]\nport_file = %s\ntextfile = %s\ntextfile_interval = 1\n' \
+		"$WORK/$n.mport" "$WORK/$n.prom" >"$WORK/$n.ini"
 done
+echo "textfile_prefix = hc_" >>"$WORK/a.ini"
 PA=$(free_port)
 PB=$(free_port)
 start a "$PA" "" --config "$WORK/a.ini" --metrics-listen 127.0.0.1:0
@@ -46,11 +50,14 @@ MA=$(tr -dc 0-9 <"$WORK/a.mport")
 MB=$(tr -dc 0-9 <"$WORK/b.mport")
 # The host reports in its heartbeat answers (every 2 s).
 hb_seen() { curl -sf "http://127.0.0.1:$MB/metrics" |
-	grep -q '^process_resident_memory_bytes{process="host"}'; }
+	grep -q '^process_resident_memory_bytes{process="p2p-host"}'; }
 wait_for 10 hb_seen || fail "B's host metrics never reached the core"
 # The P2P plugin's own gauges, through the same report.
 synced_seen() { curl -sf "http://127.0.0.1:$MB/metrics" | grep -q '^hathor_synced 1$'; }
 wait_for 15 synced_seen || fail "B never showed hathor_synced 1"
+# The textfile catches up within its interval.
+tf_ready() { grep -qx 'connected_peers 1.0' "$WORK/b.prom" 2>/dev/null; }
+wait_for 5 tf_ready || fail "B's textfile: $(cat "$WORK/b.prom" 2>&1)"
 
 python3 - "$API_b" "http://127.0.0.1:$MB/metrics" \
 	"http://127.0.0.1:$MA/metrics" "$WORK" <<'PY' || fail "checks failed"
@@ -163,12 +170,12 @@ for d in ("received", "sent"):
 assert v("hathor_p2p_message_bytes_total", '{direction="received"}') > \
     v("hathor_p2p_message_bytes_total", '{direction="sent"}')
 assert v("hathor_peers", '{state="ready"}') == 1, "B's ready peers"
-assert v("process_resident_memory_bytes", '{process="host"}') > 1e6
+assert v("process_resident_memory_bytes", '{process="p2p-host"}') > 1e6
 assert v("process_resident_memory_bytes", '{process="core"}') > 1e6
-assert v("process_cpu_seconds_total", '{process="host"}') >= 0
+assert v("process_cpu_seconds_total", '{process="p2p-host"}') >= 0
 import time
 cst = v("process_start_time_seconds", '{process="core"}')
-hst = v("process_start_time_seconds", '{process="host"}')
+hst = v("process_start_time_seconds", '{process="p2p-host"}')
 assert time.time() - 300 < cst <= time.time(), "core start %s" % cst
 # The host is the core's child: started after it (clock-tick rounding).
 assert cst - 0.05 <= hst <= time.time(), "host start %s, core %s" % (hst, cst)
@@ -184,6 +191,56 @@ for (n, l), x in s1.items():
     if t in ("counter", "histogram") and (n, l) in s2:
         assert s2[(n, l)] >= x, "%s%s went down" % (n, l)
 assert v("hathor_metrics_scrapes_total") > s1[("hathor_metrics_scrapes_total", "")]
+assert v("hathor_best_block_weight") > 0
+
+# hathor-core's textfile (hathor/prometheus.py names and HELP, gauges only,
+# values as prometheus_client writes them), the same figures as /metrics.
+compat = [("transactions", "hathor_vertices", '{type="tx"}'),
+          ("blocks", "hathor_vertices", '{type="block"}'),
+          ("connected_peers", "hathor_peers", '{state="ready"}'),
+          ("connecting_peers", "hathor_peers", '{state="connecting"}'),
+          ("handshaking_peers", "hathor_peers", '{state="handshaking"}'),
+          ("known_peers", "hathor_p2p_known_peers", ""),
+          ("best_block_weight", "hathor_best_block_weight", ""),
+          ("best_block_height", "hathor_best_block_height", "")]
+def tf_check(node, prefix, url):
+    tf = open("%s/%s.prom" % (work, node)).read()
+    ser = parse(get(url))[1]
+    ft, st_, _ = parse(tf)
+    names = [n for n in ft]
+    assert names == [prefix + c[0] for c in compat], \
+        "%s textfile families %s" % (node, names)
+    assert all(t == "gauge" for t in ft.values()), ft
+    assert "# HELP %sbest_block_height Height of best chain\n" % prefix in tf
+    for name, src, lab in compat:
+        want = ser[(src, lab)]
+        got = st_[(prefix + name, "")]
+        if got != want:
+            return "%s %s%s = %s, /metrics %s%s = %s" % (
+                node, prefix, name, got, src, lab, want)
+        if want == int(want) and want < 1e6:
+            assert "\n%s%s %d.0\n" % (prefix, name, want) in tf, \
+                "%s: %s not written as %d.0" % (node, name, want)
+    if have_promtool:
+        p = subprocess.run(["promtool", "check", "metrics"], input=tf,
+                           text=True, capture_output=True)
+        # hathor-core's names break promtool's lint rules (exit 3), never
+        # the syntax (exit 1).
+        assert p.returncode in (0, 3), "promtool on the textfile: %d %s%s" % (
+            p.returncode, p.stdout, p.stderr)
+    return None
+
+for node, prefix, url in (("b", "", murl), ("a", "hc_", murl_a)):
+    # Written every 1 s: a figure that just changed may lag a scrape.
+    for _ in range(5):
+        why = tf_check(node, prefix, url)
+        if not why:
+            break
+        time.sleep(1)
+    assert not why, why
+assert not [f for f in __import__("os").listdir(work)
+            if f.endswith(".prom.tmp")], "temp file left"
+print("textfile ok: %d gauges (B), prefix hc_ (A)" % len(compat))
 print("scrape ok: height %d, %d vertices synced, %d received, %d series, "
       "%d histograms, %d families" % (h, synced, recv, len(s2), nhist,
                                        len(f2)))

@@ -104,6 +104,8 @@ static void test_ledger_gauges(void **state)
 	assert_true(val(s, "hathor_best_block_height", "") == 5);
 	assert_true(val(s, "hathor_best_block_height", "") ==
 		    (double)tc_best_height(&tc));
+	/* tc_chain's blocks have weight 2.0. */
+	assert_true(val(s, "hathor_best_block_weight", "") == 2.0);
 	assert_true(val(s, "hathor_vertices", "type=\"block\"") == 6);
 	assert_true(val(s, "hathor_vertices", "type=\"tx\"") == 2);
 	/* The first block confirmed both genesis transactions. */
@@ -151,6 +153,11 @@ static void test_hooks(void **state)
 	hn_core_metrics_vertex("tx", "invalid_pow");
 	hn_core_metrics_host_restart("crash");
 	hn_core_metrics_plugin_reload("p2p_sync_v2", "ok", 1700000000);
+	hn_core_metrics_plugin_load("vertex_metrics", "ok");
+	hn_core_metrics_plugin_load("vertex_metrics", "refused");
+	hn_core_metrics_plugin_load("vertex_metrics", "refused");
+	hn_core_metrics_plugin_unload("vertex_metrics", "ok");
+	hn_core_metrics_plugin_unload("nosuch", "not_found");
 	hn_core_metrics_peers(3, 1, 2);
 	hn_core_metrics_host_up(true);
 	visit(s);
@@ -195,6 +202,17 @@ static void test_hooks(void **state)
 			"plugin=\"p2p_sync_v2\",result=\"ok\"") == 1);
 	assert_true(val(s, "hathor_plugin_last_reload_timestamp_seconds",
 			"plugin=\"p2p_sync_v2\"") == 1700000000);
+	assert_true(val(s, "hathor_plugin_loads_total",
+			"plugin=\"vertex_metrics\",result=\"ok\"") == 1);
+	assert_true(val(s, "hathor_plugin_loads_total",
+			"plugin=\"vertex_metrics\",result=\"refused\"") == 2);
+	assert_true(val(s, "hathor_plugin_unloads_total",
+			"plugin=\"vertex_metrics\",result=\"ok\"") == 1);
+	assert_true(val(s, "hathor_plugin_unloads_total",
+			"plugin=\"nosuch\",result=\"not_found\"") == 1);
+	/* A load or unload is not a reload. */
+	assert_null(find(s, "hathor_plugin_reloads_total",
+			 "plugin=\"vertex_metrics\",result=\"ok\""));
 	assert_true(val(s, "hathor_peers", "state=\"connecting\"") == 3);
 	assert_true(val(s, "hathor_peers", "state=\"handshaking\"") == 1);
 	assert_true(val(s, "hathor_peers", "state=\"ready\"") == 2);

@@ -92,9 +92,16 @@ static void extra(void *arg, hathor_metric_visit_cb cb, void *cb_arg)
 		{ .name = "hathor_best_block_height", .help = "clash",
 		  .labels = "a=\"b\"", .source = "bad",
 		  .type = HATHOR_METRIC_COUNTER, .value = 5 },
+		/* For the hathor-core textfile's value spelling. */
+		{ .name = "hathor_vertices", .help = "Vertices stored",
+		  .labels = "type=\"tx\"", .source = "core",
+		  .type = HATHOR_METRIC_GAUGE, .value = 1234567 },
+		{ .name = "hathor_best_block_weight", .help = "Weight",
+		  .labels = "", .source = "core",
+		  .type = HATHOR_METRIC_GAUGE, .value = 60.25 },
 		/* Another process's process_* join the plugin's family. */
 		{ .name = "process_resident_memory_bytes", .help = "rss",
-		  .labels = "process=\"host\"", .source = "p2p-host",
+		  .labels = "process=\"p2p-host\"", .source = "p2p-host",
 		  .type = HATHOR_METRIC_GAUGE, .value = 5e6 },
 	};
 	size_t i;
@@ -297,6 +304,95 @@ static void promtool(const char *dir, const char *text)
 	printf("promtool check metrics: clean\n");
 }
 
+/* Loading must fail with HN_EINVAL and @why in the message. */
+static void refused(struct hn_plugin_rt *rt, const char *so, const char *why)
+{
+	struct hn_plugin_open_opts oo = { .want_kind = HATHOR_KIND_METRICS };
+	struct hn_plugin_inst *in;
+	char err[1024];
+	int rc = hn_plugin_rt_load(rt, so, &oo, &in, err, sizeof(err));
+
+	CHECK(rc == HN_EINVAL && strstr(err, why), "%d '%s', want '%s'", rc,
+	      err, why);
+}
+
+static void cfg(struct hn_plugin_rt *rt, const char *k, const char *v)
+{
+	CHECK(hn_plugin_rt_config_set(rt, k, v) == 0, "config %s", k);
+}
+
+/* metrics.textfile*: bad values refused at init; listen off with a
+ * textfile writes it at start (our figures under hathor-core's names,
+ * values spelled as prometheus_client does) and every interval. */
+static void textfile_cases(struct hn_plugin_rt *rt, const char *so,
+			   const char *dir, struct ev_loop *loop)
+{
+	struct hn_plugin_open_opts oo = { .want_kind = HATHOR_KIND_METRICS };
+	struct hn_plugin_inst *in;
+	char err[1024], tf[512], bad[600];
+	char *t, *t2;
+	int rc;
+
+	snprintf(tf, sizeof(tf), "%s/hathor.prom", dir);
+	unlink(tf);
+	cfg(rt, "metrics.listen", "off");
+	refused(rt, so, "metrics.listen off and no metrics.textfile");
+	cfg(rt, "metrics.textfile", "/x/hathor.txt");
+	refused(rt, so, "must be a path ending in .prom");
+	cfg(rt, "metrics.textfile", tf);
+	cfg(rt, "metrics.textfile_interval", "0");
+	refused(rt, so, "metrics.textfile_interval '0': seconds");
+	cfg(rt, "metrics.textfile_interval", "0.2");
+	cfg(rt, "metrics.textfile_prefix", "9x");
+	refused(rt, so, "metrics.textfile_prefix '9x'");
+	cfg(rt, "metrics.textfile_prefix", "hc_");
+	rc = hn_plugin_rt_load(rt, so, &oo, &in, err, sizeof(err));
+	CHECK(rc == 0, "%s", err);
+	CHECK(hn_plugin_inst_start(in, err, sizeof(err)) == 0, "%s", err);
+	t = slurp(tf);
+	CHECK(strstr(t, "# HELP hc_best_block_height Height of best chain\n"
+		     "# TYPE hc_best_block_height gauge\n"
+		     "hc_best_block_height 42.0\n"), "textfile: %s", t);
+	CHECK(strstr(t, "\nhc_transactions 1.234567e+06\n"), "%s", t);
+	CHECK(strstr(t, "\nhc_best_block_weight 60.25\n"), "%s", t);
+	/* No source here: left out, not written as 0. */
+	CHECK(!strstr(t, "blocks ") && !strstr(t, "peers"), "%s", t);
+	CHECK(!strstr(t, "hathor_"), "native names in the textfile: %s", t);
+	/* Rewritten on the timer. */
+	height = 43;
+	{
+		ev_tstamp end = ev_time() + 3;
+
+		t2 = NULL;
+		while (ev_time() < end) {
+			ev_run(loop, EVRUN_ONCE);
+			free(t2);
+			t2 = slurp(tf);
+			if (strstr(t2, "\nhc_best_block_height 43.0\n"))
+				break;
+		}
+		CHECK(strstr(t2, "\nhc_best_block_height 43.0\n"),
+		      "not rewritten: %s", t2);
+	}
+	height = 42;
+	free(t);
+	free(t2);
+	hn_plugin_inst_unload(in);
+	/* A place it cannot write: start fails, naming the file. */
+	snprintf(bad, sizeof(bad), "%s/nodir/hathor.prom", dir);
+	cfg(rt, "metrics.textfile", bad);
+	rc = hn_plugin_rt_load(rt, so, &oo, &in, err, sizeof(err));
+	CHECK(rc == 0, "%s", err);
+	rc = hn_plugin_inst_start(in, err, sizeof(err));
+	CHECK(rc < 0 && strstr(err, "nodir/hathor.prom") &&
+	      strstr(err, "No such file"), "%d %s", rc, err);
+	hn_plugin_inst_unload(in);
+	cfg(rt, "metrics.textfile", "");
+	cfg(rt, "metrics.textfile_prefix", "");
+	cfg(rt, "metrics.textfile_interval", "");
+	printf("test_metrics: textfile ok\n");
+}
+
 int main(int argc, char **argv)
 {
 	struct hn_plugin_open_opts oo = { .want_kind = HATHOR_KIND_METRICS };
@@ -325,6 +421,8 @@ int main(int argc, char **argv)
 	rc = hn_plugin_rt_load(rt, argv[1], &oo, &in, err, sizeof(err));
 	CHECK(rc == HN_EINVAL && strstr(err, "expected HOST:PORT"), "%d %s",
 	      rc, err);
+
+	textfile_cases(rt, argv[1], argv[2], loop);
 
 	snprintf(pf, sizeof(pf), "%s/metrics.port", argv[2]);
 	unlink(pf);
@@ -373,8 +471,9 @@ int main(int argc, char **argv)
 	CHECK(!strstr(body, "garbage"), "garbage served");
 	CHECK(!strstr(body, "clash") && !strstr(body, "a=\"b\""),
 	      "type clash served");
-	CHECK(sample(body, "process_resident_memory_bytes{process=\"host\"}")
-	      == 5e6, "host rss in the same family");
+	CHECK(sample(body, "process_resident_memory_bytes"
+		     "{process=\"p2p-host\"}") == 5e6,
+	      "host rss in the same family");
 	printf("%s", body);
 	check_format(body);
 	promtool(argv[2], body);

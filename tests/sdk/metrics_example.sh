@@ -112,6 +112,10 @@ adm plugin list >"$W/list.txt" 2>&1 || fail "plugin list"
 grep -q vertex_metrics "$W/list.txt" || fail "not listed: $(cat "$W/list.txt")"
 grep -q "counting accepted vertices" "$W/n.log" || fail "no start log line"
 [[ $(sample "$B") == 0 ]] || fail "block counter before mining: $(sample "$B")"
+# The admin's loads and unloads are counted by the core (core/plugins.c).
+LD='hathor_plugin_loads_total{plugin="vertex_metrics",result='
+UL='hathor_plugin_unloads_total{plugin="vertex_metrics",result='
+[[ $(sample "${LD}\"ok\"}") == 1 ]] || fail "loads ok: '$(sample "${LD}\"ok\"}")'"
 mine
 h=$(height)
 for ((i = 0; i < 50; i++)); do
@@ -137,11 +141,18 @@ out=$(adm plugin load vertex_metrics 2>&1) && fail "second load accepted"
 grep -q "already loaded" <<<"$out" || fail "second load: $out"
 out=$(adm plugin load nosuch 2>&1) && fail "load of a missing file accepted"
 grep -q "nosuch.so" <<<"$out" || fail "missing file: $out"
+[[ $(sample "${LD}\"refused\"}") == 1 ]] ||
+	fail "refused loads of vertex_metrics: '$(sample "${LD}\"refused\"}")'"
+[[ $(sample 'hathor_plugin_loads_total{plugin="nosuch",result="refused"}') == 1 ]] ||
+	fail "refused load of nosuch not counted"
 
 # Unload: the family is gone; the pkg-config build loads by PATH.
 out=$(adm plugin unload vertex_metrics 2>&1) || fail "unload: $out"
 scrape | grep -q '^example_' && fail "example metrics after unload"
 out=$(adm plugin unload vertex_metrics 2>&1) && fail "second unload accepted"
+[[ $(sample "${UL}\"ok\"}") == 1 && $(sample "${UL}\"not_found\"}") == 1 ]] ||
+	fail "unloads: ok '$(sample "${UL}\"ok\"}")', not_found '$(sample "${UL}\"not_found\"}")'"
+scrape | grep -q '^hathor_plugin_reloads_total' && fail "a load or unload counted as a reload"
 out=$(adm plugin load "$W/cmake-pc/vertex_metrics.so" 2>&1) ||
 	fail "load by path: $out"
 mine
@@ -150,6 +161,7 @@ for ((i = 0; i < 50; i++)); do
 	sleep 0.1
 done
 [[ $(sample "$B") == 1 ]] || fail "pkg-config build: counter $(sample "$B")"
+[[ $(sample "${LD}\"ok\"}") == 2 ]] || fail "load by path not counted: $(sample "${LD}\"ok\"}")"
 kill -TERM "$PID"
 wait "$PID" || fail "node exited $? on SIGTERM"
 PID=
