@@ -1,6 +1,7 @@
 /*
  * feature.c: the feature-activation state machine (core/feature.h).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,18 +13,20 @@
 #include "hn/network.h"
 #include "hn/vertex.h"
 
-struct memo {
+/* Records cached by hash, direct-mapped (a record never changes). */
+#define FA_CACHE 4096                   /* power of two */
+
+struct cent {
 	uint8_t hash[32];
-	uint64_t height;
-	enum hn_feature_state st[HN_FA_MAX_FEATURES];
+	struct hn_fa_rec r;
+	bool used;
 };
 
 struct hn_fa {
 	const struct hn_network *net;
-	hn_fa_get_fn get;
-	void *arg;
-	struct memo *m;
-	size_t n, cap;
+	struct hn_fa_source src;
+	struct cent *cache;
+	uint64_t reads;
 	int daa_idx;            /* REDUCE_DAA_TARGET, -1: none */
 	uint64_t daa_lb;        /* lowest height it can be ACTIVE at */
 };
@@ -42,16 +45,17 @@ const char *hn_feature_state_name(enum hn_feature_state s)
 	return (unsigned)s <= HN_FS_FAILED ? n[s] : "?";
 }
 
-struct hn_fa *hn_fa_new(const struct hn_network *net, hn_fa_get_fn get,
-			void *arg)
+struct hn_fa *hn_fa_new_src(const struct hn_network *net,
+			    const struct hn_fa_source *src)
 {
 	struct hn_fa *fa = calloc(1, sizeof(*fa));
 
-	if (!fa)
+	if (!fa || !(fa->cache = calloc(FA_CACHE, sizeof(*fa->cache)))) {
+		free(fa);
 		return NULL;
+	}
 	fa->net = net;
-	fa->get = get;
-	fa->arg = arg;
+	fa->src = *src;
 	fa->daa_idx = hn_fa_feature_index(net, "REDUCE_DAA_TARGET");
 	if (fa->daa_idx >= 0) {
 		const struct hn_feature *f = &net->features[fa->daa_idx];
@@ -68,17 +72,59 @@ struct hn_fa *hn_fa_new(const struct hn_network *net, hn_fa_get_fn get,
 	return fa;
 }
 
+struct hn_fa *hn_fa_new(const struct hn_network *net, hn_fa_get_fn get,
+			void *arg)
+{
+	struct hn_fa_source src = { .get = get, .arg = arg };
+
+	return hn_fa_new_src(net, &src);
+}
+
 void hn_fa_free(struct hn_fa *fa)
 {
 	if (!fa)
 		return;
-	free(fa->m);
+	free(fa->cache);
 	free(fa);
 }
 
-size_t hn_fa_memo_size(const struct hn_fa *fa)
+uint64_t hn_fa_reads(const struct hn_fa *fa)
 {
-	return fa->n;
+	return fa->reads;
+}
+
+void hn_fa_net_key(const struct hn_network *net, char *out, size_t outlen)
+{
+	uint64_t h = 14695981039346656037ull;   /* FNV-1a 64 */
+	char buf[256];
+
+	for (size_t i = 0; i <= net->n_features; i++) {
+		int n;
+
+		if (i == 0)
+			n = snprintf(buf, sizeof(buf), "%u/%u/%u",
+				     net->feature_evaluation_interval,
+				     net->feature_default_threshold,
+				     net->feature_max_signal_bits);
+		else {
+			const struct hn_feature *f = &net->features[i - 1];
+
+			n = snprintf(buf, sizeof(buf),
+				     ";%s:%u:%llu:%llu:%llu:%d:%u", f->name,
+				     f->bit,
+				     (unsigned long long)f->start_height,
+				     (unsigned long long)f->timeout_height,
+				     (unsigned long long)
+				     f->minimum_activation_height,
+				     f->lock_in_on_timeout, f->threshold);
+		}
+		for (int j = 0; j < n && j < (int)sizeof(buf); j++) {
+			h ^= (uint8_t)buf[j];
+			h *= 1099511628211ull;
+		}
+	}
+	snprintf(out, outlen, "fa1-%zu-%016llx", net->n_features,
+		 (unsigned long long)h);
 }
 
 int hn_fa_store_get(void *arg, const uint8_t hash[32],
@@ -136,59 +182,6 @@ static void add_bits(const struct hn_fa *fa, uint8_t bits,
 		counts[i] += (bits >> i) & 1u;
 }
 
-static const struct memo *memo_find(const struct hn_fa *fa,
-				    const uint8_t hash[32])
-{
-	for (size_t i = fa->n; i-- > 0;)
-		if (!memcmp(fa->m[i].hash, hash, 32))
-			return &fa->m[i];
-	return NULL;
-}
-
-static int memo_add(struct hn_fa *fa, const struct memo *e)
-{
-	if (fa->n == fa->cap) {
-		size_t nc = fa->cap ? fa->cap * 2 : 32;
-		void *p = realloc(fa->m, nc * sizeof(*fa->m));
-
-		if (!p)
-			return HN_ENOMEM;
-		fa->m = p;
-		fa->cap = nc;
-	}
-	fa->m[fa->n++] = *e;
-	return 0;
-}
-
-/* Walks from @hash (at @b) back to the block at height @to (<= b height),
- * adding the bits of every block visited, @to's included, into @counts if
- * not NULL.  @out gets the block at @to and @to_hash its hash. */
-static int walk_back(struct hn_fa *fa, const uint8_t hash[32],
-		     const struct hn_fa_block *b, uint64_t to,
-		     uint32_t *counts, struct hn_fa_block *out,
-		     uint8_t to_hash[32])
-{
-	struct hn_fa_block cur = *b;
-	uint8_t h[32];
-	int rc;
-
-	memcpy(h, hash, 32);
-	for (;;) {
-		if (counts)
-			add_bits(fa, cur.signal_bits, counts);
-		if (cur.height <= to)
-			break;
-		memcpy(h, cur.parent, 32);
-		if ((rc = fa->get(fa->arg, h, &cur)) < 0)
-			return rc;
-	}
-	if (cur.height != to)
-		return HN_EINVAL;       /* heights not contiguous */
-	*out = cur;
-	memcpy(to_hash, h, 32);
-	return 0;
-}
-
 /* _calculate_new_state for boundary @height, @counts being the previous
  * interval's counts (the boundary's parent's). */
 static enum hn_feature_state next_state(const struct hn_fa *fa,
@@ -224,30 +217,192 @@ static enum hn_feature_state next_state(const struct hn_fa *fa,
 	return prev;
 }
 
-/* States at boundary block @hash (@b, height a multiple of the interval):
- * walks back to the newest memoized boundary (or genesis), then computes
- * forward, memoizing every boundary on the way. */
-static int boundary_states(struct hn_fa *fa, const uint8_t hash[32],
-			   const struct hn_fa_block *b,
-			   enum hn_feature_state *out)
+enum hn_feature_state hn_fa_rec_state(const struct hn_fa_rec *rec,
+				      size_t idx)
+{
+	return (enum hn_feature_state)((rec->states >> (4 * idx)) & 0xf);
+}
+
+/* The record of block @b from its parent's @p (NULL: @b is genesis). */
+static int derive(const struct hn_fa *fa, const struct hn_fa_rec *p,
+		  const struct hn_fa_block *b, struct hn_fa_rec *out)
+{
+	struct hn_fa_rec r;
+	uint32_t I = interval(fa);
+
+	memset(&r, 0, sizeof(r));
+	r.height = b->height;
+	if (p && p->height + 1 != b->height)
+		return HN_EINVAL;       /* heights not contiguous */
+	if (p && b->height % I != 0) {
+		r.states = p->states;
+		memcpy(r.counts, p->counts, sizeof(r.counts));
+	} else if (p) {
+		for (size_t i = 0; i < fa->net->n_features; i++) {
+			enum hn_feature_state st = next_state(fa,
+				&fa->net->features[i], hn_fa_rec_state(p, i),
+				b->height, p->counts);
+
+			r.states |= (uint64_t)st << (4 * i);
+		}
+	}
+	add_bits(fa, b->signal_bits, r.counts);
+	*out = r;
+	return 0;
+}
+
+static struct cent *slot(const struct hn_fa *fa, const uint8_t h[32])
+{
+	uint32_t x;
+
+	memcpy(&x, h, sizeof(x));
+	return &fa->cache[x & (FA_CACHE - 1)];
+}
+
+/* Cached or persisted record of @hash: 0 or HN_ENOENT (or an error). */
+static int rec_find(struct hn_fa *fa, const uint8_t hash[32],
+		    struct hn_fa_rec *out)
+{
+	struct cent *e = slot(fa, hash);
+	int rc;
+
+	if (e->used && !memcmp(e->hash, hash, 32)) {
+		*out = e->r;
+		return 0;
+	}
+	if (!fa->src.load)
+		return HN_ENOENT;
+	if ((rc = fa->src.load(fa->src.arg, hash, out)) < 0)
+		return rc;
+	memcpy(e->hash, hash, 32);
+	e->r = *out;
+	e->used = true;
+	return 0;
+}
+
+static int rec_keep(struct hn_fa *fa, const uint8_t hash[32],
+		    const struct hn_fa_rec *r)
+{
+	struct cent *e = slot(fa, hash);
+
+	memcpy(e->hash, hash, 32);
+	e->r = *r;
+	e->used = true;
+	return fa->src.save ? fa->src.save(fa->src.arg, hash, r) : 0;
+}
+
+static int get_block(struct hn_fa *fa, const uint8_t hash[32],
+		     struct hn_fa_block *b)
+{
+	fa->reads++;
+	return fa->src.get(fa->src.arg, hash, b);
+}
+
+/* True when @hash (at @height) is the best chain's block there. */
+static bool on_best(struct hn_fa *fa, const uint8_t hash[32],
+		    uint64_t height)
+{
+	uint8_t h[32];
+
+	return fa->src.at_height &&
+	       fa->src.at_height(fa->src.arg, height, h) == 0 &&
+	       !memcmp(h, hash, 32);
+}
+
+/* Record of the best chain's block at @height, which has one or is
+ * genesis: 0, HN_ENOENT, or an error. */
+static int best_rec(struct hn_fa *fa, uint64_t height, struct hn_fa_rec *r)
+{
+	struct hn_fa_block b;
+	uint8_t h[32];
+	int rc;
+
+	if ((rc = fa->src.at_height(fa->src.arg, height, h)) < 0)
+		return rc == HN_ENOENT ? HN_EINVAL : rc;
+	if ((rc = rec_find(fa, h, r)) != HN_ENOENT || height > 0)
+		return rc;
+	if ((rc = get_block(fa, h, &b)) < 0 ||
+	    (rc = derive(fa, NULL, &b, r)) < 0)
+		return rc;
+	return rec_keep(fa, h, r);
+}
+
+/* Records of the best chain up to @top.  Best-chain blocks with a record
+ * form a prefix (a record is only made from its parent's), so a binary
+ * search finds where to start; then forward by height. */
+static int fill_best(struct hn_fa *fa, uint64_t top, struct hn_fa_rec *out)
+{
+	struct hn_fa_rec prev;
+	uint64_t lo = 0, hi = top;
+	int rc;
+
+	if ((rc = best_rec(fa, top, out)) != HN_ENOENT)
+		return rc;
+	if ((rc = best_rec(fa, 0, &prev)) < 0)
+		return rc;
+	while (hi - lo > 1) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		struct hn_fa_rec r;
+
+		rc = best_rec(fa, mid, &r);
+		if (rc == 0) {
+			lo = mid;
+			prev = r;
+		} else if (rc == HN_ENOENT) {
+			hi = mid;
+		} else {
+			return rc;
+		}
+	}
+	for (uint64_t h = lo + 1; h <= top; h++) {
+		struct hn_fa_block b;
+		uint8_t hash[32];
+
+		if ((rc = fa->src.at_height(fa->src.arg, h, hash)) < 0 ||
+		    (rc = get_block(fa, hash, &b)) < 0 ||
+		    (rc = derive(fa, &prev, &b, &prev)) < 0 ||
+		    (rc = rec_keep(fa, hash, &prev)) < 0)
+			return rc;
+	}
+	*out = prev;
+	return 0;
+}
+
+int hn_fa_rec(struct hn_fa *fa, const uint8_t hash[32],
+	      struct hn_fa_rec *out)
 {
 	struct pend {
 		uint8_t hash[32];
-		uint64_t height;
-		uint32_t counts[HN_FA_MAX_BITS];
+		struct hn_fa_block b;
 	} *stack = NULL;
-	size_t n = 0, cap = 0, nf = fa->net->n_features;
-	enum hn_feature_state st[HN_FA_MAX_FEATURES] = { 0 };
-	struct hn_fa_block cur = *b, prev;
-	uint8_t h[32], ph[32];
-	const struct memo *mm = NULL;
-	uint32_t I = interval(fa);
-	int rc = 0;
+	size_t n = 0, cap = 0;
+	struct hn_fa_rec base;
+	uint8_t cur[32];
+	int rc;
 
-	memcpy(h, hash, 32);
-	while (cur.height > 0 && !(mm = memo_find(fa, h))) {
-		struct hn_fa_block par;
+	if (fa->net->n_features > HN_FA_MAX_FEATURES)
+		return HN_ERANGE;
+	if ((rc = rec_find(fa, hash, out)) != HN_ENOENT)
+		return rc;
+	/* Back to the nearest block with a record, genesis or the best
+	 * chain; then forward. */
+	memcpy(cur, hash, 32);
+	for (;;) {
+		struct hn_fa_block b;
 
+		if ((rc = get_block(fa, cur, &b)) < 0)
+			goto out;
+		if (b.height == 0) {
+			if ((rc = derive(fa, NULL, &b, &base)) < 0 ||
+			    (rc = rec_keep(fa, cur, &base)) < 0)
+				goto out;
+			break;
+		}
+		if (on_best(fa, cur, b.height)) {
+			if ((rc = fill_best(fa, b.height, &base)) < 0)
+				goto out;
+			break;
+		}
 		if (n == cap) {
 			size_t nc = cap ? cap * 2 : 16;
 			void *p = realloc(stack, nc * sizeof(*stack));
@@ -259,101 +414,95 @@ static int boundary_states(struct hn_fa *fa, const uint8_t hash[32],
 			stack = p;
 			cap = nc;
 		}
-		memcpy(stack[n].hash, h, 32);
-		stack[n].height = cur.height;
-		memset(stack[n].counts, 0, sizeof(stack[n].counts));
-		/* The previous interval: heights [cur - I, cur - 1]. */
-		if ((rc = fa->get(fa->arg, cur.parent, &par)) < 0)
+		memcpy(stack[n].hash, cur, 32);
+		stack[n++].b = b;
+		if ((rc = rec_find(fa, b.parent, &base)) == 0)
+			break;
+		if (rc != HN_ENOENT)
 			goto out;
-		rc = walk_back(fa, cur.parent, &par, cur.height - I,
-			       stack[n].counts, &prev, ph);
-		if (rc < 0)
-			goto out;
-		n++;
-		cur = prev;
-		memcpy(h, ph, 32);
+		memcpy(cur, b.parent, 32);
 	}
-	if (cur.height > 0)
-		memcpy(st, mm->st, sizeof(st));
-	while (n-- > 0) {
-		struct memo e;
-
-		memset(&e, 0, sizeof(e));
-		for (size_t i = 0; i < nf; i++)
-			st[i] = next_state(fa, &fa->net->features[i], st[i],
-					   stack[n].height, stack[n].counts);
-		memcpy(e.hash, stack[n].hash, 32);
-		e.height = stack[n].height;
-		memcpy(e.st, st, sizeof(st));
-		if ((rc = memo_add(fa, &e)) < 0)
+	while (n-- > 0)
+		if ((rc = derive(fa, &base, &stack[n].b, &base)) < 0 ||
+		    (rc = rec_keep(fa, stack[n].hash, &base)) < 0)
 			goto out;
-	}
-	memcpy(out, st, nf * sizeof(*out));
+	*out = base;
+	rc = 0;
 out:
 	free(stack);
 	return rc;
 }
 
-int hn_fa_states(struct hn_fa *fa, const uint8_t hash[32],
-		 enum hn_feature_state *out)
+int hn_fa_child_rec(struct hn_fa *fa, const uint8_t parent[32],
+		    uint8_t signal_bits, struct hn_fa_rec *out)
 {
-	struct hn_fa_block b, bb;
-	uint8_t bh[32];
-	uint32_t I = interval(fa);
+	struct hn_fa_block b;
+	struct hn_fa_rec p;
+	int rc;
+
+	if ((rc = hn_fa_rec(fa, parent, &p)) < 0)
+		return rc;
+	memset(&b, 0, sizeof(b));
+	b.height = p.height + 1;
+	memcpy(b.parent, parent, 32);
+	b.signal_bits = signal_bits;
+	return derive(fa, &p, &b, out);
+}
+
+int hn_fa_block_stored(struct hn_fa *fa, const uint8_t hash[32],
+		       const struct hn_fa_block *b)
+{
+	struct hn_fa_rec p, r;
 	int rc;
 
 	if (fa->net->n_features > HN_FA_MAX_FEATURES)
 		return HN_ERANGE;
-	if ((rc = fa->get(fa->arg, hash, &b)) < 0)
+	if (b->height == 0 ||
+	    (rc = rec_find(fa, b->parent, &p)) == HN_ENOENT)
+		return hn_fa_rec(fa, hash, &r);
+	if (rc < 0 || (rc = derive(fa, &p, b, &r)) < 0)
 		return rc;
-	if (b.height % I == 0)
-		return boundary_states(fa, hash, &b, out);
-	if ((rc = walk_back(fa, hash, &b, b.height - b.height % I, NULL, &bb,
-			    bh)) < 0)
+	return rec_keep(fa, hash, &r);
+}
+
+int hn_fa_states(struct hn_fa *fa, const uint8_t hash[32],
+		 enum hn_feature_state *out)
+{
+	struct hn_fa_rec r;
+	int rc;
+
+	if ((rc = hn_fa_rec(fa, hash, &r)) < 0)
 		return rc;
-	return boundary_states(fa, bh, &bb, out);
+	for (size_t i = 0; i < fa->net->n_features; i++)
+		out[i] = hn_fa_rec_state(&r, i);
+	return 0;
 }
 
 int hn_fa_bit_counts(struct hn_fa *fa, const uint8_t hash[32],
 		     uint32_t counts[HN_FA_MAX_BITS])
 {
-	struct hn_fa_block b, bb;
-	uint8_t bh[32];
+	struct hn_fa_rec r;
 	int rc;
 
-	memset(counts, 0, HN_FA_MAX_BITS * sizeof(*counts));
-	if ((rc = fa->get(fa->arg, hash, &b)) < 0)
+	if ((rc = hn_fa_rec(fa, hash, &r)) < 0)
 		return rc;
-	return walk_back(fa, hash, &b, b.height - b.height % interval(fa),
-			 counts, &bb, bh);
+	memcpy(counts, r.counts, sizeof(r.counts));
+	return 0;
 }
 
-int hn_fa_missing_signal(struct hn_fa *fa, const uint8_t hash[32],
-			 size_t *feature)
+int hn_fa_rec_missing_signal(struct hn_fa *fa, const struct hn_fa_rec *rec,
+			     size_t *feature)
 {
-	enum hn_feature_state st[HN_FA_MAX_FEATURES];
-	uint32_t counts[HN_FA_MAX_BITS], I = interval(fa);
-	struct hn_fa_block b;
-	uint64_t remaining;
-	bool any = false;
-	int rc;
+	uint32_t I = interval(fa);
+	uint64_t remaining = I - rec->height % I - 1;
 
-	for (size_t i = 0; i < fa->net->n_features; i++)
-		any |= fa->net->features[i].lock_in_on_timeout;
-	if (!any)
-		return 0;       /* MUST_SIGNAL is unreachable */
-	if ((rc = hn_fa_states(fa, hash, st)) < 0 ||
-	    (rc = hn_fa_bit_counts(fa, hash, counts)) < 0 ||
-	    (rc = fa->get(fa->arg, hash, &b)) < 0)
-		return rc;
-	remaining = I - b.height % I - 1;
 	for (size_t i = 0; i < fa->net->n_features; i++) {
 		const struct hn_feature *f = &fa->net->features[i];
 		uint32_t t = threshold(fa, f), c;
 
-		if (st[i] != HN_FS_MUST_SIGNAL)
+		if (hn_fa_rec_state(rec, i) != HN_FS_MUST_SIGNAL)
 			continue;
-		c = f->bit < HN_FA_MAX_BITS ? counts[f->bit] : 0;
+		c = f->bit < HN_FA_MAX_BITS ? rec->counts[f->bit] : 0;
 		if (t > c && t - c > remaining) {
 			*feature = i;
 			return 1;
@@ -362,47 +511,82 @@ int hn_fa_missing_signal(struct hn_fa *fa, const uint8_t hash[32],
 	return 0;
 }
 
+int hn_fa_missing_signal(struct hn_fa *fa, const uint8_t hash[32],
+			 size_t *feature)
+{
+	struct hn_fa_rec r;
+	bool any = false;
+	int rc;
+
+	for (size_t i = 0; i < fa->net->n_features; i++)
+		any |= fa->net->features[i].lock_in_on_timeout;
+	if (!any)
+		return 0;       /* MUST_SIGNAL is unreachable */
+	if ((rc = hn_fa_rec(fa, hash, &r)) < 0)
+		return rc;
+	return hn_fa_rec_missing_signal(fa, &r, feature);
+}
+
+/* The ancestor at @to of block @hash at @height (@to <= @height): over
+ * the height index once on the best chain, by parents before. */
+static int ancestor(struct hn_fa *fa, const uint8_t hash[32],
+		    uint64_t height, uint64_t to, uint8_t out[32])
+{
+	struct hn_fa_block b;
+	uint8_t cur[32];
+	int rc;
+
+	memcpy(cur, hash, 32);
+	while (height > to) {
+		if (on_best(fa, cur, height))
+			return fa->src.at_height(fa->src.arg, to, out);
+		if ((rc = get_block(fa, cur, &b)) < 0)
+			return rc;
+		if (b.height != height)
+			return HN_EINVAL;
+		memcpy(cur, b.parent, 32);
+		height--;
+	}
+	memcpy(out, cur, 32);
+	return 0;
+}
+
 int hn_fa_activation_height(struct hn_fa *fa, const uint8_t hash[32],
 			    size_t idx, bool *found, uint64_t *height)
 {
-	enum hn_feature_state st[HN_FA_MAX_FEATURES];
-	struct hn_fa_block b, bb;
-	uint8_t bh[32];
+	struct hn_fa_rec r;
 	uint32_t I = interval(fa);
+	uint8_t bh[32];
+	uint64_t H;
 	int rc;
 
 	*found = false;
 	*height = 0;
 	if (idx >= fa->net->n_features)
 		return HN_EINVAL;
-	if ((rc = fa->get(fa->arg, hash, &b)) < 0)
+	if ((rc = hn_fa_rec(fa, hash, &r)) < 0)
 		return rc;
-	if (b.height < I)
-		return 0;
-	if ((rc = walk_back(fa, hash, &b, b.height - b.height % I, NULL, &bb,
-			    bh)) < 0 ||
-	    (rc = boundary_states(fa, bh, &bb, st)) < 0)
-		return rc;
-	if (st[idx] != HN_FS_ACTIVE)
+	if (hn_fa_rec_state(&r, idx) != HN_FS_ACTIVE)
 		return 0;
 	*found = true;
-	/* Every boundary at and below bh is memoized now: the oldest ACTIVE
-	 * one of this chain is the activation height. */
-	*height = bb.height;
-	while (*height > I) {
-		struct hn_fa_block pb;
+	/* The oldest boundary of this chain with the feature ACTIVE: walk
+	 * back one interval at a time (genesis is DEFINED, so H stays > 0). */
+	H = r.height - r.height % I;
+	if ((rc = ancestor(fa, hash, r.height, H, bh)) < 0)
+		return rc;
+	while (H >= I) {
 		uint8_t ph[32];
-		const struct memo *m;
+		struct hn_fa_rec pr;
 
-		if ((rc = fa->get(fa->arg, bb.parent, &pb)) < 0 ||
-		    (rc = walk_back(fa, bb.parent, &pb, *height - I, NULL, &pb,
-				    ph)) < 0)
+		if ((rc = ancestor(fa, bh, H, H - I, ph)) < 0 ||
+		    (rc = hn_fa_rec(fa, ph, &pr)) < 0)
 			return rc;
-		if (!(m = memo_find(fa, ph)) || m->st[idx] != HN_FS_ACTIVE)
+		if (hn_fa_rec_state(&pr, idx) != HN_FS_ACTIVE)
 			break;
-		*height -= I;
-		bb = pb;
+		H -= I;
+		memcpy(bh, ph, 32);
 	}
+	*height = H;
 	return 0;
 }
 
@@ -410,6 +594,7 @@ int hn_fa_daa_config(struct hn_fa *fa, const uint8_t parent[32],
 		     uint64_t parent_height, struct hn_daa_config *cfg,
 		     uint64_t *v2_start)
 {
+	struct hn_fa_rec r;
 	bool found = false;
 	uint64_t ah = 0;
 	int rc;
@@ -419,12 +604,17 @@ int hn_fa_daa_config(struct hn_fa *fa, const uint8_t parent[32],
 		*v2_start = 0;
 	if (fa->daa_idx < 0 || parent_height < fa->daa_lb)
 		return 0;
+	if ((rc = hn_fa_rec(fa, parent, &r)) < 0)
+		return rc;
+	if (hn_fa_rec_state(&r, (size_t)fa->daa_idx) != HN_FS_ACTIVE)
+		return 0;
+	hn_daa_config_v2(fa->net, cfg);
+	if (!v2_start)
+		return 0;
 	rc = hn_fa_activation_height(fa, parent, (size_t)fa->daa_idx, &found,
 				     &ah);
-	if (rc < 0 || !found)
+	if (rc < 0)
 		return rc;
-	hn_daa_config_v2(fa->net, cfg);
-	if (v2_start)
-		*v2_start = ah + 1;
+	*v2_start = ah + 1;
 	return 0;
 }

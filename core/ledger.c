@@ -413,6 +413,11 @@ static int store_and_run(struct hn_ledger *l, const uint8_t *bytes,
 				"cannot store vertex: %s",
 				hn_store_errmsg(l->st));
 	}
+	if (m.is_block && (rc = hn_ledger__feature_stored(l, v, height)) < 0) {
+		hn_vertex_free(v);
+		return res_fail(res, HN_EIO, "cannot store feature states: "
+				"%s", hn_strerror(rc));
+	}
 	hn_cons_init(&c, l->st, l->net);
 	n = hn_cons_add_new(&c, v, &m);     /* takes v */
 	if (!n) {

@@ -224,6 +224,11 @@ int hn_ledger_newest(struct hn_ledger *l, bool blocks, uint64_t ts,
 int hn_ledger_counts(struct hn_ledger *l, uint64_t *n_blocks,
 		     uint64_t *n_txs);
 
+/* The ledger's feature activation machine (core/feature.h), records
+ * persisted in the store; loop thread only.  NULL without memory. */
+struct hn_fa;
+struct hn_fa *hn_ledger_fa(struct hn_ledger *l);
+
 /* The verification context the ledger gives core/verify.c (lookups over
  * the store); for the DAA in HTTP's get_block_template and tools. */
 const struct hn_verify_ctx *hn_ledger_verify_ctx(struct hn_ledger *l);

@@ -61,6 +61,10 @@ void hn_ledger__deliver(struct hn_ledger *l);
 /* ledger_verify.c: sets up l->vctx. */
 void hn_ledger__verify_init(struct hn_ledger *l);
 void hn_ledger__verify_release(struct hn_ledger *l);
+/* Stores the feature activation record of block @v at @height (its
+ * parent's is known), inside the transaction storing @v. */
+int hn_ledger__feature_stored(struct hn_ledger *l, const struct hn_vertex *v,
+			      uint64_t height);
 /* Basic + full verification of @v (core/verify.c) with the parameters of
  * the hn_ledger_add_flags @flags; a block's height comes from its parent.
  * Returns 0 or a negative code with res->msg / res->verr_code set. */

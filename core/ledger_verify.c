@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daa.h"
 #include "feature.h"
@@ -201,6 +202,110 @@ static double cb_now(void *arg)
 	return hn_ledger_now(arg);
 }
 
+/* The feature machine's source: blocks, records and the height index
+ * from the store. */
+static int fa_load(void *arg, const uint8_t hash[32], struct hn_fa_rec *out)
+{
+	struct hn_store_fa r;
+	int rc = hn_store_fa_get(arg, hash, &r);
+
+	if (rc < 0)
+		return rc;
+	out->height = r.height;
+	out->states = r.states;
+	memcpy(out->counts, r.counts, sizeof(out->counts));
+	return 0;
+}
+
+static int fa_save(void *arg, const uint8_t hash[32],
+		   const struct hn_fa_rec *in)
+{
+	struct hn_store_fa r;
+
+	r.height = in->height;
+	r.states = in->states;
+	memcpy(r.counts, in->counts, sizeof(r.counts));
+	return hn_store_fa_put(arg, hash, &r);
+}
+
+static int fa_at_height(void *arg, uint64_t height, uint8_t out[32])
+{
+	return hn_store_height_get(arg, height, out);
+}
+
+/* Opening: persisted records of another feature table are dropped, and
+ * a database without records for its chain (schema 1, or records
+ * dropped) gets them now, up to the best block, a batch of heights per
+ * transaction, so the loop never has to. */
+#define FA_WARM_BATCH 50000
+
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void fa_open(struct hn_ledger *l)
+{
+	struct hn_fa_source src = {
+		.get = hn_fa_store_get, .load = fa_load, .save = fa_save,
+		.at_height = fa_at_height, .arg = l->st,
+	};
+	struct hn_store_fa probe;
+	struct hn_fa_rec r;
+	uint8_t best[32], h[32];
+	uint64_t bh, reads;
+	char key[64];
+	double t0;
+	int rc;
+
+	if (!(l->fa = hn_fa_new_src(l->net, &src)))
+		return;
+	hn_fa_net_key(l->net, key, sizeof(key));
+	if (hn_store_fa_key(l->st, key) < 0 ||
+	    hn_store_best(l->st, best, &bh) < 0 ||
+	    hn_store_fa_get(l->st, best, &probe) != HN_ENOENT)
+		return;
+	t0 = mono_now();
+	for (uint64_t at = 0; at < bh;) {
+		at = bh - at > FA_WARM_BATCH ? at + FA_WARM_BATCH : bh;
+		if (hn_store_begin(l->st) < 0)
+			return;
+		rc = hn_store_height_get(l->st, at, h);
+		if (rc == 0)
+			rc = hn_fa_rec(l->fa, h, &r);
+		if (rc < 0) {
+			hn_store_rollback(l->st);
+			hn_warn(COMP, "cannot compute feature states at height "
+				"%llu: %s", (unsigned long long)at,
+				hn_strerror(rc));
+			return;
+		}
+		if (hn_store_commit(l->st) < 0)
+			return;
+	}
+	reads = hn_fa_reads(l->fa);
+	if (reads > 1)
+		hn_info(COMP, "feature states computed up to height %llu "
+			"(%llu block reads, %.1f s)", (unsigned long long)bh,
+			(unsigned long long)reads, mono_now() - t0);
+}
+
+int hn_ledger__feature_stored(struct hn_ledger *l, const struct hn_vertex *v,
+			      uint64_t height)
+{
+	struct hn_fa_block b;
+
+	if (!l->fa)
+		return HN_ENOMEM;
+	b.height = height;
+	b.signal_bits = v->signal_bits;
+	memcpy(b.parent, v->parents[0], 32);
+	return hn_fa_block_stored(l->fa, v->hash, &b);
+}
+
 static int cb_daa_config(void *arg, const uint8_t parent[32],
 			 uint64_t parent_height, struct hn_daa_config *cfg)
 {
@@ -229,9 +334,8 @@ void hn_ledger__verify_init(struct hn_ledger *l)
 		c->test_mode = l->test_mode;
 	}
 	l->vctx = c;
-	/* Without it every block past the lowest activation height of
-	 * REDUCE_DAA_TARGET is refused (internal error). */
-	l->fa = hn_fa_new(l->net, hn_fa_store_get, l->st);
+	/* Without it every block is refused (internal error). */
+	fa_open(l);
 	/* Without it the walk reads the store every time. */
 	l->daa_cache = calloc(DAA_CACHE, sizeof(*l->daa_cache));
 }
@@ -244,6 +348,11 @@ void hn_ledger__verify_release(struct hn_ledger *l)
 	l->fa = NULL;
 	free(l->daa_cache);
 	l->daa_cache = NULL;
+}
+
+struct hn_fa *hn_ledger_fa(struct hn_ledger *l)
+{
+	return l->fa;
 }
 
 const struct hn_verify_ctx *hn_ledger_verify_ctx(struct hn_ledger *l)

@@ -30,8 +30,17 @@
 #define COMP "store"
 #define TIPS_INF INT64_MAX      /* open interval end, as stored */
 
-/* Schema version 1.  Changing anything below needs a version bump and a
- * migration in store_migrate(). */
+/* Schema version 2 (1 plus feature_block).  Changing anything below
+ * needs a version bump and a migration in store_migrate(). */
+/* Feature activation per block (core/feature.h struct hn_fa_rec): height,
+ * states packed 4 bits per feature, bit counts as 8 little-endian u32.
+ * Derived from the block's ancestry only, so never stale for a hash;
+ * cleared when the network's feature table changes (meta feature_key). */
+#define FA_TABLE_SQL \
+	"CREATE TABLE IF NOT EXISTS feature_block (hash BLOB PRIMARY KEY," \
+	" height INTEGER NOT NULL, states INTEGER NOT NULL," \
+	" counts BLOB NOT NULL) WITHOUT ROWID;"
+
 static const char schema_sql[] =
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 	/* One row per vertex; mutable metadata lives here, the wire bytes
@@ -82,7 +91,8 @@ static const char schema_sql[] =
 	" name TEXT NOT NULL, symbol TEXT NOT NULL, version INTEGER NOT NULL);"
 	/* Vertex counts, kept in the same transactions as the rows. */
 	"CREATE TABLE counter (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-	"INSERT INTO counter VALUES ('blocks', 0), ('txs', 0);";
+	"INSERT INTO counter VALUES ('blocks', 0), ('txs', 0);"
+	FA_TABLE_SQL;
 
 enum stmt_id {
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
@@ -252,6 +262,9 @@ struct hn_store {
 	uint8_t best_hash[32];
 	uint64_t best_height;
 	sqlite3_stmt *stmt[S_COUNT];
+	/* feature_block statements; NULL when a read-only open found a
+	 * schema 1 file (no such table: nothing is persisted). */
+	sqlite3_stmt *fa_get, *fa_put;
 	struct ckpt *ck;                /* WAL checkpointer thread, or NULL */
 };
 
@@ -867,7 +880,7 @@ static int store_check_meta(struct hn_store *st, struct hn_error *err)
 		return hn_error_set(err, HN_EINVAL,
 				    "%s: database has no schema version",
 				    st->path);
-	if (atoi(val) != HN_STORE_SCHEMA_VERSION)
+	if (atoi(val) != HN_STORE_SCHEMA_VERSION && atoi(val) != 1)
 		return hn_error_set(err, HN_EUNSUPPORTED,
 				    "%s: schema version %s, this node knows "
 				    "%d; refusing to open", st->path, val,
@@ -880,6 +893,64 @@ static int store_check_meta(struct hn_store *st, struct hn_error *err)
 				    "%s: database belongs to network '%s', "
 				    "not '%s'; refusing to open", st->path,
 				    val, st->net->name);
+	return 0;
+}
+
+/* Schema 1 -> 2: adds feature_block (its rows are computed on demand by
+ * core/feature.c).  One transaction: the file is either left at 1 or
+ * fully at 2.  A read-only open of a schema 1 file leaves it as it is. */
+static int store_migrate(struct hn_store *st, struct hn_error *err)
+{
+	char val[32];
+	int rc;
+
+	if (meta_get(st, "schema_version", val, sizeof(val)) < 0)
+		return hn_error_set(err, HN_EIO, "%s: cannot read schema "
+				    "version", st->path);
+	if (atoi(val) == HN_STORE_SCHEMA_VERSION || st->readonly)
+		return 0;
+	if ((rc = pragma(st, "BEGIN IMMEDIATE", err)) < 0)
+		return rc;
+	if ((rc = pragma(st, FA_TABLE_SQL, err)) < 0)
+		goto fail;
+	snprintf(val, sizeof(val), "%d", HN_STORE_SCHEMA_VERSION);
+	if (meta_put(st, "schema_version", val) < 0) {
+		rc = hn_error_set(err, HN_EIO, "%s: cannot write meta: %s",
+				  st->path, sqlite3_errmsg(st->db));
+		goto fail;
+	}
+	if ((rc = pragma(st, "COMMIT", err)) < 0)
+		goto fail;
+	hn_info(COMP, "%s: schema 1 migrated to %d (feature_block added)",
+		st->path, HN_STORE_SCHEMA_VERSION);
+	return 0;
+fail:
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+/* The feature_block statements (none on a read-only schema 1 file). */
+static int store_prepare_fa(struct hn_store *st, struct hn_error *err)
+{
+	static const char *const sql[2] = {
+		"SELECT height, states, counts FROM feature_block"
+		" WHERE hash = ?1",
+		"INSERT OR REPLACE INTO feature_block VALUES (?1, ?2, ?3, ?4)",
+	};
+	sqlite3_stmt **out[2] = { &st->fa_get, &st->fa_put };
+	char val[32];
+
+	if (meta_get(st, "schema_version", val, sizeof(val)) < 0 ||
+	    atoi(val) != HN_STORE_SCHEMA_VERSION)
+		return 0;
+	for (int i = 0; i < 2; i++)
+		if (sqlite3_prepare_v3(st->db, sql[i], -1,
+				       SQLITE_PREPARE_PERSISTENT, out[i],
+				       NULL) != SQLITE_OK)
+			return hn_error_set(err, HN_EIO,
+					    "%s: cannot prepare '%s': %s",
+					    st->path, sql[i],
+					    sqlite3_errmsg(st->db));
 	return 0;
 }
 
@@ -1028,9 +1099,13 @@ int hn_store_open(const struct hn_store_opts *opts, struct hn_store **out,
 	} else {
 		if ((rc = store_check_meta(st, err)) < 0)
 			goto fail;
+		if ((rc = store_migrate(st, err)) < 0)
+			goto fail;
 		if ((rc = store_prepare(st, err)) < 0)
 			goto fail;
 	}
+	if ((rc = store_prepare_fa(st, err)) < 0)
+		goto fail;
 	if (!st->readonly)
 		ckpt_start(st);
 	*out = st;
@@ -1049,6 +1124,8 @@ void hn_store_close(struct hn_store *st)
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	for (int i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
+	sqlite3_finalize(st->fa_get);
+	sqlite3_finalize(st->fa_put);
 	if (st->db)
 		sqlite3_close_v2(st->db);
 	mc_clear(st);
@@ -2132,4 +2209,108 @@ int hn_store_check(struct hn_store *st, struct hn_error *err)
 					    (long long)bad);
 	}
 	return 0;
+}
+
+/* --- feature activation rows ------------------------------------------- */
+
+int hn_store_fa_get(struct hn_store *st, const uint8_t hash[32],
+		    struct hn_store_fa *out)
+{
+	sqlite3_stmt *s = st->fa_get;
+	const uint8_t *b;
+	int rc;
+
+	if (!s)
+		return HN_ENOENT;
+	bind_hash(s, 1, hash);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		out->height = (uint64_t)sqlite3_column_int64(s, 0);
+		out->states = (uint64_t)sqlite3_column_int64(s, 1);
+		b = sqlite3_column_blob(s, 2);
+		if (!b || sqlite3_column_bytes(s, 2) != 32) {
+			rc = HN_EIO;
+			hn_err(COMP, "feature_block: malformed counts");
+		} else {
+			for (int i = 0; i < 8; i++)
+				out->counts[i] = (uint32_t)b[4 * i] |
+					(uint32_t)b[4 * i + 1] << 8 |
+					(uint32_t)b[4 * i + 2] << 16 |
+					(uint32_t)b[4 * i + 3] << 24;
+			rc = 0;
+		}
+	} else {
+		rc = rc == SQLITE_DONE ? HN_ENOENT :
+		     store_fail(st, "feature_block");
+	}
+	stmt_done(s);
+	return rc;
+}
+
+int hn_store_fa_put(struct hn_store *st, const uint8_t hash[32],
+		    const struct hn_store_fa *in)
+{
+	sqlite3_stmt *s = st->fa_put;
+	uint8_t b[32];
+
+	if (!s || st->readonly)
+		return 0;
+	for (int i = 0; i < 8; i++) {
+		b[4 * i] = (uint8_t)in->counts[i];
+		b[4 * i + 1] = (uint8_t)(in->counts[i] >> 8);
+		b[4 * i + 2] = (uint8_t)(in->counts[i] >> 16);
+		b[4 * i + 3] = (uint8_t)(in->counts[i] >> 24);
+	}
+	bind_hash(s, 1, hash);
+	sqlite3_bind_int64(s, 2, (int64_t)in->height);
+	sqlite3_bind_int64(s, 3, (int64_t)in->states);
+	sqlite3_bind_blob(s, 4, b, 32, SQLITE_STATIC);
+	return step_done(st, s, "feature_block");
+}
+
+int hn_store_fa_key(struct hn_store *st, const char *key)
+{
+	char val[128];
+	bool had;
+	int rc;
+
+	if (!st->fa_put || st->readonly)
+		return 0;
+	had = meta_get(st, "feature_key", val, sizeof(val)) == 0;
+	if (had && !strcmp(val, key))
+		return 0;
+	if ((rc = hn_store_begin(st)) < 0)
+		return rc;
+	if (sqlite3_exec(st->db, "DELETE FROM feature_block", NULL, NULL,
+			 NULL) != SQLITE_OK ||
+	    meta_put(st, "feature_key", key) < 0) {
+		store_fail(st, "feature_key");
+		hn_store_rollback(st);
+		return HN_EIO;
+	}
+	if ((rc = hn_store_commit(st)) < 0)
+		return rc;
+	if (had)
+		hn_info(COMP, "%s: feature table changed (%s, was %s): feature "
+			"rows dropped, recomputed from now on", st->path, key,
+			val);
+	return 0;
+}
+
+int hn_store_fa_count(struct hn_store *st, uint64_t *n)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*n = 0;
+	if (!st->fa_get)
+		return 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM feature_block",
+			       -1, &s, NULL) != SQLITE_OK)
+		return store_fail(st, "feature_block count");
+	rc = sqlite3_step(s) == SQLITE_ROW ? 0 : HN_EIO;
+	if (rc == 0)
+		*n = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return rc;
 }

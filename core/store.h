@@ -31,7 +31,9 @@ struct hn_error;
 struct hn_network;
 struct hn_store;
 
-#define HN_STORE_SCHEMA_VERSION 1
+/* 2: 1 plus the feature_block table.  A schema 1 file is migrated on
+ * open (read-only opens leave it at 1, without feature rows). */
+#define HN_STORE_SCHEMA_VERSION 2
 
 /* Durability of a commit (PRAGMA synchronous, see docs/storage.md). */
 enum hn_store_sync {
@@ -281,6 +283,31 @@ struct hn_token_info {
 };
 int hn_store_token_get(struct hn_store *st, const uint8_t uid[32],
 		       struct hn_token_info *out);
+
+/* --- feature activation rows (core/feature.c) --------------------------- */
+
+/* One block's feature activation row: its height, the state of every
+ * feature of the network (4 bits each, feature 0 lowest) and the rolling
+ * signal bit counts since the last boundary, the block included.  A row
+ * depends only on the block's ancestry, so it is never stale. */
+struct hn_store_fa {
+	uint64_t height;
+	uint64_t states;
+	uint32_t counts[8];
+};
+/* Row of @hash: 0, HN_ENOENT (none, or no table) or HN_EIO. */
+int hn_store_fa_get(struct hn_store *st, const uint8_t hash[32],
+		    struct hn_store_fa *out);
+/* Writes (replaces) the row of @hash in the current transaction; a
+ * read-only store ignores it. */
+int hn_store_fa_put(struct hn_store *st, const uint8_t hash[32],
+		    const struct hn_store_fa *in);
+/* @key names the network's feature table (core/feature.c): when the
+ * stored key differs, every row is dropped (they were computed with
+ * another table) and the key stored, in one transaction. */
+int hn_store_fa_key(struct hn_store *st, const char *key);
+/* Number of rows (tests). */
+int hn_store_fa_count(struct hn_store *st, uint64_t *n);
 
 /* --- consistency ------------------------------------------------------- */
 

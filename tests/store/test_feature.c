@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "chain.h"
 #include "daa.h"
@@ -120,7 +121,7 @@ static void test_state_machine(void **state)
 
 	/* Query the tip first: every boundary is computed on the way. */
 	expect(fa, h[20], HN_FS_ACTIVE, HN_FS_FAILED, HN_FS_ACTIVE);
-	assert_int_equal(hn_fa_memo_size(fa), 5);       /* 4, 8, 12, 16, 20 */
+	assert_int_equal(hn_fa_reads(fa), 21);  /* every block once */
 	for (int i = 0; i < 4; i++)
 		expect(fa, h[i], HN_FS_DEFINED, HN_FS_DEFINED, HN_FS_DEFINED);
 	for (int i = 4; i < 8; i++)
@@ -132,7 +133,7 @@ static void test_state_machine(void **state)
 		expect(fa, h[i], HN_FS_ACTIVE, HN_FS_FAILED, HN_FS_LOCKED_IN);
 	for (int i = 16; i <= 20; i++)
 		expect(fa, h[i], HN_FS_ACTIVE, HN_FS_FAILED, HN_FS_ACTIVE);
-	assert_int_equal(hn_fa_memo_size(fa), 5);
+	assert_int_equal(hn_fa_reads(fa), 21);  /* all from the cache */
 
 	/* Rolling bit counts from the boundary, the block included. */
 	assert_int_equal(hn_fa_bit_counts(fa, h[6], counts), 0);
@@ -243,6 +244,149 @@ static const struct hn_feature daa_feats[] = {
 	  .version = "0.1.0" },
 };
 
+static double daa_now(void *arg);
+static void open_mode(struct tchain *tc, const struct hn_network *net,
+		      bool create, unsigned test_mode);
+
+/* Runs @sql on the closed ledger's file. */
+static void db_exec(struct tchain *tc, const char *sql)
+{
+	sqlite3 *db;
+	char *msg = NULL;
+
+	assert_int_equal(sqlite3_open(tc->db, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+	sqlite3_close(db);
+}
+
+static int64_t db_int(struct tchain *tc, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t v;
+
+	assert_int_equal(sqlite3_open(tc->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* Records persisted in the ledger's store: a stored chain has one per
+ * block, a reopened ledger answers from them without reading a block; a
+ * schema 1 file (no feature_block) is migrated on open and its records
+ * computed there; a read-only open leaves a schema 1 file as it is; a
+ * changed feature table drops the records and recomputes them. */
+static void test_persisted(void **state)
+{
+	struct tchain tc;
+	struct hn_network net, net2;
+	struct hn_feature f2[3];
+	struct hn_store *st;
+	struct hn_store_opts so = { 0 };
+	struct hn_store_fa row;
+	struct hn_error err = { 0 };
+	uint8_t h[21][32];
+	uint64_t n;
+
+	(void)state;
+	tc_open(&tc);
+	net = *tc.net;
+	net.features = feats;
+	net.n_features = 3;
+	open_mode(&tc, &net, true, HN_DAA_TEST_ALL_WEIGHT);
+	memcpy(h[0], tc_gblock(&tc), 32);
+	for (int i = 1; i <= 20; i++) {
+		uint8_t bits = 0;
+
+		if (i >= 4 && i <= 6)
+			bits |= 1;
+		if (i >= 8 && i <= 10)
+			bits |= 4;
+		add_sig(&tc, h[i - 1], t0(&tc) + 30 * (uint32_t)i, 1, bits,
+			h[i]);
+	}
+	/* One record per block, written as each was stored. */
+	assert_int_equal(hn_store_fa_count(hn_ledger_store(tc.l), &n), 0);
+	assert_int_equal(n, 21);
+	expect(hn_ledger_fa(tc.l), h[13], HN_FS_ACTIVE, HN_FS_FAILED,
+	       HN_FS_LOCKED_IN);
+
+	/* Reopened: answered from the rows, no block read. */
+	open_mode(&tc, &net, false, HN_DAA_TEST_ALL_WEIGHT);
+	expect(hn_ledger_fa(tc.l), h[20], HN_FS_ACTIVE, HN_FS_FAILED,
+	       HN_FS_ACTIVE);
+	expect(hn_ledger_fa(tc.l), h[9], HN_FS_LOCKED_IN, HN_FS_STARTED,
+	       HN_FS_MUST_SIGNAL);
+	assert_int_equal(hn_fa_reads(hn_ledger_fa(tc.l)), 0);
+	{
+		uint32_t c[HN_FA_MAX_BITS];
+
+		assert_int_equal(hn_fa_bit_counts(hn_ledger_fa(tc.l), h[10],
+						  c), 0);
+		assert_int_equal(c[2], 3);
+		assert_int_equal(c[0], 0);
+	}
+
+	/* Back to schema 1: no feature_block table. */
+	hn_ledger_close(tc.l);
+	tc.l = NULL;
+	db_exec(&tc, "DROP TABLE feature_block;"
+		"DELETE FROM meta WHERE key = 'feature_key';"
+		"UPDATE meta SET value = '1' WHERE key = 'schema_version'");
+	/* A read-only open takes it as it is and changes nothing. */
+	so.path = tc.db;
+	so.net = &net;
+	so.flags = HN_STORE_READONLY;
+	if (hn_store_open(&so, &st, &err) < 0)
+		fail_msg("read-only open: %s", err.msg);
+	assert_int_equal(hn_store_fa_get(st, h[5], &row), HN_ENOENT);
+	hn_store_close(st);
+	assert_int_equal(db_int(&tc, "SELECT value FROM meta WHERE key = "
+			 "'schema_version'"), 1);
+	/* The ledger migrates it and computes every record at open. */
+	open_mode(&tc, &net, false, HN_DAA_TEST_ALL_WEIGHT);
+	assert_int_equal(hn_store_fa_count(hn_ledger_store(tc.l), &n), 0);
+	assert_int_equal(n, 21);
+	/* Every block once, the best one twice. */
+	assert_int_equal(hn_fa_reads(hn_ledger_fa(tc.l)), 22);
+	for (int i = 0; i <= 20; i++) {
+		enum hn_feature_state s[3];
+
+		assert_int_equal(hn_fa_states(hn_ledger_fa(tc.l), h[i], s),
+				 0);
+	}
+	expect(hn_ledger_fa(tc.l), h[12], HN_FS_ACTIVE, HN_FS_FAILED,
+	       HN_FS_LOCKED_IN);
+	assert_int_equal(hn_fa_reads(hn_ledger_fa(tc.l)), 22);
+	tc_check(&tc);
+	hn_ledger_close(tc.l);
+	tc.l = NULL;
+	assert_int_equal(db_int(&tc, "SELECT value FROM meta WHERE key = "
+			 "'schema_version'"), HN_STORE_SCHEMA_VERSION);
+
+	/* Another feature table (A's minimum activation height 16): the
+	 * rows of the old one are dropped, so A is LOCKED_IN at 12 now. */
+	memcpy(f2, feats, sizeof(f2));
+	f2[0].minimum_activation_height = 16;
+	net2 = net;
+	net2.features = f2;
+	open_mode(&tc, &net2, false, HN_DAA_TEST_ALL_WEIGHT);
+	expect(hn_ledger_fa(tc.l), h[12], HN_FS_LOCKED_IN, HN_FS_FAILED,
+	       HN_FS_LOCKED_IN);
+	expect(hn_ledger_fa(tc.l), h[16], HN_FS_ACTIVE, HN_FS_FAILED,
+	       HN_FS_ACTIVE);
+	/* And back: recomputed again. */
+	open_mode(&tc, &net, false, HN_DAA_TEST_ALL_WEIGHT);
+	expect(hn_ledger_fa(tc.l), h[12], HN_FS_ACTIVE, HN_FS_FAILED,
+	       HN_FS_LOCKED_IN);
+	tc_close(&tc, false);
+}
+
 static double daa_now(void *arg)
 {
 	return *(double *)arg;
@@ -250,8 +394,8 @@ static double daa_now(void *arg)
 
 /* The tchain's ledger reopened on @net with real block weights (no test
  * mode), so the DAA weight is checked. */
-static void open_real(struct tchain *tc, const struct hn_network *net,
-		      bool create)
+static void open_mode(struct tchain *tc, const struct hn_network *net,
+		      bool create, unsigned test_mode)
 {
 	struct hn_ledger_opts o = { 0 };
 	struct hn_error err = { 0 };
@@ -274,8 +418,15 @@ static void open_real(struct tchain *tc, const struct hn_network *net,
 	o.create = create;
 	o.now = daa_now;
 	o.now_arg = &tc->now;
+	o.test_mode = test_mode;
 	if (hn_ledger_open(&o, &tc->l, &err) < 0)
 		fail_msg("ledger open: %s", err.msg);
+}
+
+static void open_real(struct tchain *tc, const struct hn_network *net,
+		      bool create)
+{
+	open_mode(tc, net, create, 0);
 }
 
 /* A block on @parent at @ts signalling bit 0 with @weight and @reward;
@@ -404,6 +555,7 @@ int main(void)
 		cmocka_unit_test(test_state_machine),
 		cmocka_unit_test(test_networks),
 		cmocka_unit_test(test_reduce_daa),
+		cmocka_unit_test(test_persisted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
