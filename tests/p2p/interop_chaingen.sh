@@ -19,7 +19,7 @@ NB=${4:-300}
 NT=${5:-150}
 NK=${6:-3}
 . "$(dirname "$0")/realpeer_lib.sh"
-realpeer_setup chaingen 44000
+realpeer_setup chaingen 24000
 mkdir -p "$T/data"
 echo "== 1. hathor-chaingen: $NB blocks, $NT txs, $NK token creations"
 t0=$(date +%s)

@@ -27,7 +27,7 @@ NB=${5:-200}
 NT=${6:-100}
 NK=${7:-2}
 . "$(dirname "$0")/realpeer_lib.sh"
-realpeer_setup daemon 46000
+realpeer_setup daemon 26000
 # Our daemons through daemon_lib.sh, in realpeer_setup's $T; its EXIT trap
 # stops them, then the reference nodes (realpeer_cleanup).
 WORK=$T

@@ -22,7 +22,7 @@ shift
 LEDGER=0
 if [[ ${1:-} == --ledger ]]; then LEDGER=1; shift; fi
 . "$(dirname "$0")/realpeer_lib.sh"
-realpeer_setup interop 42000
+realpeer_setup interop $((LEDGER == 1 ? 22000 : 20000))
 if [[ $LEDGER == 1 ]]; then mkdir -p "$T/data"; set -- --data-dir "$T/data" "$@"; fi
 mkdir -p "$T/push"
 set -- --push-dir "$T/push" "$@"

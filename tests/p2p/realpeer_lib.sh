@@ -3,6 +3,9 @@
 # realpeer_setup NAME PORT_BASE: exits 77 (skip) when the reference node is
 # not installed; sets T (temp dir), the A_/B_ ports, OUR_PORT, and an EXIT
 # trap that stops our process ($HPID) and the reference nodes.
+# PORT_BASE is below Linux's ephemeral range (32768-60999 here), so a port
+# we pick is never already some connection's local port; each script has
+# its own 2000-port base and the pid picks 5 ports in it.
 realpeer_setup() {
 	RP=${REALPEER_DIR:-/tmp/realpeer}
 	RUN_PAIR=${RUN_PAIR:-$(cd "$(dirname "$0")/../../.." && pwd)/shared/realpeer/run_pair.sh}

@@ -40,6 +40,9 @@ def session(lines, after_hello=None):
 def hello(**kw):
     h = {'app':'t','network':'unittests','remote_address':'x','genesis_short_hash':'f188691','timestamp':time.time(),'capabilities':['sync-version'],'sync_versions':['v2']}
     h.update(kw); return 'HELLO '+json.dumps(h)
+# An id that is not the key's: its first byte changed (a fixed '00' would be
+# the right id for the 1 key in 256 whose id starts with 00).
+bad_pid = ('ff' if pid.startswith('00') else '00') + pid[2:]
 good_pid = 'PEER-ID '+json.dumps({'id':pid,'pubKey':base64.b64encode(spki).decode(),'entrypoints':[]})
 cases = {
  'READY first': ['READY'],
@@ -49,7 +52,7 @@ cases = {
  'ts str': [hello(timestamp='x')],
  'hello 42': ['HELLO 42'],
  'no sync_versions': [hello(sync_versions=None) .replace(', "sync_versions": null','')],
- 'bad id': [hello(), 'PEER-ID '+json.dumps({'id':'00'+pid[2:],'pubKey':base64.b64encode(spki).decode(),'entrypoints':[]})],
+ 'bad id': [hello(), 'PEER-ID '+json.dumps({'id':bad_pid,'pubKey':base64.b64encode(spki).decode(),'entrypoints':[]})],
  'bad b64': [hello(), 'PEER-ID '+json.dumps({'id':pid,'pubKey':'!!!','entrypoints':[]})],
  'bad ep': [hello(), 'PEER-ID '+json.dumps({'id':pid,'pubKey':base64.b64encode(spki).decode(),'entrypoints':['tcp://10.1.2.3:40403']})],
  'get-mempool in ready': [hello(), good_pid, 'READY', 'GET-MEMPOOL'],
