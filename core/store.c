@@ -179,7 +179,11 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_MEMPOOL_SET] = "UPDATE vertex SET mempool_tip = ?2 WHERE hash = ?1",
 	[S_MEMPOOL_TIPS] = "SELECT hash FROM vertex WHERE mempool_tip = 1"
 		" ORDER BY hash",
-	[S_MEMPOOL_ALL] = "SELECT hash FROM vertex WHERE is_block = 0"
+	/* INDEXED BY: without it sqlite walks every tx by vertex_kind_ts
+	 * (is_block = 0) and reads each row: 6-45 ms on the loop thread for
+	 * an empty mempool at 20k txs (/v1a/mempool, metrics). */
+	[S_MEMPOOL_ALL] = "SELECT hash FROM vertex INDEXED BY vertex_mempool"
+		" WHERE is_block = 0"
 		" AND first_block IS NULL AND voided_by IS NULL"
 		" ORDER BY timestamp, hash",
 	[S_RANGE] = "SELECT hash, timestamp FROM vertex WHERE timestamp >= ?1"
