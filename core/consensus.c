@@ -201,6 +201,7 @@ struct hn_cnode *hn_cons_add_new(struct hn_cons *c, struct hn_vertex *v,
 	n->m.n_voided_by = n->m.n_conflict_with = 0;
 	n->m.n_children = n->m.n_spent = 0;
 	n->is_new = true;
+	c->new_init = n->m;     /* scalars; its arrays are empty */
 	n->was_voided = false;
 	n->was_mempool = false;
 	if (tab_insert(c, n) < 0) {
@@ -1709,10 +1710,29 @@ static int mempool_refresh(struct hn_cons *c, struct hn_cnode *n)
 	if (n->refreshed || n->removed || is_block(n))
 		return 0;
 	n->refreshed = true;
+	/* Only a mempool tx can be a mempool tip: one that was not in the
+	 * mempool when loaded (so its stored flag is 0, every change of
+	 * mempool membership being refreshed here) and is not now keeps 0. */
+	if (!n->was_mempool && !meta_in_mempool(&n->m))
+		return 0;
 	rc = hn_store_mempool_refresh(c->st, n->hash);
 	if (rc < 0)
 		return cfail(c, rc, "cannot update mempool");
 	return 0;
+}
+
+/* Whether hn_store_update_meta() would write anything @m does not
+ * already hold in @was (the row as the new vertex was inserted). */
+static bool meta_changed(const struct hn_vmeta *was, const struct hn_vmeta *m)
+{
+	return was->validation != m->validation ||
+	       was->height != m->height || was->acc_work != m->acc_work ||
+	       was->score != m->score ||
+	       was->has_first_block != m->has_first_block ||
+	       (m->has_first_block &&
+		memcmp(was->first_block, m->first_block, 32)) ||
+	       was->min_height != m->min_height ||
+	       m->n_voided_by || m->n_conflict_with || m->n_twins;
 }
 
 int hn_cons_flush(struct hn_cons *c)
@@ -1728,6 +1748,10 @@ int hn_cons_flush(struct hn_cons *c)
 
 		if (!n->dirty || n->removed)
 			continue;
+		if (n->is_new && !meta_changed(&c->new_init, &n->m)) {
+			n->dirty = false;       /* as inserted */
+			continue;
+		}
 		if ((rc = hn_store_update_meta(st, &n->m)) < 0)
 			return cfail(c, rc, "cannot write metadata: %s",
 				     hn_store_errmsg(st));
@@ -1742,6 +1766,7 @@ int hn_cons_flush(struct hn_cons *c)
 		if (n->removed || was == voided(n))
 			continue;
 		rc = voided(n) ? hn_store_tips_remove(st, k, n->v) :
+			n->is_new ? hn_store_tips_add_new(st, k, n->v) :
 			hn_store_tips_add(st, k, n->v);
 		if (rc < 0)
 			return cfail(c, rc, "cannot update tips: %s",

@@ -58,6 +58,9 @@ struct hn_cons {
 	uint8_t old_best[32], new_best[32], common[32];
 	uint64_t old_height, new_height, common_height;
 	bool best_changed;
+	/* The new vertex's metadata as inserted (scalars only), so the
+	 * flush writes its row only if consensus changed it. */
+	struct hn_vmeta new_init;
 	/* Changes for events, filled by hn_cons_flush(). */
 	struct hn_cons_change *changes;
 	size_t n_changes;

@@ -418,6 +418,7 @@ static int store_and_run(struct hn_ledger *l, const uint8_t *bytes,
 		return res_fail(res, HN_EIO, "cannot store feature states: "
 				"%s", hn_strerror(rc));
 	}
+	hn_ledger__daa_note(l, v, m.height);
 	hn_cons_init(&c, l->st, l->net);
 	n = hn_cons_add_new(&c, v, &m);     /* takes v */
 	if (!n) {

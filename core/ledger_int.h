@@ -65,6 +65,11 @@ void hn_ledger__verify_release(struct hn_ledger *l);
  * parent's is known), inside the transaction storing @v. */
 int hn_ledger__feature_stored(struct hn_ledger *l, const struct hn_vertex *v,
 			      uint64_t height);
+/* Enters a block being stored (@height) in the DAA walk's cache: the
+ * next block's walk then starts from the cache.  What it records is fixed
+ * by the hash, so a rollback of the storing leaves it true. */
+void hn_ledger__daa_note(struct hn_ledger *l, const struct hn_vertex *v,
+			 uint64_t height);
 /* Basic + full verification of @v (core/verify.c) with the parameters of
  * the hn_ledger_add_flags @flags; a block's height comes from its parent.
  * Returns 0 or a negative code with res->msg / res->verr_code set. */

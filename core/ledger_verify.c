@@ -99,7 +99,8 @@ static struct daa_cent *daa_slot(struct hn_ledger *l, const uint8_t h[32])
 
 	if (!l->daa_cache)
 		return NULL;
-	memcpy(&x, h, sizeof(x));
+	/* The last bytes: the first ones are the PoW's zeros. */
+	memcpy(&x, h + 28, sizeof(x));
 	return &l->daa_cache[x & (DAA_CACHE - 1)];
 }
 
@@ -169,6 +170,22 @@ static int cb_chain(void *arg, const uint8_t hash[32], size_t n,
 		}
 	}
 	return 0;
+}
+
+void hn_ledger__daa_note(struct hn_ledger *l, const struct hn_vertex *v,
+			 uint64_t height)
+{
+	struct daa_cent *e;
+
+	if (!hn_vertex_is_block(v) || v->n_parents < 1 ||
+	    !(e = daa_slot(l, v->hash)))
+		return;
+	memcpy(e->hash, v->hash, 32);
+	memcpy(e->parent, v->parents[0], 32);
+	e->height = height;
+	e->weight = v->weight;
+	e->timestamp = v->timestamp;
+	e->used = true;
 }
 
 static int cb_spenders(void *arg, const uint8_t tx[32], uint8_t index,

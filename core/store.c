@@ -168,7 +168,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_TIPS_SET_END] = "UPDATE tips SET end = ?3 WHERE kind = ?1"
 		" AND vid = ?2",
 	[S_TIPS_LOWER_END] = "UPDATE tips SET end = ?3 WHERE kind = ?1"
-		" AND vid = ?2 AND end > ?3",
+		" AND vid IN (?2, ?4, ?5) AND +end > ?3",       /* by the key */
 	[S_TIPS_DELETE] = "DELETE FROM tips WHERE kind = ?1 AND vid = ?2",
 	[S_TIPS_AT] = "SELECT t.begin, t.end, v.hash FROM tips t JOIN vertex v"
 		" ON v.id = t.vid WHERE t.kind = ?1 AND t.end > ?2"
@@ -263,6 +263,11 @@ struct hn_store {
 	unsigned depth;                 /* transaction nesting */
 	long fail_after;                /* tests: fail the n-th write (0: off) */
 	bool best_valid;                /* best_hash/best_height cached */
+	/* The last hash lookup_id found absent (the accept pipeline asks
+	 * for a new vertex twice before inserting it); only put_vertex adds
+	 * rows, so it stays absent until then.  Not for read-only stores. */
+	bool absent_valid;
+	uint8_t absent[32];
 	uint8_t best_hash[32];
 	uint64_t best_height;
 	sqlite3_stmt *stmt[S_COUNT];
@@ -417,6 +422,7 @@ static void mc_clear(struct hn_store *st)
 static void idc_clear(struct hn_store *st)
 {
 	st->best_valid = false;
+	st->absent_valid = false;
 	if (st->idc)
 		memset(st->idc, 0, IDCACHE_SIZE * sizeof(*st->idc));
 	mc_clear(st);
@@ -1157,6 +1163,8 @@ static int lookup_id(struct hn_store *st, const uint8_t hash[32],
 			*is_block = e->is_block;
 		return 0;
 	}
+	if (st->absent_valid && !memcmp(st->absent, hash, 32))
+		return HN_ENOENT;
 	bind_hash(s, 1, hash);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
@@ -1172,6 +1180,10 @@ static int lookup_id(struct hn_store *st, const uint8_t hash[32],
 		rc = 0;
 	} else if (rc == SQLITE_DONE) {
 		rc = HN_ENOENT;
+		if (!st->readonly) {
+			memcpy(st->absent, hash, 32);
+			st->absent_valid = true;
+		}
 	} else {
 		rc = store_fail(st, "lookup");
 	}
@@ -1190,12 +1202,16 @@ static int counter_add(struct hn_store *st, bool block, int delta)
 
 /* all_tips / block_tips / tx_tips add, see hn_store_tips_add(). */
 static int tips_add_id(struct hn_store *st, enum hn_tips_kind kind,
-		       const struct hn_vertex *v, int64_t id)
+		       const struct hn_vertex *v, int64_t id, bool fresh)
 {
 	sqlite3_stmt *s;
 	int64_t end = TIPS_INF;
 	int rc;
 
+	/* A vertex stored in this transaction is not indexed and has no
+	 * child: its interval is open. */
+	if (fresh)
+		goto insert;
 	/* Already indexed? */
 	s = st->stmt[S_TIPS_GET];
 	sqlite3_bind_int(s, 1, kind);
@@ -1217,7 +1233,7 @@ static int tips_add_id(struct hn_store *st, enum hn_tips_kind kind,
 	stmt_done(s);
 	if (rc != SQLITE_ROW)
 		return store_fail(st, "tips child");
-
+insert:
 	s = st->stmt[S_TIPS_INSERT];
 	sqlite3_bind_int(s, 1, kind);
 	sqlite3_bind_int64(s, 2, id);
@@ -1226,19 +1242,30 @@ static int tips_add_id(struct hn_store *st, enum hn_tips_kind kind,
 	if ((rc = step_done(st, s, "tips insert")) < 0)
 		return rc;
 
-	/* Our parents in this index stop being tips at our timestamp. */
-	for (unsigned i = 0; i < v->n_parents; i++) {
-		int64_t pid;
+	/* Our parents in this index stop being tips at our timestamp: up
+	 * to three per statement (a block's parents in one). */
+	for (unsigned i = 0; i < v->n_parents;) {
+		int64_t pid[3];
+		unsigned k = 0;
 
-		rc = lookup_id(st, v->parents[i], &pid, NULL, NULL);
-		if (rc == HN_ENOENT)
-			continue;
-		if (rc < 0)
-			return rc;
+		for (; i < v->n_parents && k < 3; i++) {
+			rc = lookup_id(st, v->parents[i], &pid[k], NULL, NULL);
+			if (rc == HN_ENOENT)
+				continue;
+			if (rc < 0)
+				return rc;
+			k++;
+		}
+		if (!k)
+			break;
+		for (unsigned j = k; j < 3; j++)
+			pid[j] = pid[0];        /* repeats change nothing */
 		s = st->stmt[S_TIPS_LOWER_END];
 		sqlite3_bind_int(s, 1, kind);
-		sqlite3_bind_int64(s, 2, pid);
+		sqlite3_bind_int64(s, 2, pid[0]);
 		sqlite3_bind_int64(s, 3, v->timestamp);
+		sqlite3_bind_int64(s, 4, pid[1]);
+		sqlite3_bind_int64(s, 5, pid[2]);
 		if ((rc = step_done(st, s, "tips lower end")) < 0)
 			return rc;
 	}
@@ -1308,7 +1335,16 @@ int hn_store_tips_add(struct hn_store *st, enum hn_tips_kind kind,
 	int64_t id;
 	int rc = lookup_id(st, v->hash, &id, NULL, NULL);
 
-	return rc < 0 ? rc : tips_add_id(st, kind, v, id);
+	return rc < 0 ? rc : tips_add_id(st, kind, v, id, false);
+}
+
+int hn_store_tips_add_new(struct hn_store *st, enum hn_tips_kind kind,
+			  const struct hn_vertex *v)
+{
+	int64_t id;
+	int rc = lookup_id(st, v->hash, &id, NULL, NULL);
+
+	return rc < 0 ? rc : tips_add_id(st, kind, v, id, true);
 }
 
 int hn_store_tips_remove(struct hn_store *st, enum hn_tips_kind kind,
@@ -1356,10 +1392,19 @@ int hn_store_put_vertex(struct hn_store *st, const uint8_t *bytes,
 	bind_hashes(s, 13, m->n_conflict_with,
 		    (const uint8_t (*)[32])m->conflict_with);
 	sqlite3_bind_double(s, 14, m->received_at);
+	st->absent_valid = false;
 	if ((rc = step_done(st, s, "insert vertex")) < 0)
 		return rc;
 	id = sqlite3_last_insert_rowid(st->db);
 	m->id = id;
+	{
+		struct idc_entry *e = idc_slot(st, v->hash);
+
+		memcpy(e->hash, v->hash, 32);
+		e->id = id;
+		e->ts = v->timestamp;
+		e->is_block = hn_vertex_is_block(v);
+	}
 
 	s = st->stmt[S_INSERT_BYTES];
 	sqlite3_bind_int64(s, 1, id);
@@ -1403,7 +1448,7 @@ int hn_store_put_vertex(struct hn_store *st, const uint8_t *bytes,
 		if ((rc = step_done(st, s, "insert token")) < 0)
 			return rc;
 	}
-	if ((rc = tips_add_id(st, HN_TIPS_ALL, v, id)) < 0)
+	if ((rc = tips_add_id(st, HN_TIPS_ALL, v, id, true)) < 0)
 		return rc;
 	if ((rc = counter_add(st, hn_vertex_is_block(v), 1)) < 0)
 		return rc;
@@ -1841,6 +1886,8 @@ int hn_store_height_get(struct hn_store *st, uint64_t height,
 int hn_store_height_set(struct hn_store *st, uint64_t height,
 			const uint8_t hash[32], bool truncate_above)
 {
+	bool was_valid = st->best_valid;
+	uint64_t top = st->best_height;
 	sqlite3_stmt *s;
 	int rc;
 
@@ -1857,7 +1904,17 @@ int hn_store_height_set(struct hn_store *st, uint64_t height,
 	bind_hash(s, 2, hash);
 	if ((rc = step_done(st, s, "height set")) < 0)
 		return rc;
-	return sqlite3_changes(st->db) ? 0 : HN_ENOENT;
+	if (!sqlite3_changes(st->db))
+		return HN_ENOENT;
+	/* The top of the index: @height if nothing is above it. */
+	if (truncate_above || (was_valid && height >= top)) {
+		memcpy(st->best_hash, hash, 32);
+		st->best_height = height;
+		st->best_valid = true;
+	} else if (was_valid) {
+		st->best_valid = true;  /* below the top: top unchanged */
+	}
+	return 0;
 }
 
 int hn_store_best(struct hn_store *st, uint8_t hash[32], uint64_t *height)
@@ -2147,6 +2204,19 @@ static const struct {
 	{ "mempool tip that is not in the mempool",
 	  "SELECT COUNT(*) FROM vertex WHERE mempool_tip = 1 AND (is_block = 1"
 	  " OR first_block IS NOT NULL OR voided_by IS NOT NULL)" },
+	{ "mempool tip flag differs from its definition",
+	  "SELECT COUNT(*) FROM vertex WHERE mempool_tip != (is_block = 0"
+	  " AND first_block IS NULL AND voided_by IS NULL AND NOT EXISTS"
+	  " (SELECT 1 FROM edge e JOIN vertex c ON c.id = e.child"
+	  " WHERE e.parent = vertex.id AND c.voided_by IS NULL)"
+	  " AND NOT EXISTS (SELECT 1 FROM spent s JOIN vertex c"
+	  " ON c.id = s.spender WHERE s.tx = vertex.id"
+	  " AND c.voided_by IS NULL))" },
+	{ "tips interval end is not its earliest indexed child",
+	  "SELECT COUNT(*) FROM tips t WHERE t.end != IFNULL((SELECT"
+	  " MIN(c.timestamp) FROM edge e JOIN vertex c ON c.id = e.child"
+	  " JOIN tips u ON u.kind = t.kind AND u.vid = e.child"
+	  " WHERE e.parent = t.vid), 9223372036854775807)" },
 	{ "block counter differs from the rows",
 	  "SELECT (SELECT value FROM counter WHERE name = 'blocks') -"
 	  " (SELECT COUNT(*) FROM vertex WHERE is_block = 1)" },

@@ -239,6 +239,11 @@ int hn_store_tips_add(struct hn_store *st, enum hn_tips_kind kind,
 		      const struct hn_vertex *v);
 int hn_store_tips_remove(struct hn_store *st, enum hn_tips_kind kind,
 			 const struct hn_vertex *v);
+/* hn_store_tips_add() for a vertex stored by hn_store_put_vertex() in the
+ * current transaction (not in @kind's index yet, no child): its interval
+ * is open, without the two queries that find it. */
+int hn_store_tips_add_new(struct hn_store *st, enum hn_tips_kind kind,
+			  const struct hn_vertex *v);
 
 /* Mempool tips: transactions without first_block, not voided, with no
  * child in the mempool. */

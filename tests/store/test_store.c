@@ -551,6 +551,17 @@ static void assert_cache_matches_file(struct tchain *tc, uint8_t (*h)[32],
 	assert_int_equal(hn_store_open(&o, &ro, &err), 0);
 	for (size_t i = 0; i < n; i++)
 		assert_same_meta(hn_ledger_store(tc->l), ro, h[i]);
+	/* The best block (cached by the writer). */
+	{
+		uint8_t ba[32], bb[32];
+		uint64_t ha, hb;
+
+		assert_int_equal(hn_store_best(hn_ledger_store(tc->l), ba, &ha),
+				 0);
+		assert_int_equal(hn_store_best(ro, bb, &hb), 0);
+		assert_memory_equal(ba, bb, 32);
+		assert_int_equal(ha, hb);
+	}
 	hn_store_close(ro);
 }
 
@@ -598,6 +609,7 @@ static void test_meta_cache_rollback(void **state)
 		assert_int_equal(rc, HN_EIO);
 		failures++;
 		assert_cache_matches_file(&tc, all, nall);
+		tc_check(&tc);
 	}
 	assert_true(failures > 20);
 	tc_best(&tc, h);
