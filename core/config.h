@@ -111,6 +111,12 @@ struct hn_config {
 	/* Mining. */
 	bool allow_mining_without_peers; /* --allow-mining-without-peers */
 
+	/* --test-features SPEC (unittests only, for tests): @net is then a
+	 * copy of unittests with that feature table (core/feature.h
+	 * hn_fa_test_network), owned in @test_net. */
+	char *test_features;
+	struct hn_network *test_net;
+
 	/* Logging, applied with hn_log_setup(). */
 	char *log_level;                /* --log-level error|warn|info|debug */
 	char *log_format;               /* --log-format text|json */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "daa.h"
 #include "feature.h"
@@ -617,4 +618,76 @@ int hn_fa_daa_config(struct hn_fa *fa, const uint8_t parent[32],
 		return rc;
 	*v2_start = ah + 1;
 	return 0;
+}
+
+struct test_net {
+	struct hn_network net;          /* first: freed through it */
+	struct hn_feature f[HN_FA_MAX_FEATURES];
+	char names[HN_FA_MAX_FEATURES][48];
+};
+
+struct hn_network *hn_fa_test_network(const struct hn_network *base,
+				      const char *spec, char *err,
+				      size_t errlen)
+{
+	struct test_net *t;
+	const char *p = spec;
+	size_t n = 0;
+
+	if (!base || strcmp(base->name, "unittests")) {
+		snprintf(err, errlen, "test features need the unittests "
+			 "network");
+		return NULL;
+	}
+	if (!(t = calloc(1, sizeof(*t)))) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	t->net = *base;
+	while (*p) {
+		struct hn_feature *f = &t->f[n];
+		unsigned long long v[4];
+		unsigned bit;
+		char name[48], tail[16] = "";
+		int used = 0, k;
+		size_t len = strcspn(p, ",");
+		char item[160];
+
+		if (n == HN_FA_MAX_FEATURES || len >= sizeof(item))
+			goto bad;
+		memcpy(item, p, len);
+		item[len] = '\0';
+		k = sscanf(item, "%47[A-Z0-9_]:%u:%llu:%llu:%llu%n:%15s%n", name,
+			   &bit, &v[0], &v[1], &v[2], &used, tail, &used);
+		if (k < 5 || (size_t)used != len ||
+		    bit >= base->feature_max_signal_bits ||
+		    (k == 6 && strcasecmp(tail, "lock")))
+			goto bad;
+		memcpy(t->names[n], name, sizeof(name));
+		f->name = t->names[n];
+		f->bit = (uint8_t)bit;
+		f->start_height = v[0];
+		f->timeout_height = v[1];
+		f->minimum_activation_height = v[2];
+		f->lock_in_on_timeout = k == 6;
+		f->version = "0.0.0";
+		n++;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	t->net.features = t->f;
+	t->net.n_features = n;
+	return &t->net;
+bad:
+	snprintf(err, errlen, "bad test feature list '%s' (want "
+		 "NAME:BIT:START:TIMEOUT:MINACT[:lock],..., at most %d, bit < "
+		 "%u)", spec, HN_FA_MAX_FEATURES, base->feature_max_signal_bits);
+	free(t);
+	return NULL;
+}
+
+void hn_fa_test_network_free(struct hn_network *net)
+{
+	free(net);      /* the struct test_net it starts */
 }

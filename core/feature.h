@@ -163,6 +163,17 @@ int hn_fa_daa_config(struct hn_fa *fa, const uint8_t parent[32],
 		     uint64_t parent_height, struct hn_daa_config *cfg,
 		     uint64_t *v2_start);
 
+/* A copy of the unittests network @base whose feature table is @spec,
+ * for tests of the daemon (--test-features): comma-separated
+ * NAME:BIT:START:TIMEOUT:MINACT[:lock] entries (lock: lock_in_on_timeout;
+ * bit below feature_max_signal_bits).  malloc'd, freed with
+ * hn_fa_test_network_free(); NULL with @err set on a bad spec, another
+ * base network or ENOMEM. */
+struct hn_network *hn_fa_test_network(const struct hn_network *base,
+				      const char *spec, char *err,
+				      size_t errlen);
+void hn_fa_test_network_free(struct hn_network *net);
+
 /* Index of the feature named @name in @net, or -1. */
 int hn_fa_feature_index(const struct hn_network *net, const char *name);
 

@@ -60,6 +60,7 @@ static const struct http__route routes[] = {
 	{ "/v1a/get_block_template", HTTP__GET, http__get_block_template, true },
 	{ "/v1a/submit_block", HTTP__POST, http__submit_block, true },
 	{ "/v1a/getmininginfo", HTTP__GET, http__getmininginfo, false },
+	{ "/v1a/feature", HTTP__GET, http__feature, false },
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 

@@ -115,6 +115,8 @@ void http__push_tx(struct http__req *r);
 void http__get_block_template(struct http__req *r);
 void http__submit_block(struct http__req *r);
 void http__getmininginfo(struct http__req *r);
+/* http_feature.c */
+void http__feature(struct http__req *r);
 /* Shared JSON builder (http_tx.c): the reference get_tx_extra_data():
  * {success, tx, meta, spent_outputs}.  0, HN_ENOENT, or another negative
  * code. */

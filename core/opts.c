@@ -20,6 +20,7 @@
 #include <ini.h>
 
 #include "config.h"
+#include "feature.h"
 
 #include "hn/err.h"
 #include "hn/log.h"
@@ -126,6 +127,9 @@ static const struct opt_def opts[] = {
 	{ "allow-mining-without-peers", K_BOOL,
 	  F(allow_mining_without_peers), 0, 0, NULL,
 	  "getmininginfo answers without a synced peer (P2P on)" },
+	{ "test-features", K_STR, F(test_features), 0, 0, "SPEC",
+	  "unittests only, for tests: the feature table, "
+	  "NAME:BIT:START:TIMEOUT:MINACT[:lock],..." },
 	{ "log-level", K_LOG_LEVEL, F(log_level), 0, 0, "LEVEL",
 	  "error, warn, info, debug (info)" },
 	{ "log-format", K_LOG_FORMAT, F(log_format), 0, 0, "FORMAT",
@@ -453,6 +457,7 @@ void hn_config_release(struct hn_config *cfg)
 		free(cfg->kv[i].value);
 	}
 	free(cfg->kv);
+	hn_fa_test_network_free(cfg->test_net);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -742,6 +747,20 @@ int hn_config_load(struct hn_config *cfg, int argc, char **argv,
 	}
 
 	cfg->net = hn_network_by_name(cfg->network);
+	if (cfg->test_features) {
+		char msg[200];
+
+		hn_fa_test_network_free(cfg->test_net);
+		cfg->test_net = hn_fa_test_network(cfg->net,
+						   cfg->test_features, msg,
+						   sizeof(msg));
+		if (!cfg->test_net) {
+			rc = hn_error_set(err, HN_EINVAL, "--test-features: "
+					  "%s", msg);
+			goto out;
+		}
+		cfg->net = cfg->test_net;
+	}
 	if (!cfg->runtime_dir &&
 	    asprintf(&cfg->runtime_dir, "%s/run", cfg->data_dir) < 0) {
 		cfg->runtime_dir = NULL;
