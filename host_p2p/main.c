@@ -414,18 +414,22 @@ out:
 	if (hs.exit_code)
 		status_line(&hs, "host start-up failed (see its log)");
 	status_line(&hs, NULL);
-	/* Plugin first (its pending node calls complete with ECLOSED), then
-	 * the sockets. */
+	/* The plugin is unloaded (its pending node calls complete with
+	 * ECLOSED); the nng sockets are not closed but left to the process
+	 * exit.  With nng 1.5.2, closing a socket while one of its ipc pipes
+	 * is between two reads of a message (the receive callback about to
+	 * ask for the rest as the close stops the pipe's rx aio: the request
+	 * is dropped and the protocol's receive never finishes) hangs
+	 * nng_close() for good, and nng_fini() can panic on a mutex already
+	 * destroyed; a host told to stop while events or replies come in
+	 * would outlive its SIGTERM grace and be SIGKILLed.  Exiting closes
+	 * every fd, which the core sees as the pipes going away. */
 	hs.stopping = true;
 	hs.ops = NULL;
 	hs.ctx = NULL;
 	if (hs.inst)
 		hn_plugin_inst_unload(hs.inst);
 	hs.inst = NULL;
-	hn_rpc_server_close(hs.p2p);
-	if (hs.sub_q)
-		host_events_close(&hs);
-	hn_rpc_client_close(hs.node);
 	hn_plugin_rt_free(hs.rt);
 	ev_timer_stop(hs.loop, &hs.watch);
 	ev_signal_stop(hs.loop, &hs.sig_term);
@@ -433,6 +437,6 @@ out:
 	for (i = 0; i < 3; i++)
 		free(own[i]);
 	hn_log(HN_LOG_INFO, hs.comp, "exited with status %d", hs.exit_code);
-	nng_fini();
-	return hs.exit_code;
+	fflush(NULL);
+	_exit(hs.exit_code);
 }

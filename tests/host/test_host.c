@@ -11,7 +11,8 @@
  *  - events: in-order delivery, a gap filled by events_since, a reset
  *    after a lost tail reported as HATHOR_EV_RESYNC;
  *  - the host exits when the core's link goes, and when its parent dies
- *    (PR_SET_PDEATHSIG), within one second.
+ *    (PR_SET_PDEATHSIG), within one second;
+ *  - SIGTERM at any point of its start-up: a clean exit every time.
  *
  * argv[1]: hathor-p2p-host, argv[2]: plug_p2p.so.
  */
@@ -696,6 +697,37 @@ static void test_sigterm_clean_exit(void **state)
 	host_pid = 0;
 }
 
+/* SIGTERM at any point of the start-up (hello, heartbeat, plugin start:
+ * replies from this fake core on their way in): a clean exit (status 0)
+ * in time, each of 40 times.  With nng 1.5.2 the host used to hang in
+ * nng_close() when the stop caught a pipe between two reads of a reply
+ * (then SIGKILL after the supervisor's grace; test_sup
+ * test_stop_while_starting under load), or panic in nng_fini(). */
+static void test_sigterm_during_startup(void **state)
+{
+	int st, k;
+
+	for (k = 0; k < 40; k++) {
+		if (k > 0)
+			host_pid = spawn_host(NULL);
+		run_for(0.0005 * (k % 20));
+		kill(host_pid, SIGTERM);
+		st = wait_exit(host_pid, 3.0);
+		if (st == -1)
+			print_error("round %d: host %d did not exit in 3 s\n", k,
+				    (int)host_pid);
+		assert_true(st != -1);
+		/* Before its handler is installed SIGTERM kills it. */
+		if (WIFSIGNALED(st)) {
+			assert_int_equal(WTERMSIG(st), SIGTERM);
+		} else {
+			assert_true(WIFEXITED(st));
+			assert_int_equal(WEXITSTATUS(st), 0);
+		}
+		host_pid = 0;
+	}
+}
+
 /* A host whose parent dies: PR_SET_PDEATHSIG ends it.  The parent is a
  * shell that spawns the host in the background and then waits; killing
  * the shell with SIGKILL must end the host within a second. */
@@ -761,6 +793,8 @@ int main(int argc, char **argv)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_sigterm_clean_exit, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_sigterm_during_startup,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parent_death, setup,
 						teardown),
 	};
