@@ -30,6 +30,9 @@ struct bench {
 	/* --parts daemon without sync: only the hathor-node runs (after the
 	 * import and the serving node they need). */
 	bool daemon_only;
+	/* --daemon-arg: extra arguments for every hathor-node run. */
+	const char *daemon_args[8];
+	size_t n_daemon_args;
 	const char *chain;              /* vertex file (made if missing) */
 	long blocks, txs;               /* chain size when generated */
 	struct json_object *rows;       /* array of row objects */

@@ -6,6 +6,8 @@
  *
  * --parts daemon (without sync): only the hathor-node runs of the sync
  * part (and the import and serving node they sync from).
+ * --daemon-arg ARG (repeatable, up to 8): appended to every hathor-node
+ * run's command line, e.g. --daemon-arg=--cache-size=8.
  *
  * --chain FILE: the hathor-chaingen vertex file to sync; generated there
  * (--blocks, --txs; default 20 000 + 20 000) when it does not exist.
@@ -197,7 +199,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: hn-bench [--quick] [--out DIR] "
 		"[--parts limits,sync|daemon]\n\t[--chain FILE] [--blocks N] "
-		"[--txs N] [--plugin SO]\n");
+		"[--txs N] [--plugin SO] [--daemon-arg ARG]...\n");
 }
 
 int main(int argc, char **argv)
@@ -210,6 +212,7 @@ int main(int argc, char **argv)
 		{ "chain", required_argument, NULL, 'c' },
 		{ "blocks", required_argument, NULL, 'b' },
 		{ "txs", required_argument, NULL, 't' },
+		{ "daemon-arg", required_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bench b = { 0 };
@@ -247,6 +250,15 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			b.txs = atol(optarg);
+			break;
+		case 'D':
+			if (b.n_daemon_args == sizeof(b.daemon_args) /
+			    sizeof(b.daemon_args[0])) {
+				fprintf(stderr, "hn-bench: too many "
+					"--daemon-arg\n");
+				return 2;
+			}
+			b.daemon_args[b.n_daemon_args++] = optarg;
 			break;
 		default:
 			usage();

@@ -775,15 +775,21 @@ static int daemon_mode(struct bench *b, long long aport, long long verts,
 		return HN_ENOMEM;
 	}
 	{
-		char *argv[] = { (char *)b->node, "run", "--network",
-				 "unittests", "--data-dir", data,
-				 "--runtime-dir", run, "--listen", listen,
-				 "--bootstrap", boot, "--api-listen",
-				 "127.0.0.1:0", "--plugin-dir", plugdir,
-				 "--p2p-host-bin", (char *)b->host_bin,
-				 inproc ? "--p2p-mode" : NULL, "inprocess",
-				 NULL };
+		char *argv[40] = { (char *)b->node, "run", "--network",
+				   "unittests", "--data-dir", data,
+				   "--runtime-dir", run, "--listen", listen,
+				   "--bootstrap", boot, "--api-listen",
+				   "127.0.0.1:0", "--plugin-dir", plugdir,
+				   "--p2p-host-bin", (char *)b->host_bin };
+		size_t n = 18;
 
+		for (size_t i = 0; i < b->n_daemon_args; i++)
+			argv[n++] = (char *)b->daemon_args[i];
+		if (inproc) {
+			argv[n++] = "--p2p-mode";
+			argv[n++] = "inprocess";
+		}
+		argv[n] = NULL;
 		rc = spawn(&p, argv, log);
 	}
 	deadline = bench_now() + (b->quick ? 60 : 1200);
@@ -968,10 +974,20 @@ static int daemon_mode(struct bench *b, long long aport, long long verts,
 		  note);
 	snprintf(name, sizeof(name), "hathor-node %s mode: node CPU / peak "
 		 "RSS", mode);
-	snprintf(note, sizeof(note), "CPU %.2f s at the end of the sync%s; "
-		 "RSS then %.1f MB anonymous + %.1f MB file (ledger.db mmap), "
-		 "default --cache-size 64 MB", r->cpu,
-		 inproc ? ", plugin included" : ", core only", r->anon, r->file);
+	{
+		char args[120] = "default --cache-size";
+		size_t o = 0;
+
+		for (size_t i = 0; i < b->n_daemon_args && o < sizeof(args);
+		     i++)
+			o += (size_t)snprintf(args + o, sizeof(args) - o, "%s%s",
+					      i ? " " : "", b->daemon_args[i]);
+		snprintf(note, sizeof(note), "CPU %.2f s at the end of the sync"
+			 "%s; RSS then %.1f MB anonymous + %.1f MB file "
+			 "(ledger.db mmap), %s", r->cpu, inproc ?
+			 ", plugin included" : ", core only", r->anon, r->file,
+			 args);
+	}
 	bench_row(b, PART, name, r->hwm, "MB", "<= 64", note);
 	if (!inproc && r->host_cpu >= 0) {
 		snprintf(note, sizeof(note), "CPU %.2f s", r->host_cpu);
