@@ -120,7 +120,7 @@ static const struct opt_def opts[] = {
 	{ "p2p-host-heartbeat", K_UINT, F(host_heartbeat_ms), 0, 3600000,
 	  "MS", "(1000)" },
 	{ "cache-size", K_UINT, F(sqlite_cache_mb), 0, 1048576, "MB",
-	  "sqlite cache (64)" },
+	  "sqlite cache (16)" },
 	{ "sqlite-sync", K_SQLITE_SYNC, F(sqlite_sync_full), 0, 0, "MODE",
 	  "normal (survives kill -9) or full (also power loss; an fsync "
 	  "per commit) (normal)" },
@@ -485,7 +485,7 @@ int hn_config_defaults(struct hn_config *cfg, struct hn_error *err)
 	cfg->http_max_connections = 256;
 	cfg->http_timeout = 30;
 	cfg->host_heartbeat_ms = 1000;
-	cfg->sqlite_cache_mb = 64;
+	cfg->sqlite_cache_mb = 16;     /* docs/operations.md, Memory */
 	cfg->shutdown_timeout = 10;
 	cfg->reload_health_ms = 5000;
 	return 0;
