@@ -146,6 +146,7 @@ void http__get_block_template(struct http__req *r)
 	v->version = HN_VTX_BLOCK;
 	v->timestamp = t.timestamp;
 	v->weight = t.weight;
+	v->signal_bits = t.signal_bits;
 	v->n_parents = 3;
 	v->parents = malloc(3 * 32);
 	v->outputs = calloc(1, sizeof(*v->outputs));

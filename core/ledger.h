@@ -210,6 +210,11 @@ struct hn_block_template {
 	double avg_time;
 	uint64_t reward_reduction_factor;
 	uint64_t v2_start_height;
+	/* BitSignalingService.generate_signal_bits(best block): the bit of
+	 * every feature in STARTED, MUST_SIGNAL or LOCKED_IN at the best
+	 * block that signals support by default or has been in MUST_SIGNAL
+	 * (on_must_signal). */
+	uint8_t signal_bits;
 };
 int hn_ledger_block_template(struct hn_ledger *l, uint32_t timestamp,
 			     struct hn_block_template *out);

@@ -47,6 +47,8 @@ struct hn_ledger {
 	void *vctx;
 	struct daa_cent *daa_cache;     /* ledger_verify.c, DAA_CACHE slots */
 	struct hn_fa *fa;               /* feature states (ledger_verify.c) */
+	uint32_t fa_must_signal;        /* features seen in MUST_SIGNAL by the
+					 * template (bit i: features[i]) */
 	unsigned test_mode;             /* hn_ledger_opts.test_mode */
 };
 

@@ -333,6 +333,50 @@ static int cb_daa_config(void *arg, const uint8_t parent[32],
 	return hn_fa_daa_config(l->fa, parent, parent_height, cfg, NULL);
 }
 
+/* The states of @v's features: a block from its parent's record and its
+ * own bits (it is not stored yet), a tx at the best block. */
+static int cb_features(void *arg, const struct hn_vertex *v,
+		       struct hn_verify_features *out)
+{
+	struct hn_ledger *l = arg;
+	size_t n = l->net->n_features, miss;
+	struct hn_fa_rec pr, br;
+	uint8_t best[32];
+	uint64_t bh;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->missing_signal = -1;
+	if (!l->fa)
+		return HN_ENOMEM;
+	if (!n)
+		return 0;
+	if (!hn_vertex_is_block(v)) {
+		if ((rc = hn_store_best(l->st, best, &bh)) < 0 ||
+		    (rc = hn_fa_rec(l->fa, best, &br)) < 0)
+			return rc;
+		for (size_t i = 0; i < n; i++)
+			if (hn_fa_rec_state(&br, i) == HN_FS_ACTIVE)
+				out->active |= 1u << i;
+		return 0;
+	}
+	if (v->n_parents < 1)
+		return HN_EINVAL;
+	if ((rc = hn_fa_rec(l->fa, v->parents[0], &pr)) < 0 ||
+	    (rc = hn_fa_child_rec(l->fa, v->parents[0], v->signal_bits,
+				  &br)) < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		if (hn_fa_rec_state(&pr, i) == HN_FS_ACTIVE)
+			out->active |= 1u << i;
+		if (hn_fa_rec_state(&br, i) == HN_FS_ACTIVE)
+			out->active_self |= 1u << i;
+	}
+	if (hn_fa_rec_missing_signal(l->fa, &br, &miss) == 1)
+		out->missing_signal = (int)miss;
+	return 0;
+}
+
 void hn_ledger__verify_init(struct hn_ledger *l)
 {
 	struct hn_verify_ctx *c = calloc(1, sizeof(*c));
@@ -348,6 +392,7 @@ void hn_ledger__verify_init(struct hn_ledger *l)
 		c->best_height = cb_best_height;
 		c->now = cb_now;
 		c->daa_config = cb_daa_config;
+		c->features = cb_features;
 		c->test_mode = l->test_mode;
 	}
 	l->vctx = c;
@@ -426,6 +471,37 @@ int hn_ledger__verify(struct hn_ledger *l, const struct hn_vertex *v,
 	return rc;
 }
 
+/* BitSignalingService._calculate_feature_signals without --signal-support
+ * options: a feature in a signaling state at @best signals when it
+ * signals support by default, or once it has been seen in MUST_SIGNAL
+ * (on_must_signal enables its support for good). */
+static int template_signal_bits(struct hn_ledger *l, const uint8_t best[32],
+				uint8_t *bits)
+{
+	struct hn_fa_rec r;
+	int rc;
+
+	*bits = 0;
+	if (!l->net->n_features)
+		return 0;
+	if ((rc = hn_fa_rec(l->fa, best, &r)) < 0)
+		return rc;
+	for (size_t i = 0; i < l->net->n_features; i++) {
+		const struct hn_feature *f = &l->net->features[i];
+		enum hn_feature_state s = hn_fa_rec_state(&r, i);
+
+		if (s == HN_FS_MUST_SIGNAL)
+			l->fa_must_signal |= 1u << i;
+		if (s != HN_FS_STARTED && s != HN_FS_MUST_SIGNAL &&
+		    s != HN_FS_LOCKED_IN)
+			continue;
+		if (f->signal_support_by_default ||
+		    (l->fa_must_signal & (1u << i)))
+			*bits |= (uint8_t)(1u << f->bit);
+	}
+	return 0;
+}
+
 int hn_ledger_block_template(struct hn_ledger *l, uint32_t timestamp,
 			     struct hn_block_template *out)
 {
@@ -461,7 +537,7 @@ int hn_ledger_block_template(struct hn_ledger *l, uint32_t timestamp,
 	out->reward = hn_daa_reward(l->net, &cfg, out->height);
 	out->avg_time = cfg.avg_time;
 	out->reward_reduction_factor = cfg.reward_reduction_factor;
-	return 0;
+	return template_signal_bits(l, best.hash, &out->signal_bits);
 }
 
 int hn_nodesvc_verify_basic(struct hn_ledger *l, const uint8_t *bytes,

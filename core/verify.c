@@ -68,6 +68,7 @@ const char *hn_verr_name(int code)
 		[HN_VERR_INTERNAL] = "internal-error",
 		[HN_VERR_INPUT_MISSING] = "input-not-found",
 		[HN_VERR_CONFLICT] = "conflict-with-confirmed",
+		[HN_VERR_MUST_SIGNAL] = "block-must-signal",
 	};
 
 	if (code < 0 || (size_t)code >= sizeof(names) / sizeof(names[0]) ||
@@ -686,6 +687,27 @@ int hn_verify_aux_pow(const struct hn_vertex *v, size_t max_merkle_path,
 	return 0;
 }
 
+/* verify_mandatory_signaling: a block may not leave a feature in
+ * MUST_SIGNAL short of its threshold. */
+static int verify_mandatory_signaling(const struct hn_verify_ctx *ctx,
+				      const struct hn_vertex *v,
+				      struct hn_verr *err)
+{
+	struct hn_verify_features f;
+	int rc;
+
+	if (!ctx->features || !ctx->net->n_features)
+		return 0;
+	if ((rc = ctx->features(ctx->arg, v, &f)) < 0)
+		return cb_fail(err, rc, "parent", v->parents[0]);
+	if (f.missing_signal < 0 ||
+	    (size_t)f.missing_signal >= ctx->net->n_features)
+		return 0;
+	return vfail(err, HN_VERR_MUST_SIGNAL, "Block must signal support "
+		     "for feature '%s' during MUST_SIGNAL phase.",
+		     ctx->net->features[f.missing_signal].name);
+}
+
 static int verify_full_block(const struct hn_verify_ctx *ctx,
 			     const struct hn_vertex *v, uint64_t height,
 			     int flags, struct hn_verr *err)
@@ -712,7 +734,7 @@ static int verify_full_block(const struct hn_verify_ctx *ctx,
 			     "height but has %llu",
 			     (unsigned long long)min_height,
 			     (unsigned long long)height);
-	return 0;
+	return verify_mandatory_signaling(ctx, v, err);
 }
 
 /* One entry of the TokenInfoDict. */

@@ -59,6 +59,7 @@ enum hn_verr_code {
 	HN_VERR_INPUT_MISSING = 21, /* InexistentInput (spent tx or output) */
 	HN_VERR_CONFLICT = 22,  /* ConflictWithConfirmedTx, InputVoidedAndConfirmed,
 				 * TooManyWithin/BetweenConflicts */
+	HN_VERR_MUST_SIGNAL = 23, /* BlockMustSignalError */
 };
 
 /* Short stable name of a code ("invalid-pow", "parent-not-found", ...),
@@ -81,6 +82,21 @@ struct hn_verify_info {
 	bool is_genesis;
 	bool voided;            /* has voided_by */
 	bool has_first_block;
+};
+
+/* Feature activation states as verification needs them (bit i stands
+ * for net->features[i]). */
+struct hn_verify_features {
+	/* ACTIVE at the block the verification parameters come from
+	 * (Features.from_vertex): a block's parent; for a tx the best
+	 * block. */
+	uint32_t active;
+	/* Blocks: ACTIVE at the block itself (is_feature_active(block)). */
+	uint32_t active_self;
+	/* Blocks: the index of a feature in MUST_SIGNAL the block fails to
+	 * signal enough to still reach its threshold
+	 * (is_signaling_mandatory_features), -1 when none. */
+	int missing_signal;
 };
 
 /* Storage access.  Every callback returns 0, HN_ENOENT if the vertex is
@@ -111,6 +127,11 @@ struct hn_verify_ctx {
 	 * @parent_height (hn_fa_daa_config).  NULL: always V1. */
 	int (*daa_config)(void *arg, const uint8_t parent[32],
 			  uint64_t parent_height, struct hn_daa_config *cfg);
+	/* Feature states for @v (a block: from its parent's record and its
+	 * own signal bits, the block not stored yet; a tx: at the best
+	 * block).  NULL: no feature is active, no block must signal. */
+	int (*features)(void *arg, const struct hn_vertex *v,
+			struct hn_verify_features *out);
 	/* enum hn_daa_test_mode (0 outside tests). */
 	unsigned test_mode;
 };

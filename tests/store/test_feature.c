@@ -51,23 +51,46 @@ static uint32_t t0(const struct tchain *tc)
 	return tc->net->genesis_block.timestamp + 30;
 }
 
-/* A block on @parent signalling @bits, stored. */
-static void add_sig(struct tchain *tc, const uint8_t parent[32], uint32_t ts,
-		    uint8_t salt, uint8_t bits, uint8_t hash[32])
+static double daa_now(void *arg);
+static void open_mode(struct tchain *tc, const struct hn_network *net,
+		      bool create, unsigned test_mode);
+
+/* The message of the last refused block (add_bits). */
+static char last_msg[256];
+
+/* A block on @parent signalling @bits, added: @want 0 (stored) or the
+ * enum hn_verr_code refusing it (its message in last_msg). */
+static void add_bits(struct tchain *tc, const uint8_t parent[32],
+		     uint32_t ts, uint8_t salt, uint8_t bits, int want,
+		     uint8_t hash[32])
 {
 	struct hn_ledger_result res;
 	struct hn_vertex *v;
 	uint8_t *b;
 	size_t n;
+	int rc;
 
 	tc_make_block(tc, parent, NULL, ts, 2.0, salt, &b, &n, hash);
 	assert_int_equal(hn_vertex_decode(b, n, &v, NULL, 0), 0);
 	free(b);
 	v->signal_bits = bits;
 	tc_finish(v, &b, &n, hash);
-	if (hn_ledger_add_vertex(tc->l, b, n, 0, &res) != 0)
-		fail_msg("add: %s", res.msg);
+	memset(&res, 0, sizeof(res));
+	rc = hn_ledger_add_vertex(tc->l, b, n, 0, &res);
 	free(b);
+	snprintf(last_msg, sizeof(last_msg), "%s", res.msg);
+	if (want == 0 && rc != 0)
+		fail_msg("add: %s", res.msg);
+	if (want != 0 && (rc != HN_ECONSENSUS || res.verr_code != want))
+		fail_msg("add: rc %d code %d (%s), want code %d", rc,
+			 res.verr_code, res.msg, want);
+}
+
+/* A block on @parent signalling @bits, stored. */
+static void add_sig(struct tchain *tc, const uint8_t parent[32], uint32_t ts,
+		    uint8_t salt, uint8_t bits, uint8_t hash[32])
+{
+	add_bits(tc, parent, ts, salt, bits, 0, hash);
 }
 
 static void expect(struct hn_fa *fa, const uint8_t h[32],
@@ -234,6 +257,67 @@ static void test_networks(void **state)
 }
 
 
+/* verify_mandatory_signaling on blocks the ledger is given (not stored
+ * yet): NOP_FEATURE_3 (bit 2) is MUST_SIGNAL from 8 to 11 with threshold
+ * 3 of 4, so a block that leaves it short of 3 with the blocks left in
+ * the interval is refused; outside MUST_SIGNAL nothing must signal. */
+static void test_must_signal(void **state)
+{
+	static const char want_msg[] = "block-must-signal: Block must signal "
+		"support for feature 'NOP_FEATURE_3' during MUST_SIGNAL phase.";
+	struct tchain tc;
+	struct hn_network net;
+	uint8_t h[15][32], x[32], y[32], z[32];
+	uint32_t ts;
+
+	(void)state;
+	tc_open(&tc);
+	net = *tc.net;
+	net.features = feats;
+	net.n_features = 3;
+	open_mode(&tc, &net, true, HN_DAA_TEST_ALL_WEIGHT);
+	memcpy(h[0], tc_gblock(&tc), 32);
+	ts = t0(&tc);
+	/* STARTED (4..7): not signalling C is fine. */
+	for (int i = 1; i <= 7; i++)
+		add_sig(&tc, h[i - 1], ts + 30 * (uint32_t)i, 1,
+			i >= 4 && i <= 6 ? 1 : 0, h[i]);
+	/* 8, first of the MUST_SIGNAL interval: 0 of 3 with 3 blocks left
+	 * is still reachable; at 9 on it, 0 with 2 left is not. */
+	add_bits(&tc, h[7], ts + 241, 2, 0, 0, x);
+	add_bits(&tc, x, ts + 271, 2, 0, HN_VERR_MUST_SIGNAL, y);
+	assert_string_equal(last_msg, want_msg);
+	/* Signalling the other bits does not help; bit 2 does. */
+	add_bits(&tc, x, ts + 271, 2, 3, HN_VERR_MUST_SIGNAL, y);
+	add_bits(&tc, x, ts + 271, 2, 4, 0, y);
+	/* The main chain: 8 signals, 9 does not (1 of 3, 2 left), then 10
+	 * and 11 must (1 with 1 left, 2 with none left are refused). */
+	add_sig(&tc, h[7], ts + 240, 1, 4, h[8]);
+	add_sig(&tc, h[8], ts + 270, 1, 0, h[9]);
+	add_bits(&tc, h[9], ts + 300, 1, 0, HN_VERR_MUST_SIGNAL, z);
+	assert_string_equal(last_msg, want_msg);
+	add_sig(&tc, h[9], ts + 300, 1, 4, h[10]);
+	add_bits(&tc, h[10], ts + 330, 1, 0, HN_VERR_MUST_SIGNAL, z);
+	add_sig(&tc, h[10], ts + 330, 1, 4, h[11]);
+	/* LOCKED_IN from 12: no signal needed. */
+	expect(hn_ledger_fa(tc.l), h[11], HN_FS_LOCKED_IN, HN_FS_STARTED,
+	       HN_FS_MUST_SIGNAL);
+	for (int i = 12; i <= 14; i++)
+		add_sig(&tc, h[i - 1], ts + 30 * (uint32_t)i, 1, 0, h[i]);
+	expect(hn_ledger_fa(tc.l), h[14], HN_FS_ACTIVE, HN_FS_FAILED,
+	       HN_FS_LOCKED_IN);
+	assert_int_equal(tc_best_height(&tc), 14);
+
+	/* Reopened: the parents' records come from the store and the check
+	 * still bites on a fork at 10 (1 of 3 at 9, 1 left after it). */
+	open_mode(&tc, &net, false, HN_DAA_TEST_ALL_WEIGHT);
+	add_bits(&tc, h[9], ts + 301, 3, 0, HN_VERR_MUST_SIGNAL, z);
+	assert_string_equal(last_msg, want_msg);
+	add_bits(&tc, h[9], ts + 301, 3, 4, 0, z);
+	tc_check(&tc);
+	tc_close(&tc, false);
+}
+
 /* --- REDUCE_DAA_TARGET in consensus ------------------------------------- */
 
 /* REDUCE_DAA_TARGET signalled from 4 on: LOCKED_IN at 8, ACTIVE at 16
@@ -244,9 +328,6 @@ static const struct hn_feature daa_feats[] = {
 	  .version = "0.1.0" },
 };
 
-static double daa_now(void *arg);
-static void open_mode(struct tchain *tc, const struct hn_network *net,
-		      bool create, unsigned test_mode);
 
 /* Runs @sql on the closed ledger's file. */
 static void db_exec(struct tchain *tc, const char *sql)
@@ -554,6 +635,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_state_machine),
 		cmocka_unit_test(test_networks),
+		cmocka_unit_test(test_must_signal),
 		cmocka_unit_test(test_reduce_daa),
 		cmocka_unit_test(test_persisted),
 	};
