@@ -28,7 +28,7 @@ NB=${NB:-120}   # main chain: heights 1..NB
 FH=${FH:-100}   # branch from this height ...
 FB=${FB:-40}    # ... with FB blocks, heavier
 . "$(dirname "$0")/realpeer_lib.sh"
-realpeer_setup reorg 44000
+realpeer_setup reorg $((${DOUBLE:-0} == 1 ? 16000 : 28000))
 WORK=$T
 DAEMON_CLEANUP=(realpeer_cleanup)
 FAIL_LOGS=("$T/rp/run/node-b.log")

@@ -5,7 +5,11 @@
 # trap that stops our process ($HPID) and the reference nodes.
 # PORT_BASE is below Linux's ephemeral range (32768-60999 here), so a port
 # we pick is never already some connection's local port; each script has
-# its own 2000-port base and the pid picks 5 ports in it.
+# its own 2000-port base and the pid picks 5 ports in it.  The bases in use
+# (keep them apart): interop 20000, interop --ledger 22000, chaingen 24000,
+# daemon 26000, reorg 28000 (DOUBLE=1: 16000); tests/tools/
+# tools_realpeer_test.sh (not this library) 30000-30899.  The other tests
+# take ports from the kernel (port 0, or daemon_lib.sh's free_port).
 realpeer_setup() {
 	RP=${REALPEER_DIR:-/tmp/realpeer}
 	RUN_PAIR=${RUN_PAIR:-$(cd "$(dirname "$0")/../../.." && pwd)/shared/realpeer/run_pair.sh}

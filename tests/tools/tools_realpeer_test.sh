@@ -35,7 +35,11 @@ fail() {
 	tail -20 "$WORK/ref.log" >&2 2>/dev/null
 	exit 1
 }
-base=$((43000 + ($$ % 300) * 3))
+# Ports below Linux's ephemeral range (32768-60999), so none is already some
+# connection's local port (43000 once failed: "cannot listen on
+# 127.0.0.1:43236: Address already in use"); 30000-30899 is this script's
+# own (tests/p2p/realpeer_lib.sh lists the other bases).
+base=$((30000 + ($$ % 300) * 3))
 OUR_P2P=$base REF_P2P=$((base + 1)) REF_HTTP=$((base + 2))
 API=http://127.0.0.1:$REF_HTTP
 get() {
