@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <ev.h>
 
 #include "daa.h"
 #include "script.h"
@@ -386,4 +387,73 @@ const char *tc_hex(const uint8_t h[32])
 	i = (i + 1) % 4;
 	hn_hex_encode(h, 32, buf[i]);
 	return buf[i];
+}
+
+void tc_blocks_make(struct tc_blocks *b, size_t n)
+{
+	struct tchain src;
+	const uint8_t *parent;
+	uint32_t ts;
+
+	assert_true(n <= TC_BLOCKS_MAX);
+	tc_open(&src);
+	b->n = n;
+	parent = tc_gblock(&src);
+	ts = src.net->genesis_block.timestamp + 30;
+	for (size_t i = 0; i < n; i++, ts += 30) {
+		struct hn_ledger_result r = { 0 };
+
+		tc_make_block(&src, parent, NULL, ts, 2.0, 7, &b->bytes[i],
+			      &b->len[i], b->hash[i]);
+		assert_int_equal(hn_ledger_add_vertex(src.l, b->bytes[i],
+						      b->len[i], 0, &r), 0);
+		parent = b->hash[i];
+	}
+	tc_close(&src, false);
+}
+
+void tc_blocks_free(struct tc_blocks *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		free(b->bytes[i]);
+}
+
+size_t tc_blocks_stored(const struct tc_blocks *b, struct hn_ledger *l,
+			bool *is_prefix)
+{
+	size_t n = 0;
+	bool gap = false;
+
+	*is_prefix = true;
+	for (size_t i = 0; b && i < b->n; i++) {
+		if (hn_nodesvc_vertex_exists(l, b->hash[i])) {
+			if (gap)
+				*is_prefix = false;
+			n++;
+		} else {
+			gap = true;
+		}
+	}
+	return n;
+}
+
+static void run_timeout_cb(struct ev_loop *l, ev_timer *w, int revents)
+{
+	(void)l;
+	(void)revents;
+	*(bool *)w->data = true;
+}
+
+bool tc_run_until_set(struct ev_loop *loop, const bool *flag, double secs)
+{
+	ev_timer t;
+	bool expired = false;
+
+	ev_timer_init(&t, run_timeout_cb, secs, 0);
+	t.data = &expired;
+	ev_timer_start(loop, &t);
+	while (!expired && !*flag)
+		ev_run(loop, EVRUN_ONCE);
+	ev_timer_stop(loop, &t);
+	return *flag;
 }

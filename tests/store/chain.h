@@ -15,6 +15,7 @@
 #include "nodesvc.h"
 #include "store.h"
 
+struct ev_loop;
 struct hn_network;
 struct hn_vertex;
 
@@ -93,6 +94,27 @@ void tc_best(struct tchain *tc, uint8_t h[32]);
 void tc_check(struct tchain *tc);
 
 uint32_t tc_ts(const struct tchain *tc, const uint8_t h[32]);
+
+/* Valid blocks for a ledger that has only genesis: tc_blocks_make builds
+ * a chain of @n (at most TC_BLOCKS_MAX) on the genesis block, 30 s apart,
+ * in a scratch ledger (so each block's reward is right for its height),
+ * and keeps their wire bytes (malloc'd, tc_blocks_free) and hashes. */
+#define TC_BLOCKS_MAX 60
+struct tc_blocks {
+	size_t n;
+	uint8_t *bytes[TC_BLOCKS_MAX];
+	size_t len[TC_BLOCKS_MAX];
+	uint8_t hash[TC_BLOCKS_MAX][32];
+};
+void tc_blocks_make(struct tc_blocks *b, size_t n);
+void tc_blocks_free(struct tc_blocks *b);
+/* How many of @b's blocks @l holds; *@is_prefix: they are @b's first
+ * ones (no gap). */
+size_t tc_blocks_stored(const struct tc_blocks *b, struct hn_ledger *l,
+			bool *is_prefix);
+
+/* Runs @loop until *@flag is set or @secs pass; returns *@flag. */
+bool tc_run_until_set(struct ev_loop *loop, const bool *flag, double secs);
 const char *tc_hex(const uint8_t h[32]); /* static buffer, 4 rotating */
 
 #endif /* TESTS_STORE_CHAIN_H */

@@ -36,49 +36,12 @@
 #include "node_direct.h"
 
 #include "hn/err.h"
-#include "hn/network.h"
 #include "hn/plugin_load.h"
 
-#define NBLK 60                         /* blocks in the sliced batch */
+#define NBLK TC_BLOCKS_MAX              /* blocks in the sliced batch */
 
 static struct ev_loop *loop;
 static const char *plug_path;
-
-struct blocks {
-	size_t n;
-	uint8_t *bytes[NBLK];
-	size_t len[NBLK];
-	uint8_t hash[NBLK][32];
-};
-
-/* Valid blocks, built in a scratch ledger (rewards right per height). */
-static void make_blocks(struct blocks *b, size_t n)
-{
-	struct tchain src;
-	const uint8_t *parent;
-	uint32_t ts;
-
-	tc_open(&src);
-	b->n = n;
-	parent = tc_gblock(&src);
-	ts = src.net->genesis_block.timestamp + 30;
-	for (size_t i = 0; i < n; i++, ts += 30) {
-		struct hn_ledger_result r = { 0 };
-
-		tc_make_block(&src, parent, NULL, ts, 2.0, 7, &b->bytes[i],
-			      &b->len[i], b->hash[i]);
-		assert_int_equal(hn_ledger_add_vertex(src.l, b->bytes[i],
-						      b->len[i], 0, &r), 0);
-		parent = b->hash[i];
-	}
-	tc_close(&src, false);
-}
-
-static void free_blocks(struct blocks *b)
-{
-	for (size_t i = 0; i < b->n; i++)
-		free(b->bytes[i]);
-}
 
 /* --- a ledger, the in-process node service and a loaded plugin ---------- */
 
@@ -122,26 +85,8 @@ static void rig_close(struct rig *r)
 /* --- calls and their outcomes ------------------------------------------ */
 
 static unsigned completions;
-static const struct blocks *watch_b;
+static const struct tc_blocks *watch_b;
 static struct hn_ledger *watch_l;
-
-static size_t stored_prefix(bool *is_prefix)
-{
-	size_t n = 0;
-	bool gap = false;
-
-	*is_prefix = true;
-	for (size_t i = 0; watch_b && i < watch_b->n; i++) {
-		if (hn_nodesvc_vertex_exists(watch_l, watch_b->hash[i])) {
-			if (gap)
-				*is_prefix = false;
-			n++;
-		} else {
-			gap = true;
-		}
-	}
-	return n;
-}
 
 #define MAXRES (NBLK + 1)
 
@@ -166,7 +111,7 @@ static void mark(struct done *d, int rc)
 	d->fired_times++;
 	d->rc = rc;
 	d->order = ++completions;
-	d->stored_then = stored_prefix(&pfx);
+	d->stored_then = tc_blocks_stored(watch_b, watch_l, &pfx);
 }
 
 static void add_cb(void *arg, int rc, const char *msg, size_t n,
@@ -199,30 +144,9 @@ static void vertex_cb(void *arg, int rc, const char *msg,
 	}
 }
 
-static void timeout_cb(struct ev_loop *l, ev_timer *w, int revents)
-{
-	(void)l;
-	(void)revents;
-	*(bool *)w->data = true;
-}
-
-static bool run_until_fired(struct done *d, double secs)
-{
-	ev_timer t;
-	bool expired = false;
-
-	ev_timer_init(&t, timeout_cb, secs, 0);
-	t.data = &expired;
-	ev_timer_start(loop, &t);
-	while (!expired && !d->fired)
-		ev_run(loop, EVRUN_ONCE);
-	ev_timer_stop(loop, &t);
-	return d->fired;
-}
-
 /* on_new_vertices of blocks [from, to), with @bad inserted before
  * @bad_at (if @bad). */
-static void send_batch(struct rig *r, const struct blocks *b, size_t from,
+static void send_batch(struct rig *r, const struct tc_blocks *b, size_t from,
 		       size_t to, const uint8_t *bad, size_t bad_len,
 		       size_t bad_at, struct done *d)
 {
@@ -263,7 +187,7 @@ struct probe {
 	struct rig *r;
 	struct done *batch;
 	struct done read, batch2;       /* made during the batch */
-	struct blocks *b2;
+	struct tc_blocks *b2;
 	bool sent;
 	unsigned written, read_during;  /* pipe bytes; read mid-batch */
 	bool io_ran;                    /* since the last check */
@@ -298,7 +222,7 @@ static void probe_cb(struct ev_loop *l, ev_check *w, int revents)
 	(void)revents;
 	if (pr->batch->fired)
 		return;
-	n = stored_prefix(&pfx);
+	n = tc_blocks_stored(watch_b, watch_l, &pfx);
 	pr->iters++;
 	if (!pfx)
 		pr->not_prefix = true;
@@ -333,14 +257,14 @@ static void probe_cb(struct ev_loop *l, ev_check *w, int revents)
 
 static void test_sliced_batch(void **state)
 {
-	struct blocks b;
+	struct tc_blocks b;
 	struct rig r;
 	struct probe pr;
 	struct done batch;
 	struct hn_node_direct_stats st;
 
 	(void)state;
-	make_blocks(&b, NBLK);
+	tc_blocks_make(&b, NBLK);
 	rig_open(&r, 1, 0);
 	watch_b = &b;
 	watch_l = r.tc.l;
@@ -359,9 +283,9 @@ static void test_sliced_batch(void **state)
 	ev_io_start(loop, &pr.io);
 
 	send_batch(&r, &b, 0, NBLK, NULL, 0, 0, &batch);
-	assert_true(run_until_fired(&batch, 30.0));
+	assert_true(tc_run_until_set(loop, &batch.fired, 30.0));
 	assert_true(pr.sent);
-	assert_true(run_until_fired(&pr.batch2, 10.0));
+	assert_true(tc_run_until_set(loop, &pr.batch2.fired, 10.0));
 	ev_check_stop(loop, &pr.w);
 	ev_io_stop(loop, &pr.io);
 	close(pr.pipe[0]);
@@ -409,7 +333,7 @@ static void test_sliced_batch(void **state)
 	tc_check(&r.tc);
 	watch_b = NULL;
 	rig_close(&r);
-	free_blocks(&b);
+	tc_blocks_free(&b);
 }
 
 /* A batch of 20 blocks with garbage before the 11th; returns the results
@@ -417,18 +341,18 @@ static void test_sliced_batch(void **state)
 static char *bad_batch(unsigned slice_us, unsigned slice_max)
 {
 	static const uint8_t garbage[40] = { 0x00, 0x01, 0xff, 0xff, 0xff };
-	struct blocks b;
+	struct tc_blocks b;
 	struct rig r;
 	struct done d, d2;
 	struct hn_node_direct_stats st;
 	char *s;
 	size_t off = 0, cap = 4096;
 
-	make_blocks(&b, 20);
+	tc_blocks_make(&b, 20);
 	watch_b = NULL;
 	rig_open(&r, slice_us, slice_max);
 	send_batch(&r, &b, 0, 20, garbage, sizeof(garbage), 10, &d);
-	assert_true(run_until_fired(&d, 30.0));
+	assert_true(tc_run_until_set(loop, &d.fired, 30.0));
 	assert_int_equal(d.rc, 0);
 	/* Ten accepted, the garbage refused, nothing after it handled. */
 	assert_int_equal(d.n, 11);
@@ -455,14 +379,14 @@ static char *bad_batch(unsigned slice_us, unsigned slice_max)
 
 	/* Nothing was lost: the rest goes in with the next batch. */
 	send_batch(&r, &b, 10, 20, NULL, 0, 0, &d2);
-	assert_true(run_until_fired(&d2, 30.0));
+	assert_true(tc_run_until_set(loop, &d2.fired, 30.0));
 	assert_int_equal(d2.n, 10);
 	for (size_t i = 0; i < 10; i++)
 		assert_accepted(&d2.res[i], b.hash[10 + i]);
 	assert_int_equal(tc_best_height(&r.tc), 20);
 	tc_check(&r.tc);
 	rig_close(&r);
-	free_blocks(&b);
+	tc_blocks_free(&b);
 	return s;
 }
 

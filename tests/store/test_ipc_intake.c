@@ -45,49 +45,11 @@
 
 #include "hn/err.h"
 #include "hn/jsonrpc.h"
-#include "hn/network.h"
 #include "hn/rpc_nng.h"
 
-#define NBLK 60                         /* blocks in the sliced batch */
+#define NBLK TC_BLOCKS_MAX              /* blocks in the sliced batch */
 
 static struct ev_loop *loop;
-
-/* A chain of valid blocks, built and stored in a scratch ledger so that
- * each block's reward is right for its height. */
-struct blocks {
-	size_t n;
-	uint8_t *bytes[NBLK];
-	size_t len[NBLK];
-	uint8_t hash[NBLK][32];
-};
-
-static void make_blocks(struct blocks *b, size_t n)
-{
-	struct tchain src;
-	const uint8_t *parent;
-	uint32_t ts;
-
-	tc_open(&src);
-	b->n = n;
-	parent = tc_gblock(&src);
-	ts = src.net->genesis_block.timestamp + 30;
-	for (size_t i = 0; i < n; i++, ts += 30) {
-		struct hn_ledger_result r = { 0 };
-
-		tc_make_block(&src, parent, NULL, ts, 2.0, 7, &b->bytes[i],
-			      &b->len[i], b->hash[i]);
-		assert_int_equal(hn_ledger_add_vertex(src.l, b->bytes[i],
-						      b->len[i], 0, &r), 0);
-		parent = b->hash[i];
-	}
-	tc_close(&src, false);
-}
-
-static void free_blocks(struct blocks *b)
-{
-	for (size_t i = 0; i < b->n; i++)
-		free(b->bytes[i]);
-}
 
 /* --- the core side and a client, on one loop ---------------------------- */
 
@@ -141,7 +103,7 @@ struct done {
 	size_t stored_then;             /* batch vertices stored at reply */
 };
 
-static const struct blocks *watch_b;    /* batch vertices to count */
+static const struct tc_blocks *watch_b;    /* batch vertices to count */
 static struct hn_ledger *watch_l;
 
 /* The core's replies, in the order it answers (hn_ipc_on_reply). */
@@ -154,8 +116,6 @@ struct reply_rec {
 static struct reply_rec replies[16];
 static size_t n_replies;
 
-static size_t stored_prefix(bool *is_prefix);
-
 static void on_reply(void *arg, const char *method, bool error)
 {
 	bool pfx;
@@ -166,7 +126,7 @@ static void on_reply(void *arg, const char *method, bool error)
 	snprintf(replies[n_replies].method, sizeof(replies[0].method), "%s",
 		 method);
 	replies[n_replies].error = error;
-	replies[n_replies].stored = stored_prefix(&pfx);
+	replies[n_replies].stored = tc_blocks_stored(watch_b, watch_l, &pfx);
 	n_replies++;
 }
 
@@ -179,24 +139,6 @@ static int reply_at(const char *method)
 	return -1;
 }
 
-static size_t stored_prefix(bool *is_prefix)
-{
-	size_t n = 0;
-	bool gap = false;
-
-	*is_prefix = true;
-	for (size_t i = 0; watch_b && i < watch_b->n; i++) {
-		if (hn_nodesvc_vertex_exists(watch_l, watch_b->hash[i])) {
-			if (gap)
-				*is_prefix = false;
-			n++;
-		} else {
-			gap = true;
-		}
-	}
-	return n;
-}
-
 static void done_cb(void *arg, int rc, struct hn_rpc_resp *resp)
 {
 	struct done *d = arg;
@@ -204,7 +146,7 @@ static void done_cb(void *arg, int rc, struct hn_rpc_resp *resp)
 
 	d->fired = true;
 	d->rc = rc;
-	d->stored_then = stored_prefix(&pfx);
+	d->stored_then = tc_blocks_stored(watch_b, watch_l, &pfx);
 	if (rc == 0 && resp) {
 		d->is_error = resp->is_error;
 		if (resp->result)
@@ -216,27 +158,6 @@ static void done_release(struct done *d)
 {
 	json_object_put(d->result);
 	memset(d, 0, sizeof(*d));
-}
-
-static void timeout_cb(struct ev_loop *l, ev_timer *w, int revents)
-{
-	(void)l;
-	(void)revents;
-	*(bool *)w->data = true;
-}
-
-static bool run_until_fired(struct done *d, double secs)
-{
-	ev_timer t;
-	bool expired = false;
-
-	ev_timer_init(&t, timeout_cb, secs, 0);
-	t.data = &expired;
-	ev_timer_start(loop, &t);
-	while (!expired && !d->fired)
-		ev_run(loop, EVRUN_ONCE);
-	ev_timer_stop(loop, &t);
-	return d->fired;
 }
 
 static void call(struct rig *r, const char *method, struct json_object *p,
@@ -253,13 +174,13 @@ static void hello(struct rig *r)
 	struct done d;
 
 	call(r, "hello", hn_rpc_hello_obj("p2p-host", caps), 0, &d);
-	assert_true(run_until_fired(&d, 10.0));
+	assert_true(tc_run_until_set(loop, &d.fired, 10.0));
 	assert_int_equal(d.rc, 0);
 	assert_false(d.is_error);
 	done_release(&d);
 }
 
-static struct json_object *vertices_params(const struct blocks *b,
+static struct json_object *vertices_params(const struct tc_blocks *b,
 					   size_t from, size_t to,
 					   const uint8_t *bad, size_t bad_len,
 					   size_t bad_at)
@@ -355,7 +276,7 @@ static void probe_cb(struct ev_loop *l, ev_check *w, int revents)
 	(void)revents;
 	if (pr->batch->fired)
 		return;
-	n = stored_prefix(&pfx);
+	n = tc_blocks_stored(watch_b, watch_l, &pfx);
 	pr->iters++;
 	if (!pfx)
 		pr->not_prefix = true;
@@ -393,7 +314,7 @@ static void probe_cb(struct ev_loop *l, ev_check *w, int revents)
 
 static void test_sliced_batch(void **state)
 {
-	struct blocks b;
+	struct tc_blocks b;
 	struct rig r;
 	struct probe pr;
 	struct done batch;
@@ -402,7 +323,7 @@ static void test_sliced_batch(void **state)
 	int i_hb, i_batch, i_read, i_write;
 
 	(void)state;
-	make_blocks(&b, NBLK);
+	tc_blocks_make(&b, NBLK);
 	rig_open(&r, 1);
 	hello(&r);
 	n_replies = 0;
@@ -419,12 +340,12 @@ static void test_sliced_batch(void **state)
 
 	call(&r, "on_new_vertices", vertices_params(&b, 0, NBLK, NULL, 0, 0),
 	     HN_RPC_ORDERED, &batch);
-	assert_true(run_until_fired(&batch, 30.0));
+	assert_true(tc_run_until_set(loop, &batch.fired, 30.0));
 	assert_true(pr.sent);
 	assert_true(pr.write_sent);
-	assert_true(run_until_fired(&pr.read, 10.0));
-	assert_true(run_until_fired(&pr.write, 10.0));
-	assert_true(run_until_fired(&pr.hb, 10.0));
+	assert_true(tc_run_until_set(loop, &pr.read.fired, 10.0));
+	assert_true(tc_run_until_set(loop, &pr.write.fired, 10.0));
+	assert_true(tc_run_until_set(loop, &pr.hb.fired, 10.0));
 	ev_check_stop(loop, &pr.w);
 
 	/* The reply came after the whole batch, one result per vertex, in
@@ -484,7 +405,7 @@ static void test_sliced_batch(void **state)
 	done_release(&pr.write);
 	watch_b = NULL;
 	rig_close(&r);
-	free_blocks(&b);
+	tc_blocks_free(&b);
 }
 
 /* A batch of 20 blocks with garbage after the 10th; returns the reply's
@@ -492,21 +413,21 @@ static void test_sliced_batch(void **state)
 static char *bad_batch(unsigned slice_us)
 {
 	static const uint8_t garbage[40] = { 0x00, 0x01, 0xff, 0xff, 0xff };
-	struct blocks b;
+	struct tc_blocks b;
 	struct rig r;
 	struct done d, d2;
 	struct hn_ipc_stats st;
 	struct json_object *a, *x;
 	char *s;
 
-	make_blocks(&b, 20);
+	tc_blocks_make(&b, 20);
 	watch_b = NULL;
 	rig_open(&r, slice_us);
 	hello(&r);
 	call(&r, "on_new_vertices", vertices_params(&b, 0, 20, garbage,
 						    sizeof(garbage), 10),
 	     HN_RPC_ORDERED, &d);
-	assert_true(run_until_fired(&d, 30.0));
+	assert_true(tc_run_until_set(loop, &d.fired, 30.0));
 	a = results_of(&d);
 	/* Ten accepted, the garbage refused, nothing after it handled. */
 	assert_int_equal(json_object_array_length(a), 11);
@@ -529,7 +450,7 @@ static char *bad_batch(unsigned slice_us)
 	/* Nothing was lost: the rest goes in on the next batch. */
 	call(&r, "on_new_vertices", vertices_params(&b, 10, 20, NULL, 0, 0),
 	     HN_RPC_ORDERED, &d2);
-	assert_true(run_until_fired(&d2, 30.0));
+	assert_true(tc_run_until_set(loop, &d2.fired, 30.0));
 	a = results_of(&d2);
 	assert_int_equal(json_object_array_length(a), 10);
 	for (size_t i = 0; i < 10; i++)
@@ -539,7 +460,7 @@ static char *bad_batch(unsigned slice_us)
 	done_release(&d);
 	done_release(&d2);
 	rig_close(&r);
-	free_blocks(&b);
+	tc_blocks_free(&b);
 	return s;
 }
 
