@@ -29,42 +29,14 @@
 #include "p2p.h"
 #include "p2p_cmd.h"
 #include "testenv.h"
-
-struct node {
-	struct memnode mn;
-	struct testenv te;
-	struct p2p *p2p;
-};
+#include "tnode.h"
 
 static struct ev_loop *loop;
 static const struct hn_network *net;
 
-static void node_up(struct node *n, const char *name)
-{
-	struct p2p_config cfg = { 0 };
-	char err[256];
-
-	memnode_init(&n->mn, loop, net);
-	testenv_init(&n->te, loop, &memnode_ops, &n->mn, name);
-	if (n->te.level > P2P_LOG_WARN)
-		n->te.level = P2P_LOG_WARN;
-	cfg.net = net;
-	cfg.use_tls = true;
-	assert_int_equal(p2p_new(&n->te.env, &cfg, &n->p2p, err, sizeof(err)),
-			 0);
-}
-
-static void node_down(struct node *n)
-{
-	p2p_free(n->p2p);
-	memnode_release(&n->mn);
-	assert_int_equal(n->te.n_io, 0);
-	assert_int_equal(n->te.n_timers, 0);
-}
-
 /* Runs @method with @params_json; returns the result (caller puts) or
  * NULL, with *@rc set. */
-static struct json_object *cmd(struct node *n, const char *method,
+static struct json_object *cmd(struct tnode *n, const char *method,
 			       const char *params_json, int *rc_out)
 {
 	struct json_object *params = params_json ?
@@ -81,7 +53,7 @@ static struct json_object *cmd(struct node *n, const char *method,
 	return res;
 }
 
-static void cmd_ok(struct node *n, const char *method, const char *params)
+static void cmd_ok(struct tnode *n, const char *method, const char *params)
 {
 	int rc;
 	struct json_object *r = cmd(n, method, params, &rc);
@@ -91,25 +63,16 @@ static void cmd_ok(struct node *n, const char *method, const char *params)
 	json_object_put(r);
 }
 
-static bool run_until(bool (*cond)(void *), void *arg, double secs)
-{
-	double end = ev_time() + secs;
-
-	while (!cond(arg) && ev_time() < end)
-		ev_run(loop, EVRUN_ONCE);
-	return cond(arg);
-}
-
 static bool both_ready(void *arg)
 {
-	struct node **n = arg;
+	struct tnode **n = arg;
 
 	return p2p_n_ready(n[0]->p2p) == 1 && p2p_n_ready(n[1]->p2p) == 1;
 }
 
 static bool both_synced(void *arg)
 {
-	struct node **n = arg;
+	struct tnode **n = arg;
 
 	return p2p_has_synced_peer(n[0]->p2p) &&
 	       p2p_has_synced_peer(n[1]->p2p);
@@ -117,38 +80,26 @@ static bool both_synced(void *arg)
 
 static bool none_ready(void *arg)
 {
-	struct node **n = arg;
+	struct tnode **n = arg;
 
 	return p2p_n_ready(n[0]->p2p) == 0 && p2p_n_ready(n[1]->p2p) == 0;
 }
 
-struct has_arg {
-	struct node *n;
-	uint8_t h[32];
-};
-
-static bool has_cond(void *arg)
-{
-	struct has_arg *h = arg;
-
-	return memnode_has(&h->n->mn, h->h);
-}
-
 static void test_commands(void **state)
 {
-	struct node a, b;
-	struct node *both[2] = { &a, &b };
+	struct tnode a, b;
+	struct tnode *both[2] = { &a, &b };
 	struct json_object *r, *v, *conns;
 	struct chain c;
 	uint8_t buf[256];
 	char params[1024], *b64;
-	struct has_arg ha;
+	struct tnode_has ha;
 	size_t len;
 	int rc;
 
 	(void)state;
-	node_up(&a, "[A]");
-	node_up(&b, "[B]");
+	tnode_new(&a, loop, net, "[A]", NULL);
+	tnode_new(&b, loop, net, "[B]", NULL);
 	/* Listen and dial by command, as the core would. */
 	r = cmd(&a, "add_listen_address_description",
 		"{\"address\":\"tcp:0:interface=127.0.0.1\"}", &rc);
@@ -165,8 +116,8 @@ static void test_commands(void **state)
 	cmd_ok(&b, "add_peer_discovery", params);
 	cmd_ok(&b, "enable_sync_version", "{\"version\":\"v2\"}");
 	cmd_ok(&b, "start", NULL);
-	assert_true(run_until(both_ready, both, 10));
-	assert_true(run_until(both_synced, both, 10));
+	assert_true(tnode_run_until(loop, both_ready, both, 10));
+	assert_true(tnode_run_until(loop, both_synced, both, 10));
 	r = cmd(&b, "has_synced_peer", NULL, NULL);
 	assert_true(json_object_object_get_ex(r, "has_synced_peer", &v));
 	assert_true(json_object_get_boolean(v));
@@ -198,7 +149,7 @@ static void test_commands(void **state)
 	free(b64);
 	cmd_ok(&a, "send_tx_to_peers", params);
 	ha.n = &b;
-	assert_true(run_until(has_cond, &ha, 10));
+	assert_true(tnode_run_until(loop, tnode_has, &ha, 10));
 
 	/* Errors. */
 	r = cmd(&a, "no_such_command", NULL, &rc);
@@ -232,14 +183,14 @@ static void test_commands(void **state)
 	assert_non_null(strstr(json_object_to_json_string(r),
 			       "tcp:\\/\\/127.0.0.1:40403"));
 	json_object_put(r);
-	assert_true(run_until(none_ready, both, 10));
+	assert_true(tnode_run_until(loop, none_ready, both, 10));
 
 	cmd_ok(&b, "disconnect_all_peers", "{\"force\":true}");
 	cmd_ok(&b, "enable_localhost_only", NULL);
 	cmd_ok(&b, "stop", NULL);
 	cmd_ok(&a, "stop", NULL);
-	node_down(&b);
-	node_down(&a);
+	tnode_down(&b);
+	tnode_down(&a);
 }
 
 static bool c_has_two(void *arg)
@@ -253,15 +204,15 @@ static bool c_has_two(void *arg)
  * entrypoint), and C, with discovery on, connects to B as well. */
 static void test_discovery(void **state)
 {
-	struct node a, b, c;
+	struct tnode a, b, c;
 	struct p2p_config cfg = { 0 };
-	struct node *ab[2] = { &a, &b };
-	char err[256], ep[64], addr[64];
+	struct tnode *ab[2] = { &a, &b };
+	char ep[64], addr[64];
 	const char *eps[1] = { ep };
 	uint16_t pa, pb;
 
 	(void)state;
-	node_up(&a, "[A]");
+	tnode_new(&a, loop, net, "[A]", NULL);
 	assert_int_equal(p2p_listen(a.p2p, "127.0.0.1", 0, &pa), 0);
 	assert_int_equal(p2p_start(a.p2p), 0);
 	/* B announces where it listens. */
@@ -277,34 +228,22 @@ static void test_discovery(void **state)
 		getsockname(fd, (struct sockaddr *)&sa, &sl);
 		pb = ntohs(sa.sin_port);
 		snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%u", pb);
-		memnode_init(&b.mn, loop, net);
-		testenv_init(&b.te, loop, &memnode_ops, &b.mn, "[B]");
-		b.te.level = P2P_LOG_WARN;
-		cfg.net = net;
-		cfg.use_tls = true;
 		cfg.entrypoints = eps;
 		cfg.n_entrypoints = 1;
-		assert_int_equal(p2p_new(&b.te.env, &cfg, &b.p2p, err,
-					 sizeof(err)), 0);
+		tnode_new(&b, loop, net, "[B]", &cfg);
 		assert_int_equal(p2p_listen_fd(b.p2p, fd, true), 0);
 	}
 	snprintf(addr, sizeof(addr), "127.0.0.1:%u", pa);
 	assert_int_equal(p2p_add_peer(b.p2p, addr), 0);
 	assert_int_equal(p2p_start(b.p2p), 0);
-	assert_true(run_until(both_ready, ab, 10));
+	assert_true(tnode_run_until(loop, both_ready, ab, 10));
 	/* C: discovery on, only A configured. */
-	memnode_init(&c.mn, loop, net);
-	testenv_init(&c.te, loop, &memnode_ops, &c.mn, "[C]");
-	c.te.level = P2P_LOG_WARN;
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.net = net;
-	cfg.use_tls = true;
 	cfg.discover = true;
-	assert_int_equal(p2p_new(&c.te.env, &cfg, &c.p2p, err, sizeof(err)),
-			 0);
+	tnode_new(&c, loop, net, "[C]", &cfg);
 	assert_int_equal(p2p_add_peer(c.p2p, addr), 0);
 	assert_int_equal(p2p_start(c.p2p), 0);
-	assert_true(run_until(c_has_two, c.p2p, 15));
+	assert_true(tnode_run_until(loop, c_has_two, c.p2p, 15));
 	{
 		struct json_object *r = cmd(&c, "get_connections", NULL, NULL);
 
@@ -314,9 +253,9 @@ static void test_discovery(void **state)
 				p2p_my_peer_id(b.p2p)));
 		json_object_put(r);
 	}
-	node_down(&c);
-	node_down(&b);
-	node_down(&a);
+	tnode_down(&c);
+	tnode_down(&b);
+	tnode_down(&a);
 }
 
 /* --p2p-no-tls is for test networks: refused on mainnet. */

@@ -28,6 +28,7 @@
 #include "p2p_dns.h"
 #include "p2p_int.h"
 #include "testenv.h"
+#include "tnode.h"
 
 struct got {
 	char eps[8][256];
@@ -194,44 +195,11 @@ static void *dns_main(void *arg)
 static struct ev_loop *loop;
 static const struct hn_network *net;
 
-struct node {
-	struct memnode mn;
-	struct testenv te;
-	struct p2p *p2p;
-	uint16_t port;
-};
-
-static void node_up(struct node *n, const char *name, const char *dns)
+static void node_up(struct tnode *n, const char *name, const char *dns)
 {
-	struct p2p_config cfg = { 0 };
-	char err[256];
+	struct p2p_config cfg = { .dns_server = dns };
 
-	memnode_init(&n->mn, loop, net);
-	testenv_init(&n->te, loop, &memnode_ops, &n->mn, name);
-	cfg.net = net;
-	cfg.use_tls = true;
-	cfg.dns_server = dns;
-	assert_int_equal(p2p_new(&n->te.env, &cfg, &n->p2p, err, sizeof(err)),
-			 0);
-	assert_int_equal(p2p_listen(n->p2p, "127.0.0.1", 0, &n->port), 0);
-	assert_int_equal(p2p_start(n->p2p), 0);
-}
-
-static void node_down(struct node *n)
-{
-	p2p_free(n->p2p);
-	memnode_release(&n->mn);
-	assert_int_equal(n->te.n_io, 0);
-	assert_int_equal(n->te.n_timers, 0);
-}
-
-static bool run_until(bool (*cond)(void *), void *arg, double secs)
-{
-	double end = ev_time() + secs;
-
-	while (!cond(arg) && ev_time() < end)
-		ev_run(loop, EVRUN_ONCE);
-	return cond(arg);
+	tnode_up(n, loop, net, name, &cfg, true);
 }
 
 static bool one_ready(void *arg)
@@ -260,7 +228,7 @@ static void test_seed_lookup(void **state)
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	socklen_t sl = sizeof(sa);
 	struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
-	struct node a, b;
+	struct tnode a, b;
 	pthread_t th;
 	char ns[64];
 
@@ -282,20 +250,20 @@ static void test_seed_lookup(void **state)
 	/* A name the server does not know: no peers, the job ends. */
 	assert_int_equal(p2p_add_dns_seed(b.p2p, "missing.test"), 0);
 	assert_non_null(b.p2p->dns_jobs);
-	assert_true(run_until(no_jobs, b.p2p, 15));
+	assert_true(tnode_run_until(loop, no_jobs, b.p2p, 15));
 	assert_null(b.p2p->targets);
 	/* The seed: B dials what the TXT record names and gets READY. */
 	assert_int_equal(p2p_add_dns_seed(b.p2p, "seed.hathor.test"), 0);
-	assert_true(run_until(no_jobs, b.p2p, 15));
+	assert_true(tnode_run_until(loop, no_jobs, b.p2p, 15));
 	assert_true(has_target(b.p2p, "127.0.0.1", a.port));
 	assert_true(has_target(b.p2p, "127.0.0.1", 40403));   /* the A record */
-	assert_true(run_until(one_ready, b.p2p, 15));
+	assert_true(tnode_run_until(loop, one_ready, b.p2p, 15));
 	assert_true(__atomic_load_n(&d.queries, __ATOMIC_SEQ_CST) >= 4);
 	/* Refused input. */
 	assert_int_equal(p2p_add_dns_seed(b.p2p, ""), HN_EINVAL);
 
-	node_down(&b);
-	node_down(&a);
+	tnode_down(&b);
+	tnode_down(&a);
 	d.stop = 1;
 	pthread_join(th, NULL);
 	close(d.fd);
@@ -303,7 +271,7 @@ static void test_seed_lookup(void **state)
 
 static void test_bad_server(void **state)
 {
-	struct node b;
+	struct tnode b;
 
 	(void)state;
 	node_up(&b, "[b]", "localhost:53");
@@ -316,7 +284,7 @@ static void test_bad_server(void **state)
 	assert_int_equal(p2p_add_dns_seed(b.p2p, "seed.hathor.test"), 0);
 	/* Freed with the lookup in flight: the worker finishes alone (port
 	 * 9 refuses at once on loopback) and frees its half of the job. */
-	node_down(&b);
+	tnode_down(&b);
 }
 
 int main(void)

@@ -26,51 +26,25 @@
 #include "p2p_int.h"
 #include "tclient.h"
 #include "testenv.h"
-
-struct node {
-	struct memnode mn;
-	struct testenv te;
-	struct p2p *p2p;
-	uint16_t port;
-};
+#include "tnode.h"
 
 static struct ev_loop *loop;
 static const struct hn_network *net;
 static struct p2p_identity *cid;        /* the hostile client's key */
 
-static void node_up(struct node *n, const char *name, double idle,
+static void node_up(struct tnode *n, const char *name, double idle,
 		    size_t out_high)
 {
-	struct p2p_config cfg = { 0 };
-	char err[256];
+	struct p2p_config cfg = { .idle_timeout = idle, .out_high = out_high };
 
-	memnode_init(&n->mn, loop, net);
-	testenv_init(&n->te, loop, &memnode_ops, &n->mn, name);
-	if (n->te.level > P2P_LOG_WARN)
-		n->te.level = P2P_LOG_WARN;
-	cfg.net = net;
-	cfg.use_tls = true;
-	cfg.idle_timeout = idle;
-	cfg.out_high = out_high;
-	assert_int_equal(p2p_new(&n->te.env, &cfg, &n->p2p, err, sizeof(err)),
-			 0);
-	assert_int_equal(p2p_listen(n->p2p, "127.0.0.1", 0, &n->port), 0);
-	assert_int_equal(p2p_start(n->p2p), 0);
-}
-
-static void node_down(struct node *n)
-{
-	p2p_free(n->p2p);
-	memnode_release(&n->mn);
-	assert_int_equal(n->te.n_io, 0);
-	assert_int_equal(n->te.n_timers, 0);
+	tnode_up(n, loop, net, name, &cfg, true);
 }
 
 /* --- running a script in a thread while the loop runs --- */
 
 struct script {
 	void (*fn)(struct script *s);
-	struct node *victim;
+	struct tnode *victim;
 	bool done;
 	bool ok;                /* the script's own verdict */
 	char why[256];
@@ -299,7 +273,7 @@ out:
 
 /* --- tests --- */
 
-static bool best_eq(struct node *a, struct node *b)
+static bool best_eq(struct tnode *a, struct tnode *b)
 {
 	uint64_t ha, hb;
 	uint8_t xa[32], xb[32];
@@ -330,7 +304,7 @@ static size_t bad_block(uint8_t *buf)
 
 static void test_invalid_and_unsolicited(void **state)
 {
-	struct node v, a;
+	struct tnode v, a;
 	struct chain c;
 	struct script s1 = { .fn = script_invalid_vertex };
 	struct script s2 = { .fn = script_unsolicited };
@@ -356,13 +330,13 @@ static void test_invalid_and_unsolicited(void **state)
 		ev_run(loop, EVRUN_ONCE);
 	assert_true(best_eq(&a, &v));
 	assert_int_equal(p2p_n_ready(v.p2p), 1);
-	node_down(&v);
-	node_down(&a);
+	tnode_down(&v);
+	tnode_down(&a);
 }
 
 static void test_endless_stream(void **state)
 {
-	struct node v, scratch;
+	struct tnode v, scratch;
 	struct chain c;
 	struct script s = { .fn = script_endless };
 	uint8_t (*blocks)[256] = calloc(20, 256);
@@ -388,13 +362,13 @@ static void test_endless_stream(void **state)
 	/* It kept what it asked for (heights 1..5), nothing beyond. */
 	memnode_best(&v.mn, &h, (uint8_t[32]){ 0 });
 	assert_int_equal(h, 5);
-	node_down(&v);
+	tnode_down(&v);
 	free(blocks);
 }
 
 static void test_slow_reader(void **state)
 {
-	struct node v;
+	struct tnode v;
 	struct chain c;
 	struct script s = { .fn = script_slow_reader, .small_sndbuf = true };
 	struct p2p_conn *conn;
@@ -426,7 +400,7 @@ static void test_slow_reader(void **state)
 	assert_true(s.max_pending <= high + 1024);
 	for (conn = v.p2p->conns; conn; conn = conn->next)
 		assert_true(p2p_conn_pending_out(conn) <= high + 1024);
-	node_down(&v);
+	tnode_down(&v);
 }
 
 int main(void)

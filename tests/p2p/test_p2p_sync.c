@@ -28,47 +28,12 @@
 #include "memnode.h"
 #include "p2p.h"
 #include "testenv.h"
-
-struct node {
-	struct memnode mn;
-	struct testenv te;
-	struct p2p *p2p;
-	uint16_t port;
-	char name[16];
-};
+#include "tnode.h"
 
 static struct ev_loop *loop;
 static const struct hn_network *net;
 
-static void node_up(struct node *n, const char *name, bool listen)
-{
-	struct p2p_config cfg = { 0 };
-	char err[256];
-
-	snprintf(n->name, sizeof(n->name), "[%s]", name);
-	memnode_init(&n->mn, loop, net);
-	testenv_init(&n->te, loop, &memnode_ops, &n->mn, n->name);
-	if (n->te.level > P2P_LOG_WARN)
-		n->te.level = P2P_LOG_WARN;
-	cfg.net = net;
-	cfg.use_tls = true;
-	assert_int_equal(p2p_new(&n->te.env, &cfg, &n->p2p, err, sizeof(err)),
-			 0);
-	if (listen)
-		assert_int_equal(p2p_listen(n->p2p, "127.0.0.1", 0, &n->port),
-				 0);
-	assert_int_equal(p2p_start(n->p2p), 0);
-}
-
-static void node_down(struct node *n)
-{
-	p2p_free(n->p2p);
-	memnode_release(&n->mn);
-	assert_int_equal(n->te.n_io, 0);
-	assert_int_equal(n->te.n_timers, 0);
-}
-
-static void node_dial(struct node *n, const struct node *to)
+static void node_dial(struct tnode *n, const struct tnode *to)
 {
 	char addr[64];
 
@@ -76,7 +41,7 @@ static void node_dial(struct node *n, const struct node *to)
 	assert_int_equal(p2p_add_peer(n->p2p, addr), 0);
 }
 
-static bool same_best(struct node *a, struct node *b)
+static bool same_best(struct tnode *a, struct tnode *b)
 {
 	uint64_t ha, hb;
 	uint8_t xa[32], xb[32];
@@ -86,18 +51,8 @@ static bool same_best(struct node *a, struct node *b)
 	return ha == hb && memcmp(xa, xb, 32) == 0;
 }
 
-/* Runs the loop until @cond or @secs pass. */
-static bool run_until(bool (*cond)(void *), void *arg, double secs)
-{
-	double end = ev_time() + secs;
-
-	while (!cond(arg) && ev_time() < end)
-		ev_run(loop, EVRUN_ONCE);
-	return cond(arg);
-}
-
 struct pair {
-	struct node *a, *b;
+	struct tnode *a, *b;
 };
 
 static bool synced_cond(void *arg)
@@ -116,37 +71,25 @@ static bool best_cond(void *arg)
 	return same_best(p->a, p->b);
 }
 
-struct has_arg {
-	struct node *n;
-	uint8_t h[32];
-};
-
-static bool has_cond(void *arg)
-{
-	struct has_arg *h = arg;
-
-	return memnode_has(&h->n->mn, h->h);
-}
-
 static void test_sync_relay_reorg(void **state)
 {
-	struct node a, b;
+	struct tnode a, b;
 	struct chain c;
 	struct pair ab = { &a, &b };
 	uint8_t blk[256];
 	size_t blen;
-	struct has_arg ha;
+	struct tnode_has ha;
 	double t0;
 
 	(void)state;
-	node_up(&a, "A", true);
+	tnode_up(&a, loop, net, "[A]", NULL, true);
 	chain_init(&c, net);
 	build(&a.mn, &c, 2500, 1, 3);
 	assert_int_equal(memnode_count(&a.mn), 3 + 2500 * 2 + 3);
-	node_up(&b, "B", false);
+	tnode_up(&b, loop, net, "[B]", NULL, false);
 	node_dial(&b, &a);
 	t0 = ev_time();
-	assert_true(run_until(synced_cond, &ab, 45));
+	assert_true(tnode_run_until(loop, synced_cond, &ab, 45));
 	fprintf(stderr, "synced %zu vertices in %.2f s with %lu node calls\n",
 		memnode_count(&b.mn), ev_time() - t0, b.mn.n_calls);
 	assert_int_equal(memnode_mempool(&b.mn), 3);
@@ -154,7 +97,7 @@ static void test_sync_relay_reorg(void **state)
 	/* Relay: a block made on A reaches B as DATA. */
 	add_block(&a.mn, &c, 1, blk, &blen);
 	assert_int_equal(p2p_send_tx_to_peers(a.p2p, blk, blen), 0);
-	assert_true(run_until(best_cond, &ab, 10));
+	assert_true(tnode_run_until(loop, best_cond, &ab, 10));
 	/* ... and a transaction. */
 	{
 		uint8_t buf[256];
@@ -164,7 +107,7 @@ static void test_sync_relay_reorg(void **state)
 				 P2P_ADD_ACCEPTED);
 		assert_int_equal(p2p_send_tx_to_peers(a.p2p, buf, len), 0);
 		ha.n = &b;
-		assert_true(run_until(has_cond, &ha, 10));
+		assert_true(tnode_run_until(loop, tnode_has, &ha, 10));
 	}
 	/* Garbage is refused by the relay call itself. */
 	assert_int_equal(p2p_send_tx_to_peers(a.p2p, (const uint8_t *)"xx",
@@ -187,15 +130,15 @@ static void test_sync_relay_reorg(void **state)
 		memnode_best(&a.mn, &h1, tip0);
 		assert_int_equal(h1, h0 + 2);
 		assert_memory_equal(tip0, f.tip, 32);
-		assert_true(run_until(best_cond, &ab, 20));
+		assert_true(tnode_run_until(loop, best_cond, &ab, 20));
 	}
-	node_down(&b);
-	node_down(&a);
+	tnode_down(&b);
+	tnode_down(&a);
 }
 
 static bool chain3_cond(void *arg)
 {
-	struct node **n = arg;
+	struct tnode **n = arg;
 
 	return same_best(n[0], n[2]) &&
 	       memnode_mempool(&n[0]->mn) == memnode_mempool(&n[2]->mn);
@@ -204,23 +147,23 @@ static bool chain3_cond(void *arg)
 /* A -> B -> C: C only talks to B, which learnt everything from A. */
 static void test_chain_of_three(void **state)
 {
-	struct node a, b, c3;
+	struct tnode a, b, c3;
 	struct chain c;
-	struct node *all[3] = { &a, &b, &c3 };
+	struct tnode *all[3] = { &a, &b, &c3 };
 
 	(void)state;
-	node_up(&a, "A", true);
+	tnode_up(&a, loop, net, "[A]", NULL, true);
 	chain_init(&c, net);
 	build(&a.mn, &c, 300, 2, 2);
-	node_up(&b, "B", true);
-	node_up(&c3, "C", false);
+	tnode_up(&b, loop, net, "[B]", NULL, true);
+	tnode_up(&c3, loop, net, "[C]", NULL, false);
 	node_dial(&b, &a);
 	node_dial(&c3, &b);
-	assert_true(run_until(chain3_cond, all, 40));
+	assert_true(tnode_run_until(loop, chain3_cond, all, 40));
 	assert_int_equal(memnode_count(&c3.mn), memnode_count(&a.mn));
-	node_down(&c3);
-	node_down(&b);
-	node_down(&a);
+	tnode_down(&c3);
+	tnode_down(&b);
+	tnode_down(&a);
 }
 
 int main(void)
