@@ -22,20 +22,32 @@ static double rss_bytes(void)
 	return n == 2 ? (double)rss * (double)sysconf(_SC_PAGESIZE) : NAN;
 }
 
-static double cpu_seconds(void)
+/* /proc/self/stat read into @line: what follows the command's ") " (field
+ * 3 on), or NULL if unreadable. */
+static const char *self_stat(char *line, size_t size)
 {
 	FILE *f = fopen("/proc/self/stat", "r");
-	char line[1024], *p;
-	unsigned long ut, st;
+	char *p;
 
 	if (!f)
-		return NAN;
-	p = fgets(line, sizeof(line), f);
+		return NULL;
+	p = fgets(line, (int)size, f);
 	fclose(f);
-	if (!p || !(p = strrchr(line, ')')))
+	if (!p || !(p = strrchr(line, ')')) || !p[1])
+		return NULL;
+	return p + 2;
+}
+
+static double cpu_seconds(void)
+{
+	char line[1024];
+	const char *p = self_stat(line, sizeof(line));
+	unsigned long ut, st;
+
+	if (!p)
 		return NAN;
-	/* After ") ": state is field 3; utime, stime are fields 14, 15. */
-	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+	/* State is field 3; utime, stime are fields 14, 15. */
+	if (sscanf(p, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
 		   &ut, &st) != 2)
 		return NAN;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
@@ -45,19 +57,16 @@ static double cpu_seconds(void)
  * after boot) plus /proc/stat btime; NAN if unreadable. */
 static double start_time(void)
 {
-	FILE *f = fopen("/proc/self/stat", "r");
-	char line[1024], *p;
+	char line[1024];
+	const char *p = self_stat(line, sizeof(line));
 	unsigned long long st = 0, bt = 0;
+	FILE *f;
 	int ok;
 
-	if (!f)
+	if (!p)
 		return NAN;
-	p = fgets(line, sizeof(line), f);
-	fclose(f);
-	if (!p || !(p = strrchr(line, ')')))
-		return NAN;
-	/* After ") ": state is field 3; starttime is field 22. */
-	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u "
+	/* State is field 3; starttime is field 22. */
+	if (sscanf(p, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u "
 		   "%*u %*d %*d %*d %*d %*d %*d %llu", &st) != 1)
 		return NAN;
 	f = fopen("/proc/stat", "r");

@@ -17,6 +17,7 @@
 struct hn_error;
 struct hn_ledger;
 struct hn_network;
+struct hn_tx_output;
 struct hn_vertex;
 struct hn_daa_block;
 
@@ -75,6 +76,10 @@ int tk_address_check(const struct hn_network *net, const char *addr,
 /* P2PKH script to its address (out >= 40 bytes). */
 void tk_script_to_address(const struct hn_network *net,
 			  const uint8_t script[25], char *out);
+/* Fills output @o: @value, @token_data, a malloc'd copy of the P2PKH
+ * @script.  Returns 0 or HN_ENOMEM. */
+int tk_output_set(struct hn_tx_output *o, uint64_t value, uint8_t token_data,
+		  const uint8_t script[25]);
 
 /* --- vertex file ---------------------------------------------------------- */
 

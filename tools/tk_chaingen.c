@@ -174,19 +174,6 @@ static int mine(struct gen *g, struct hn_vertex *v)
 	return 0;
 }
 
-static int set_output(struct hn_tx_output *o, uint64_t value,
-		      uint8_t token_data, const uint8_t script[25])
-{
-	o->value = value;
-	o->token_data = token_data;
-	o->script_len = 25;
-	o->script = malloc(25);
-	if (!o->script)
-		return HN_ENOMEM;
-	memcpy(o->script, script, 25);
-	return 0;
-}
-
 static int add_block(struct gen *g, uint32_t ts)
 {
 	uint64_t h = g->height + 1;
@@ -223,7 +210,7 @@ static int add_block(struct gen *g, uint32_t ts)
 		v->data[0] = 0x01;
 	}
 	if (!v->parents || !v->outputs ||
-	    set_output(&v->outputs[0], hn_daa_reward(g->net, &g->cfg, h), 0,
+	    tk_output_set(&v->outputs[0], hn_daa_reward(g->net, &g->cfg, h), 0,
 		       g->w.script) < 0) {
 		rc = hn_error_set(g->err, HN_ENOMEM, "out of memory");
 		goto out;
@@ -353,22 +340,22 @@ static int add_tx(struct gen *g, uint32_t ts, bool token)
 		token_names(g->st->tokens + 1, v->token_name, v->token_symbol);
 		v->token_name_len = (uint8_t)strlen(v->token_name);
 		v->token_symbol_len = (uint8_t)strlen(v->token_symbol);
-		rc |= set_output(&v->outputs[n_out++], mint, 1, g->w.script);
-		rc |= set_output(&v->outputs[n_out++], HN_TOKEN_MINT_MASK,
+		rc |= tk_output_set(&v->outputs[n_out++], mint, 1, g->w.script);
+		rc |= tk_output_set(&v->outputs[n_out++], HN_TOKEN_MINT_MASK,
 				 HN_TOKEN_AUTHORITY_MASK | 1, g->w.script);
-		rc |= set_output(&v->outputs[n_out++], HN_TOKEN_MELT_MASK,
+		rc |= tk_output_set(&v->outputs[n_out++], HN_TOKEN_MELT_MASK,
 				 HN_TOKEN_AUTHORITY_MASK | 1, g->w.script);
 		if (total > deposit)
-			rc |= set_output(&v->outputs[n_out++], total - deposit,
+			rc |= tk_output_set(&v->outputs[n_out++], total - deposit,
 					 0, g->w.script);
 	} else if (total >= 2 && rnd(g) % 2 == 0) {
 		uint64_t a = 1 + rnd(g) % (total - 1);
 
-		rc |= set_output(&v->outputs[n_out++], a, 0, g->w.script);
-		rc |= set_output(&v->outputs[n_out++], total - a, 0,
+		rc |= tk_output_set(&v->outputs[n_out++], a, 0, g->w.script);
+		rc |= tk_output_set(&v->outputs[n_out++], total - a, 0,
 				 g->w.script);
 	} else {
-		rc |= set_output(&v->outputs[n_out++], total, 0, g->w.script);
+		rc |= tk_output_set(&v->outputs[n_out++], total, 0, g->w.script);
 	}
 	v->n_outputs = (uint8_t)n_out;
 	if (rc) {

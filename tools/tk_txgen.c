@@ -175,18 +175,6 @@ static int find_reward(struct gen *g, const uint8_t script[25],
 			    (unsigned long long)best);
 }
 
-static int set_output(struct hn_tx_output *o, uint64_t value,
-		      const uint8_t script[25])
-{
-	o->value = value;
-	o->script_len = 25;
-	o->script = malloc(25);
-	if (!o->script)
-		return HN_ENOMEM;
-	memcpy(o->script, script, 25);
-	return 0;
-}
-
 /* Builds, signs, mines and pushes one tx spending @u; @u becomes its
  * change. */
 static int push_one(struct gen *g, const struct tk_wallet *w,
@@ -244,11 +232,11 @@ static int push_one(struct gen *g, const struct tk_wallet *w,
 	memcpy(v->inputs[0].tx_id, u->tx, 32);
 	v->inputs[0].index = u->index;
 	if (u->value >= 2) {
-		rc = set_output(&v->outputs[0], 1, dest);
-		rc |= set_output(&v->outputs[1], u->value - 1, w->script);
+		rc = tk_output_set(&v->outputs[0], 1, 0, dest);
+		rc |= tk_output_set(&v->outputs[1], u->value - 1, 0, w->script);
 		v->n_outputs = 2;
 	} else {
-		rc = set_output(&v->outputs[0], u->value, w->script);
+		rc = tk_output_set(&v->outputs[0], u->value, 0, w->script);
 		v->n_outputs = 1;
 	}
 	if (rc) {

@@ -200,3 +200,16 @@ int tk_wallet_sign(const struct tk_wallet *w, struct hn_vertex *v)
 	}
 	return 0;
 }
+
+int tk_output_set(struct hn_tx_output *o, uint64_t value, uint8_t token_data,
+		  const uint8_t script[25])
+{
+	o->value = value;
+	o->token_data = token_data;
+	o->script_len = 25;
+	o->script = malloc(25);
+	if (!o->script)
+		return HN_ENOMEM;
+	memcpy(o->script, script, 25);
+	return 0;
+}
