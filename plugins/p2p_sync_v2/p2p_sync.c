@@ -95,22 +95,55 @@ struct qv {
 	size_t n_inputs_deps;   /* of n_deps, those from inputs (last) */
 };
 
+/* Consecutive BLOCKS or TRANSACTION lines are handled as one batch. */
+#define BLOCK_BATCH_MAX 128
+#define BLOCK_BATCH_BYTES (1024 * 1024)
+#define TX_BATCH_MAX 256
+#define TX_BATCH_BYTES (1024 * 1024)
+#define SC_BATCH_MAX TX_BATCH_MAX       /* the larger */
+_Static_assert(BLOCK_BATCH_MAX <= SC_BATCH_MAX, "batch array too small");
+
+/*
+ * What tells the two streaming clients apart; the rest (request state,
+ * limit, batching of the stream's lines, failure with STOP-*-STREAMING,
+ * the *-END checks, the node's answer to adding a batch) is the shared
+ * core, the sc_*() functions.
+ */
+struct sclient_kind {
+	const char *name;       /* "block", "tx": logs */
+	const char *items;      /* "blocks", "transactions": logs */
+	enum p2p_cmd stop;      /* asks the peer to stop the stream */
+	enum p2p_cmd end;       /* the peer's end of the stream */
+	enum sync_state state;  /* the state in which @end is expected */
+	bool invalid_closes;    /* an invalid vertex closes the connection */
+	size_t batch_max;       /* lines batched (<= SC_BATCH_MAX) */
+	size_t batch_bytes;     /* payload bytes batched */
+	void (*flush)(struct p2p_sync *s);      /* runs the batch */
+	void (*reset)(struct p2p_sync *s);      /* drops the stream, batch too */
+};
+
+/* The shared part of a streaming client. */
+struct sclient {
+	const struct sclient_kind *kind;
+	bool exists;            /* created once (the reference asserts it) */
+	bool active;            /* a stream was requested and not ended */
+	bool overflow;          /* over the limit: fail once the batch ran */
+	uint64_t received;      /* vertices of this request */
+	uint64_t limit;         /* most vertices a request may bring */
+	struct qv *batch[SC_BATCH_MAX]; /* lines not yet run, owned */
+	size_t n_batch, batch_bytes;
+};
+
 /* Block streaming client (BlockchainStreamingClient). */
 struct bclient {
-	bool active;
+	struct sclient sc;      /* limit: the quantity asked for */
 	struct hinfo start, end;
-	uint64_t max_quantity;
-	uint64_t received;
 	unsigned repeated;
 	bool have_last;
 	uint8_t last[32];
 	struct qv **partial;    /* owned, in stream order */
 	size_t n_partial, cap_partial;
-	bool overflow;          /* fail once the pending batch ran */
 };
-
-#define TX_BATCH_MAX 256
-#define TX_BATCH_BYTES (1024 * 1024)
 
 /* Transaction streaming client (TransactionStreamingClient).  The
  * reference's per-transaction logic runs in memory over batches of
@@ -118,11 +151,10 @@ struct bclient {
  * per batch (and one for all partial blocks at the start), and the blocks
  * completed in a batch are added, with their transactions, in one call. */
 struct tclient {
-	bool active;
+	struct sclient sc;      /* limit: STREAMING_LIMIT */
 	struct qv **blocks;     /* owned partial blocks */
 	size_t n_blocks;
 	size_t idx;             /* current block */
-	unsigned received;
 	struct p2p_hmap waiting_for;    /* set */
 	struct p2p_hmap existing;       /* set */
 	struct p2p_hmap db_index;       /* hash -> struct qv * in db */
@@ -130,10 +162,6 @@ struct tclient {
 	size_t n_db, cap_db;
 	struct p2p_hmap present;        /* stored, or queued for adding */
 	struct p2p_hmap queried;        /* asked the node about */
-	struct qv *batch[TX_BATCH_MAX]; /* TRANSACTION lines not yet run */
-	size_t n_batch, batch_bytes;
-	bool busy;              /* a batch is being processed */
-	bool overflow;          /* fail once the pending batch ran */
 };
 
 /* A vertex copy held by the servers. */
@@ -194,7 +222,6 @@ struct p2p_sync {
 	enum sync_state state;
 	enum waiting waiting;
 	bool synced, synced_mempool;
-	bool receiving_stream;
 	bool outbound_relay;    /* peer asked us to relay */
 	bool inbound_relay;     /* we asked the peer to relay */
 	bool have_peer_best, have_synced_block;
@@ -203,12 +230,8 @@ struct p2p_sync {
 	struct hinfo *pbh;      /* PEER-BLOCK-HASHES reply, sorted desc */
 	size_t n_pbh;
 	struct bclient bc;
-	struct qv *bbatch[128]; /* BLOCKS waiting to be handled together */
-	size_t n_bbatch, bbatch_bytes;
 	struct tclient tc;
-	bool tc_exists;         /* a tx client was ever created */
 	bool progress;          /* a stream of this cycle stored something */
-	bool bc_exists;         /* a block client was ever created */
 	/* mempool */
 	uint8_t (*tips)[32];    /* receiving tips */
 	size_t n_tips, cap_tips;
@@ -228,8 +251,8 @@ struct p2p_sync {
 	bool warned_node;
 };
 
+static const struct sclient_kind block_kind, tx_kind;
 static void tick_done(struct p2p_sync *s);
-static void bbatch_clear(struct p2p_sync *s);
 static void run_mempool(struct p2p_sync *s);
 static void mempool_loop(struct p2p_sync *s);
 static void bs_produce(struct p2p_sync *s);
@@ -434,6 +457,8 @@ struct p2p_sync *p2p_sync_new(struct p2p_conn *c)
 	if (!s)
 		return NULL;
 	s->c = c;
+	s->bc.sc.kind = &block_kind;
+	s->tc.sc.kind = &tx_kind;
 	p2p_hmap_init(&s->tc.waiting_for);
 	p2p_hmap_init(&s->tc.existing);
 	p2p_hmap_init(&s->tc.db_index);
@@ -446,6 +471,23 @@ struct p2p_sync *p2p_sync_new(struct p2p_conn *c)
 	return s;
 }
 
+static void sc_drop_batch(struct sclient *sc)
+{
+	size_t i;
+
+	for (i = 0; i < sc->n_batch; i++)
+		qv_free(sc->batch[i]);
+	sc->n_batch = sc->batch_bytes = 0;
+}
+
+/* Drops the batch and ends the request; kind and exists stay. */
+static void sc_clear(struct sclient *sc)
+{
+	sc_drop_batch(sc);
+	sc->active = sc->overflow = false;
+	sc->received = 0;
+}
+
 static void bc_reset(struct bclient *bc)
 {
 	size_t i;
@@ -453,7 +495,11 @@ static void bc_reset(struct bclient *bc)
 	for (i = 0; i < bc->n_partial; i++)
 		qv_free(bc->partial[i]);
 	free(bc->partial);
-	memset(bc, 0, sizeof(*bc));
+	bc->partial = NULL;
+	bc->n_partial = bc->cap_partial = 0;
+	bc->repeated = 0;
+	bc->have_last = false;
+	sc_clear(&bc->sc);
 }
 
 static void tc_db_clear(struct tclient *tc)
@@ -483,12 +529,7 @@ static void tc_reset(struct tclient *tc)
 	p2p_hmap_clear(&tc->existing);
 	p2p_hmap_clear(&tc->present);
 	p2p_hmap_clear(&tc->queried);
-	for (i = 0; i < tc->n_batch; i++)
-		qv_free(tc->batch[i]);
-	tc->n_batch = tc->batch_bytes = 0;
-	tc->active = false;
-	tc->overflow = false;
-	tc->received = 0;
+	sc_clear(&tc->sc);
 }
 
 static void stack_clear(struct p2p_sync *s)
@@ -552,7 +593,6 @@ void p2p_sync_stop(struct p2p_sync *s)
 	s->running = false;
 	s->waiting = W_NONE;
 	bc_reset(&s->bc);
-	bbatch_clear(s);
 	tc_reset(&s->tc);
 	bs_reset(&s->bs);
 	ts_reset(&s->ts);
@@ -970,6 +1010,266 @@ out:
 	return rc;
 }
 
+/* --- client: the streaming core shared by blocks and transactions --- */
+
+static void sc_start(struct sclient *sc, uint64_t limit)
+{
+	sc->active = true;
+	sc->exists = true;
+	sc->limit = limit;
+	sc->received = 0;
+}
+
+/* The stream failed: drop it, ask the peer to stop, end this cycle. */
+static void sc_fail(struct p2p_sync *s, struct sclient *sc, const char *reason)
+{
+	const struct sclient_kind *k = sc->kind;
+
+	p2p_conn_logf(s->c, P2P_LOG_INFO, "%s streaming failed: %s", k->name,
+		      reason);
+	k->reset(s);
+	p2p_conn_send(s->c, k->stop, NULL, 0);
+	tick_done(s);
+}
+
+/* A vertex of the active stream (@v taken): counted against the limit,
+ * then batched; a full batch runs.  Past the limit the stream fails, after
+ * the vertices before this one ran (sc_batch_done). */
+static void sc_receive(struct p2p_sync *s, struct sclient *sc, struct qv *v)
+{
+	const struct sclient_kind *k = sc->kind;
+
+	if (++sc->received > sc->limit) {
+		qv_free(v);
+		p2p_conn_logf(s->c, P2P_LOG_WARN, "too many %s received",
+			      k->items);
+		if (sc->n_batch) {
+			sc->overflow = true;
+			k->flush(s);
+		} else {
+			sc_fail(s, sc, "too many vertices received");
+		}
+		return;
+	}
+	sc->batch[sc->n_batch++] = v;
+	sc->batch_bytes += v->len;
+	if (sc->n_batch >= k->batch_max || sc->batch_bytes >= k->batch_bytes)
+		k->flush(s);
+}
+
+/* After a batch ran: the failure found in it (@fail, or NULL), or an
+ * overflow, ends the stream. */
+static void sc_batch_done(struct p2p_sync *s, struct sclient *sc,
+			  const char *fail)
+{
+	if (p2p_conn_dead(s->c) || !sc->active)
+		return;
+	if (fail)
+		sc_fail(s, sc, fail);
+	else if (sc->overflow)
+		sc_fail(s, sc, "too many vertices received");
+}
+
+static bool parse_end_code(const char *pl, size_t plen, int *code)
+{
+	size_t i;
+	int v = 0;
+
+	/* int(payload); StreamEnd(...) of an unknown value raises. */
+	if (plen == 0 || plen > 3)
+		return false;
+	for (i = 0; i < plen; i++) {
+		if (pl[i] < '0' || pl[i] > '9')
+			return false;
+		v = v * 10 + (pl[i] - '0');
+	}
+	if (v > PER_REQUEST)
+		return false;
+	*code = v;
+	return true;
+}
+
+/* BLOCKS-END, TRANSACTIONS-END: 1 with *code when it ends the active
+ * stream, 0 when ignored (or the connection closes), or EHANDLER. */
+static int sc_end(struct p2p_sync *s, struct sclient *sc, const char *pl,
+		  size_t plen, int *code)
+{
+	const struct sclient_kind *k = sc->kind;
+
+	if (!parse_end_code(pl, plen, code))
+		return EHANDLER;
+	if (s->state != k->state) {
+		p2p_conn_logf(s->c, P2P_LOG_WARN, "unexpected %s in state %s",
+			      p2p_cmd_name(k->end), state_str(s->state));
+		p2p_conn_error_close(s->c, "Not expecting to receive %s "
+				     "message", p2p_cmd_name(k->end));
+		return 0;
+	}
+	if (!sc->exists)
+		return EHANDLER;        /* assert _*_streaming_client */
+	return sc->active ? 1 : 0;
+}
+
+/* A batch of a stream on its way to the node. */
+struct sc_op {
+	struct p2p_sync *s;
+	struct sclient *sc;
+	struct qv **v;          /* owned; NULL where moved on */
+	size_t n, cap;
+	const uint8_t **bytes;  /* the n_add to add, in order (into v) */
+	size_t *lens;
+	size_t n_add;
+	const char *fail;       /* stream failure found after these adds */
+};
+
+static struct sc_op *sc_op_new(struct p2p_sync *s, struct sclient *sc)
+{
+	struct sc_op *op = calloc(1, sizeof(*op));
+
+	if (op) {
+		op->s = s;
+		op->sc = sc;
+	}
+	return op;
+}
+
+static void sc_op_free(struct sc_op *op)
+{
+	size_t i;
+
+	if (!op)
+		return;
+	for (i = 0; i < op->n; i++)
+		qv_free(op->v[i]);
+	free(op->v);
+	free(op->bytes);
+	free(op->lens);
+	free(op);
+}
+
+static int sc_op_push(struct sc_op *op, struct qv *v)
+{
+	if (op->n == op->cap) {
+		size_t nc = op->cap ? op->cap * 2 : 64;
+		struct qv **nv = realloc(op->v, nc * sizeof(*nv));
+
+		if (!nv)
+			return HN_ENOMEM;
+		op->v = nv;
+		op->cap = nc;
+	}
+	op->v[op->n++] = v;
+	return 0;
+}
+
+/* Room for n_add entries of op->bytes and op->lens. */
+static int sc_op_alloc_adds(struct sc_op *op, size_t n)
+{
+	op->bytes = calloc(n ? n : 1, sizeof(*op->bytes));
+	op->lens = calloc(n ? n : 1, sizeof(*op->lens));
+	return op->bytes && op->lens ? 0 : HN_ENOMEM;
+}
+
+static void sc_added_cb(void *arg, int rc, size_t n,
+			const enum p2p_add_result *res, const char *msg)
+{
+	struct sc_op *op = arg;
+	struct p2p_sync *s = op->s;
+	struct sclient *sc = op->sc;
+	struct p2p_conn *c = s->c;
+	size_t i;
+
+	if (p2p_conn_dead(c) || !sc->active)
+		goto out;
+	if (rc < 0) {
+		node_failed(s, "on_new_vertex", rc);
+		sc_fail(s, sc, "node unavailable");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (res[i] == P2P_ADD_INVALID) {
+			p2p_conn_logf(c, P2P_LOG_INFO, "invalid vertex in %s "
+				      "stream: %s", sc->kind->name,
+				      msg ? msg : "rejected");
+			if (sc->kind->invalid_closes)
+				p2p_conn_error_close(c, "invalid vertex "
+						     "received");
+			else
+				sc_fail(s, sc, "invalid vertex");
+			goto out;
+		}
+		if (res[i] == P2P_ADD_MISSING_DEPS) {
+			/* Raced with a reorg or another peer. */
+			sc_fail(s, sc, "vertex with missing dependencies");
+			goto out;
+		}
+	}
+	if (n < op->n_add) {
+		sc_fail(s, sc, "node added fewer vertices than asked");
+		goto out;
+	}
+	s->progress = true;
+	sc_batch_done(s, sc, op->fail);
+out:
+	sc_op_free(op);
+	p2p_conn_release(c);
+}
+
+/* Adds the batch's n_add vertices in stream order; called with the
+ * connection held, which the answer (or a failure here) releases. */
+static void sc_add(struct p2p_sync *s, struct sc_op *op)
+{
+	struct p2p_env *env = env_of(s);
+	struct sclient *sc = op->sc;
+	int rc;
+
+	rc = env->node->add_vertices(env->ctx, P2P_ADD_SYNC, op->n_add,
+				     op->bytes, op->lens, sc_added_cb, op);
+	if (rc < 0) {
+		sc_op_free(op);
+		node_failed(s, "on_new_vertex", rc);
+		sc_fail(s, sc, "node unavailable");
+		p2p_conn_release(s->c);
+	}
+}
+
+/* The batch ran without adding anything: ends it; releases. */
+static void sc_op_done(struct p2p_sync *s, struct sc_op *op)
+{
+	const char *fail = op->fail;
+	struct sclient *sc = op->sc;
+
+	sc_op_free(op);
+	sc_batch_done(s, sc, fail);
+	p2p_conn_release(s->c);
+}
+
+bool p2p_sync_has_batch(const struct p2p_sync *s)
+{
+	return s->bc.sc.n_batch > 0 || s->tc.sc.n_batch > 0;
+}
+
+bool p2p_sync_batchable(const struct p2p_sync *s, enum p2p_cmd cmd)
+{
+	const struct sclient *sc = cmd == P2P_CMD_BLOCKS ? &s->bc.sc :
+				   cmd == P2P_CMD_TRANSACTION ? &s->tc.sc :
+				   NULL;
+
+	return sc && sc->n_batch && sc->active;
+}
+
+void p2p_sync_flush(struct p2p_sync *s)
+{
+	struct sclient *sc = s->bc.sc.n_batch ? &s->bc.sc : &s->tc.sc;
+
+	if (!sc->n_batch)
+		return;
+	if (!sc->active || p2p_conn_dead(s->c))
+		sc_drop_batch(sc);
+	else
+		sc->kind->flush(s);
+}
+
 /* --- client: block stream --- */
 
 static void start_blocks(struct p2p_sync *s)
@@ -978,13 +1278,11 @@ static void start_blocks(struct p2p_sync *s)
 	char a[65], b[65];
 
 	bc_reset(bc);
-	bc->active = true;
-	s->bc_exists = true;
 	bc->start = s->synced_block;
 	bc->end = s->peer_best;
-	bc->max_quantity = bc->end.height >= bc->start.height ?
-			   bc->end.height - bc->start.height + 1 :
-			   bc->start.height - bc->end.height + 1;
+	sc_start(&bc->sc, bc->end.height >= bc->start.height ?
+		 bc->end.height - bc->start.height + 1 :
+		 bc->start.height - bc->end.height + 1);
 	p2p_hex32(bc->start.id, a);
 	p2p_hex32(bc->end.id, b);
 	p2p_conn_logf(s->c, P2P_LOG_INFO, "requesting blocks streaming from "
@@ -992,21 +1290,14 @@ static void start_blocks(struct p2p_sync *s)
 		      bc->start.height, (unsigned long long)bc->end.height);
 	s->state = S_SYNCING_BLOCKS;
 	s->waiting = W_BLOCKS;
-	s->receiving_stream = true;
 	p2p_conn_sendf(s->c, P2P_CMD_GET_NEXT_BLOCKS, "{\"start_hash\": \"%s\", "
 		       "\"end_hash\": \"%s\", \"quantity\": %llu}", a, b,
-		       (unsigned long long)bc->max_quantity);
+		       (unsigned long long)bc->sc.limit);
 }
 
 static void bc_fail(struct p2p_sync *s, const char *reason)
 {
-	bbatch_clear(s);
-	p2p_conn_logf(s->c, P2P_LOG_INFO, "block streaming failed: %s",
-		      reason);
-	bc_reset(&s->bc);
-	p2p_conn_send(s->c, P2P_CMD_STOP_BLOCK_STREAMING, NULL, 0);
-	s->receiving_stream = false;
-	tick_done(s);
+	sc_fail(s, &s->bc.sc, reason);
 }
 
 static void start_txs(struct p2p_sync *s);
@@ -1015,7 +1306,7 @@ static void finish_blocks(struct p2p_sync *s)
 {
 	struct bclient *bc = &s->bc;
 
-	bc->active = false;
+	bc->sc.active = false;
 	if (bc->n_partial) {
 		start_txs(s);
 		return;
@@ -1023,15 +1314,6 @@ static void finish_blocks(struct p2p_sync *s)
 	bc_reset(bc);
 	stream_done(s);
 }
-
-/*
- * Consecutive BLOCKS lines are handled as one batch: one exists call for
- * the blocks and their parents, the reference's per-block checks in order
- * (known -> skip, parent = previous block, all dependencies present ->
- * add, else partial), then one add_vertices call for the blocks to add.
- */
-#define BLOCK_BATCH_MAX 128
-#define BLOCK_BATCH_BYTES (1024 * 1024)
 
 static bool bc_take(struct bclient *bc, struct qv *v)
 {
@@ -1048,98 +1330,35 @@ static bool bc_take(struct bclient *bc, struct qv *v)
 	return true;
 }
 
-struct blk_batch_op {
-	struct p2p_sync *s;
-	struct qv **v;          /* owned until moved to partial */
-	size_t n;
-	const uint8_t **bytes;  /* the ones added, in order */
-	size_t *lens;
-	size_t n_add;
-};
-
-/* After a batch: a stream that overflowed fails now. */
-static void blk_batch_done(struct p2p_sync *s)
-{
-	if (s->bc.active && s->bc.overflow && !p2p_conn_dead(s->c))
-		bc_fail(s, "too many vertices received");
-}
-
-static void blk_batch_free(struct blk_batch_op *op)
-{
-	size_t i;
-
-	for (i = 0; i < op->n; i++)
-		qv_free(op->v[i]);
-	free(op->v);
-	free(op->bytes);
-	free(op->lens);
-	free(op);
-}
-
-static void blk_added_cb(void *arg, int rc, size_t n,
-			 const enum p2p_add_result *res, const char *msg)
-{
-	struct blk_batch_op *op = arg;
-	struct p2p_sync *s = op->s;
-	struct p2p_conn *c = s->c;
-	size_t i;
-
-	if (p2p_conn_dead(c) || !s->bc.active)
-		goto out;
-	if (rc < 0) {
-		node_failed(s, "on_new_vertex", rc);
-		bc_fail(s, "node unavailable");
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		if (res[i] == P2P_ADD_INVALID) {
-			p2p_conn_logf(c, P2P_LOG_INFO, "invalid block in "
-				      "stream: %s", msg ? msg : "rejected");
-			bc_fail(s, "invalid vertex");
-			goto out;
-		}
-		if (res[i] == P2P_ADD_MISSING_DEPS) {
-			/* Raced with a reorg or another peer. */
-			bc_fail(s, "block with missing dependencies");
-			goto out;
-		}
-	}
-	if (n < op->n_add)
-		bc_fail(s, "node added fewer blocks than asked");
-	else
-		s->progress = true;
-out:
-	blk_batch_done(s);
-	blk_batch_free(op);
-	p2p_conn_release(c);
-}
-
+/*
+ * A batch of BLOCKS: one exists call for the blocks and their parents,
+ * the reference's per-block checks in order (known -> skip, parent =
+ * previous block, all dependencies present -> add, else partial), then
+ * one add_vertices call for the blocks to add.
+ */
 static void blk_exists_cb(void *arg, int rc, size_t n, const bool *flags)
 {
-	struct blk_batch_op *op = arg;
+	struct sc_op *op = arg;
 	struct p2p_sync *s = op->s;
 	struct p2p_conn *c = s->c;
-	struct p2p_env *env = env_of(s);
 	struct bclient *bc = &s->bc;
 	struct p2p_hmap adding;
 	size_t *offs = calloc(op->n + 1, sizeof(*offs));
 	size_t i, j, need = 0;
 
 	p2p_hmap_init(&adding);
-	for (i = 0; i < op->n; i++) {
+	for (i = 0; i < op->n && offs; i++) {
 		offs[i] = need;
 		need += 1 + op->v[i]->n_parents;
 	}
-	if (p2p_conn_dead(c) || !bc->active)
+	if (p2p_conn_dead(c) || !bc->sc.active)
 		goto done;
 	if (rc < 0 || n != need || !offs) {
 		node_failed(s, "vertex_exists", rc < 0 ? rc : HN_EPROTO);
 		bc_fail(s, "node unavailable");
 		goto done;
 	}
-	op->bytes = calloc(op->n, sizeof(*op->bytes));
-	op->lens = calloc(op->n, sizeof(*op->lens));
-	if (!op->bytes || !op->lens) {
+	if (sc_op_alloc_adds(op, op->n) < 0) {
 		bc_fail(s, "out of memory");
 		goto done;
 	}
@@ -1190,78 +1409,56 @@ static void blk_exists_cb(void *arg, int rc, size_t n, const bool *flags)
 		}
 		op->v[i] = NULL;
 	}
-	if (op->n_add) {
-		rc = env->node->add_vertices(env->ctx, P2P_ADD_SYNC, op->n_add,
-					     op->bytes, op->lens,
-					     blk_added_cb, op);
-		p2p_hmap_release(&adding);
-		free(offs);
-		if (rc == 0)
-			return;         /* blk_added_cb releases */
-		node_failed(s, "on_new_vertex", rc);
-		bc_fail(s, "node unavailable");
-		blk_batch_free(op);
-		p2p_conn_release(c);
-		return;
-	}
+	p2p_hmap_release(&adding);
+	free(offs);
+	if (op->n_add)
+		sc_add(s, op);          /* releases */
+	else
+		sc_op_done(s, op);
+	return;
 done:
 	p2p_hmap_release(&adding);
 	free(offs);
-	blk_batch_done(s);
-	blk_batch_free(op);
-	p2p_conn_release(c);
-}
-
-static void bbatch_clear(struct p2p_sync *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->n_bbatch; i++)
-		qv_free(s->bbatch[i]);
-	s->n_bbatch = 0;
-	s->bbatch_bytes = 0;
+	sc_op_done(s, op);
 }
 
 static void flush_blocks(struct p2p_sync *s)
 {
 	struct p2p_env *env = env_of(s);
-	struct blk_batch_op *op = calloc(1, sizeof(*op));
+	struct sclient *sc = &s->bc.sc;
+	struct sc_op *op = sc_op_new(s, sc);
 	uint8_t (*hashes)[32] = NULL;
 	size_t i, k = 0, need = 0;
 	int rc;
 
-	for (i = 0; i < s->n_bbatch; i++)
-		need += 1 + s->bbatch[i]->n_parents;
+	for (i = 0; i < sc->n_batch; i++)
+		need += 1 + sc->batch[i]->n_parents;
 	if (op)
-		op->v = calloc(s->n_bbatch, sizeof(*op->v));
+		op->v = calloc(sc->n_batch, sizeof(*op->v));
 	hashes = calloc(need ? need : 1, 32);
 	if (!op || !op->v || !hashes) {
-		if (op)
-			free(op->v);
-		free(op);
+		sc_op_free(op);
 		free(hashes);
-		bbatch_clear(s);
 		bc_fail(s, "out of memory");
 		return;
 	}
-	op->s = s;
-	op->n = s->n_bbatch;
+	op->n = op->cap = sc->n_batch;
 	for (i = 0; i < op->n; i++) {
-		struct qv *v = s->bbatch[i];
+		struct qv *v = sc->batch[i];
 
 		op->v[i] = v;
 		memcpy(hashes[k++], v->hash, 32);
 		memcpy(hashes[k], v->parents, 32 * v->n_parents);
 		k += v->n_parents;
 	}
-	s->n_bbatch = 0;
-	s->bbatch_bytes = 0;
+	sc->n_batch = 0;
+	sc->batch_bytes = 0;
 	p2p_conn_hold(s->c);
 	rc = env->node->exists(env->ctx, (const uint8_t (*)[32])hashes, need,
 			       blk_exists_cb, op);
 	free(hashes);
 	if (rc < 0) {
-		blk_batch_free(op);
+		sc_op_free(op);
 		p2p_conn_release(s->c);
 		node_failed(s, "vertex_exists", rc);
 		bc_fail(s, "node unavailable");
@@ -1286,125 +1483,54 @@ static int handle_blocks(struct p2p_sync *s, const char *pl, size_t plen)
 		return rc;
 	if (rc < 0)
 		return EHANDLER;        /* the parser raised */
-	if (v->is_block && !s->bc_exists) {
+	if (v->is_block && !bc->sc.exists) {
 		qv_free(v);
 		return EHANDLER;        /* assert _blk_streaming_client */
 	}
-	if (!v->is_block || !bc->active) {
+	if (!v->is_block || !bc->sc.active) {
 		qv_free(v);             /* not a block, or stream failed */
 		return 0;
 	}
-	if (++bc->received > bc->max_quantity) {
-		qv_free(v);
-		p2p_conn_logf(s->c, P2P_LOG_WARN, "too many blocks received");
-		if (s->n_bbatch) {
-			/* The blocks before this one count: run them, then
-			 * fail (blk_batch_done). */
-			bc->overflow = true;
-			flush_blocks(s);
-		} else {
-			bc_fail(s, "too many vertices received");
-		}
-		return 0;
-	}
-	if (s->n_bbatch == BLOCK_BATCH_MAX)
-		flush_blocks(s);        /* cannot happen: flushed at max */
-	s->bbatch[s->n_bbatch++] = v;
-	s->bbatch_bytes += v->len;
-	if (s->n_bbatch == BLOCK_BATCH_MAX ||
-	    s->bbatch_bytes >= BLOCK_BATCH_BYTES)
-		flush_blocks(s);
+	sc_receive(s, &bc->sc, v);
 	return 0;
-}
-
-bool p2p_sync_has_batch(const struct p2p_sync *s)
-{
-	return s->n_bbatch > 0 || s->tc.n_batch > 0;
-}
-
-bool p2p_sync_batchable(const struct p2p_sync *s, enum p2p_cmd cmd)
-{
-	return (cmd == P2P_CMD_BLOCKS && s->n_bbatch && s->bc.active) ||
-	       (cmd == P2P_CMD_TRANSACTION && s->tc.n_batch && s->tc.active);
-}
-
-static void flush_txs(struct p2p_sync *s);
-
-void p2p_sync_flush(struct p2p_sync *s)
-{
-	if (s->n_bbatch) {
-		if (!s->bc.active || p2p_conn_dead(s->c))
-			bbatch_clear(s);
-		else
-			flush_blocks(s);
-		return;
-	}
-	if (s->tc.n_batch) {
-		if (!s->tc.active || p2p_conn_dead(s->c)) {
-			size_t i;
-
-			for (i = 0; i < s->tc.n_batch; i++)
-				qv_free(s->tc.batch[i]);
-			s->tc.n_batch = s->tc.batch_bytes = 0;
-		} else {
-			flush_txs(s);
-		}
-	}
-}
-
-static bool parse_end_code(const char *pl, size_t plen, int *code)
-{
-	size_t i;
-	int v = 0;
-
-	/* int(payload); StreamEnd(...) of an unknown value raises. */
-	if (plen == 0 || plen > 3)
-		return false;
-	for (i = 0; i < plen; i++) {
-		if (pl[i] < '0' || pl[i] > '9')
-			return false;
-		v = v * 10 + (pl[i] - '0');
-	}
-	if (v > PER_REQUEST)
-		return false;
-	*code = v;
-	return true;
 }
 
 static int handle_blocks_end(struct p2p_sync *s, const char *pl, size_t plen)
 {
-	int code;
+	int code, rc = sc_end(s, &s->bc.sc, pl, plen, &code);
 
-	if (!parse_end_code(pl, plen, &code))
-		return EHANDLER;
-	s->receiving_stream = false;
-	if (s->state != S_SYNCING_BLOCKS) {
-		p2p_conn_logf(s->c, P2P_LOG_WARN, "unexpected BLOCKS-END in "
-			      "state %s", state_str(s->state));
-		p2p_conn_error_close(s->c, "Not expecting to receive "
-				     "BLOCKS-END message");
-		return 0;
-	}
-	if (!s->bc_exists)
-		return EHANDLER;        /* assert _blk_streaming_client */
-	if (!s->bc.active)
-		return 0;
+	if (rc <= 0)
+		return rc;
 	p2p_conn_logf(s->c, P2P_LOG_DEBUG, "block streaming ended (%d), %llu "
 		      "blocks, %zu partial", code,
-		      (unsigned long long)s->bc.received, s->bc.n_partial);
+		      (unsigned long long)s->bc.sc.received, s->bc.n_partial);
 	finish_blocks(s);
 	return 0;
 }
+
+static void bc_drop(struct p2p_sync *s)
+{
+	bc_reset(&s->bc);
+}
+
+static const struct sclient_kind block_kind = {
+	.name = "block",
+	.items = "blocks",
+	.stop = P2P_CMD_STOP_BLOCK_STREAMING,
+	.end = P2P_CMD_BLOCKS_END,
+	.state = S_SYNCING_BLOCKS,
+	.invalid_closes = false,
+	.batch_max = BLOCK_BATCH_MAX,
+	.batch_bytes = BLOCK_BATCH_BYTES,
+	.flush = flush_blocks,
+	.reset = bc_drop,
+};
 
 /* --- client: transaction stream --- */
 
 static void tc_fail(struct p2p_sync *s, const char *reason)
 {
-	p2p_conn_logf(s->c, P2P_LOG_INFO, "tx streaming failed: %s", reason);
-	tc_reset(&s->tc);
-	p2p_conn_send(s->c, P2P_CMD_STOP_TRANSACTIONS_STREAMING, NULL, 0);
-	s->receiving_stream = false;
-	tick_done(s);
+	sc_fail(s, &s->tc.sc, reason);
 }
 
 static bool tc_has(const struct tclient *tc, const uint8_t h[32])
@@ -1446,7 +1572,7 @@ static void send_bfs(struct p2p_sync *s, bool resume)
 	size_t pos = 0, n = 0;
 	char first[65], last[65], hex[65];
 
-	if (p2p_conn_dead(s->c) || !tc->active)
+	if (p2p_conn_dead(s->c) || !tc->sc.active)
 		return;
 	p2p_hex32(tc->blocks[tc->idx]->hash, first);
 	p2p_hex32(tc->blocks[tc->n_blocks - 1]->hash, last);
@@ -1464,7 +1590,6 @@ static void send_bfs(struct p2p_sync *s, bool resume)
 		      "for %zu blocks (%zu start_from)", tc->n_blocks - tc->idx,
 		      n);
 	s->waiting = W_TXS;
-	s->receiving_stream = true;
 	if (b.data)
 		p2p_conn_send(s->c, P2P_CMD_GET_TRANSACTIONS_BFS,
 			      (char *)b.data, b.len);
@@ -1489,7 +1614,7 @@ static void query_cb(void *arg, int rc, size_t n, const bool *flags)
 	bool start = op->start;
 	size_t i;
 
-	if (p2p_conn_dead(c) || !tc->active) {
+	if (p2p_conn_dead(c) || !tc->sc.active) {
 		if (!op->start)
 			p2p_conn_release(c);
 		goto out;
@@ -1600,8 +1725,7 @@ static void start_txs(struct p2p_sync *s)
 	s->bc.partial = NULL;
 	s->bc.n_partial = s->bc.cap_partial = 0;
 	bc_reset(&s->bc);
-	tc->active = true;
-	s->tc_exists = true;
+	sc_start(&tc->sc, STREAMING_LIMIT);
 	s->state = S_SYNCING_TRANSACTIONS;
 	s->waiting = W_TXS;
 	if (query_deps(s, tc->blocks, tc->n_blocks, true) < 0)
@@ -1617,29 +1741,9 @@ static int cmp_ts(const void *a, const void *b)
 	       x->timestamp > y->timestamp ? 1 : 0;
 }
 
-struct adds {
-	struct qv **v;          /* owned, in adding order */
-	size_t n, cap;
-};
-
-static int adds_push(struct adds *a, struct qv *v)
-{
-	if (a->n == a->cap) {
-		size_t nc = a->cap ? a->cap * 2 : 64;
-		struct qv **nv = realloc(a->v, nc * sizeof(*nv));
-
-		if (!nv)
-			return HN_ENOMEM;
-		a->v = nv;
-		a->cap = nc;
-	}
-	a->v[a->n++] = v;
-	return 0;
-}
-
 /* on_block_complete(blk, txs sorted by timestamp): queue them for adding
  * (stably sorted, as Python's sort) and move to the next block. */
-static int complete_block(struct tclient *tc, struct adds *adds)
+static int complete_block(struct tclient *tc, struct sc_op *adds)
 {
 	struct qv *blk = tc->blocks[tc->idx];
 	size_t i, n = tc->n_db;
@@ -1656,14 +1760,14 @@ static int complete_block(struct tclient *tc, struct adds *adds)
 		tc->db[j] = x;
 	}
 	for (i = 0; i < n; i++) {
-		if ((rc = adds_push(adds, tc->db[i])) < 0)
+		if ((rc = sc_op_push(adds, tc->db[i])) < 0)
 			return rc;
 		p2p_hmap_put(&tc->present, tc->db[i]->hash, NULL);
 		tc->db[i] = NULL;
 	}
 	tc->n_db = 0;
 	p2p_hmap_clear(&tc->db_index);
-	if ((rc = adds_push(adds, blk)) < 0)
+	if ((rc = sc_op_push(adds, blk)) < 0)
 		return rc;
 	p2p_hmap_put(&tc->present, blk->hash, NULL);
 	tc->blocks[tc->idx] = NULL;
@@ -1674,7 +1778,7 @@ static int complete_block(struct tclient *tc, struct adds *adds)
 /* The reference's handling of one TRANSACTION.  Returns 0, or a failure
  * reason for the stream. */
 static const char *process_tx(struct p2p_sync *s, struct qv *v,
-			      struct adds *adds)
+			      struct sc_op *adds)
 {
 	struct tclient *tc = &s->tc;
 	bool found;
@@ -1726,143 +1830,54 @@ static const char *process_tx(struct p2p_sync *s, struct qv *v,
 	return NULL;
 }
 
-struct exec_op {
-	struct p2p_sync *s;
-	struct adds adds;
-	const uint8_t **bytes;
-	size_t *lens;
-	const char *fail;       /* stream failure found after these adds */
-};
-
-static void exec_op_free(struct exec_op *op)
-{
-	size_t i;
-
-	for (i = 0; i < op->adds.n; i++)
-		qv_free(op->adds.v[i]);
-	free(op->adds.v);
-	free(op->bytes);
-	free(op->lens);
-	free(op);
-}
-
-static void exec_cb(void *arg, int rc, size_t n,
-		    const enum p2p_add_result *res, const char *msg)
-{
-	struct exec_op *op = arg;
-	struct p2p_sync *s = op->s;
-	struct p2p_conn *c = s->c;
-	size_t i;
-
-	if (p2p_conn_dead(c) || !s->tc.active)
-		goto out;
-	if (rc < 0) {
-		node_failed(s, "on_new_vertex", rc);
-		tc_fail(s, "node unavailable");
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		if (res[i] == P2P_ADD_INVALID) {
-			p2p_conn_logf(c, P2P_LOG_INFO, "invalid vertex in "
-				      "transaction stream: %s", msg ? msg : "");
-			p2p_conn_error_close(c, "invalid vertex received");
-			goto out;
-		}
-		if (res[i] == P2P_ADD_MISSING_DEPS) {
-			tc_fail(s, "vertex with missing dependencies");
-			goto out;
-		}
-	}
-	if (n < op->adds.n) {
-		tc_fail(s, "node added fewer vertices than asked");
-		goto out;
-	}
-	s->progress = true;
-	if (op->fail)
-		tc_fail(s, op->fail);
-	else if (s->tc.active && s->tc.overflow)
-		tc_fail(s, "too many vertices received");
-out:
-	exec_op_free(op);
-	s->tc.busy = false;
-	p2p_conn_release(c);
-}
-
 /* Runs the queued TRANSACTION lines (dependencies known by now), then adds
  * what completed.  Called with the connection held; releases it. */
 static void run_tx_batch(struct p2p_sync *s)
 {
-	struct p2p_env *env = env_of(s);
 	struct tclient *tc = &s->tc;
-	struct exec_op *op = calloc(1, sizeof(*op));
-	size_t i, n = tc->n_batch;
-	int rc;
+	struct sc_op *op = sc_op_new(s, &tc->sc);
+	size_t i, n = tc->sc.n_batch;
 
-	tc->n_batch = tc->batch_bytes = 0;
 	if (!op) {
-		for (i = 0; i < n; i++)
-			qv_free(tc->batch[i]);
 		tc_fail(s, "out of memory");
-		tc->busy = false;
 		p2p_conn_release(s->c);
 		return;
 	}
-	op->s = s;
+	tc->sc.n_batch = tc->sc.batch_bytes = 0;
 	for (i = 0; i < n; i++) {
-		struct qv *v = tc->batch[i];
+		struct qv *v = tc->sc.batch[i];
 
-		tc->batch[i] = NULL;
+		tc->sc.batch[i] = NULL;
 		if (op->fail) {
 			qv_free(v);
 			continue;
 		}
-		op->fail = process_tx(s, v, &op->adds);
+		op->fail = process_tx(s, v, op);
 	}
-	if (op->adds.n == 0) {
-		const char *fail = op->fail;
-
-		exec_op_free(op);
-		if (fail)
-			tc_fail(s, fail);
-		else if (tc->active && tc->overflow)
-			tc_fail(s, "too many vertices received");
-		tc->busy = false;
-		p2p_conn_release(s->c);
+	if (op->n == 0) {
+		sc_op_done(s, op);
 		return;
 	}
-	op->bytes = calloc(op->adds.n, sizeof(*op->bytes));
-	op->lens = calloc(op->adds.n, sizeof(*op->lens));
-	if (!op->bytes || !op->lens) {
-		exec_op_free(op);
+	if (sc_op_alloc_adds(op, op->n) < 0) {
+		sc_op_free(op);
 		tc_fail(s, "out of memory");
-		tc->busy = false;
 		p2p_conn_release(s->c);
 		return;
 	}
-	for (i = 0; i < op->adds.n; i++) {
-		op->bytes[i] = op->adds.v[i]->bytes;
-		op->lens[i] = op->adds.v[i]->len;
+	for (i = 0; i < op->n; i++) {
+		op->bytes[i] = op->v[i]->bytes;
+		op->lens[i] = op->v[i]->len;
 	}
-	rc = env->node->add_vertices(env->ctx, P2P_ADD_SYNC, op->adds.n,
-				     op->bytes, op->lens, exec_cb, op);
-	if (rc < 0) {
-		exec_op_free(op);
-		node_failed(s, "on_new_vertex", rc);
-		tc_fail(s, "node unavailable");
-		tc->busy = false;
-		p2p_conn_release(s->c);
-	}
+	op->n_add = op->n;
+	sc_add(s, op);          /* releases */
 }
 
 static void flush_txs(struct p2p_sync *s)
 {
 	struct tclient *tc = &s->tc;
 
-	tc->busy = true;
-	if (query_deps(s, tc->batch, tc->n_batch, false) < 0) {
-		tc->busy = false;
+	if (query_deps(s, tc->sc.batch, tc->sc.n_batch, false) < 0)
 		tc_fail(s, "node unavailable");
-	}
 }
 
 static int handle_transaction(struct p2p_sync *s, const char *pl, size_t plen)
@@ -1871,7 +1886,7 @@ static int handle_transaction(struct p2p_sync *s, const char *pl, size_t plen)
 	struct qv *v = NULL;
 	int rc;
 
-	if (!s->tc_exists)
+	if (!tc->sc.exists)
 		return EHANDLER;        /* assert _tx_streaming_client */
 	rc = qv_from_b64(pl, plen, &v);
 	if (rc == HN_ENOMEM)
@@ -1884,26 +1899,11 @@ static int handle_transaction(struct p2p_sync *s, const char *pl, size_t plen)
 		qv_free(v);
 		return 0;
 	}
-	if (!tc->active) {
+	if (!tc->sc.active) {
 		qv_free(v);
 		return 0;
 	}
-	if (++tc->received > STREAMING_LIMIT) {
-		qv_free(v);
-		p2p_conn_logf(s->c, P2P_LOG_WARN, "too many transactions "
-			      "received");
-		if (tc->n_batch) {
-			tc->overflow = true;    /* run the batch, then fail */
-			flush_txs(s);
-		} else {
-			tc_fail(s, "too many vertices received");
-		}
-		return 0;
-	}
-	tc->batch[tc->n_batch++] = v;
-	tc->batch_bytes += v->len;
-	if (tc->n_batch == TX_BATCH_MAX || tc->batch_bytes >= TX_BATCH_BYTES)
-		flush_txs(s);
+	sc_receive(s, &tc->sc, v);
 	return 0;
 }
 
@@ -1911,26 +1911,13 @@ static int handle_transactions_end(struct p2p_sync *s, const char *pl,
 				   size_t plen)
 {
 	struct tclient *tc = &s->tc;
-	int code;
+	int code, rc = sc_end(s, &tc->sc, pl, plen, &code);
 
-	if (!parse_end_code(pl, plen, &code))
-		return EHANDLER;
-	s->receiving_stream = false;
-	if (s->state != S_SYNCING_TRANSACTIONS) {
-		p2p_conn_logf(s->c, P2P_LOG_WARN, "unexpected "
-			      "TRANSACTIONS-END in state %s",
-			      state_str(s->state));
-		p2p_conn_error_close(s->c, "Not expecting to receive "
-				     "TRANSACTIONS-END message");
-		return 0;
-	}
-	if (!s->tc_exists)
-		return EHANDLER;        /* assert _tx_streaming_client */
-	if (!tc->active)
-		return 0;
+	if (rc <= 0)
+		return rc;
 	if (code == LIMIT_EXCEEDED && tc->idx < tc->n_blocks) {
 		/* resume_transactions_streaming */
-		tc->received = 0;
+		tc->sc.received = 0;
 		send_bfs(s, true);
 		return 0;
 	}
@@ -1940,6 +1927,24 @@ static int handle_transactions_end(struct p2p_sync *s, const char *pl,
 	stream_done(s);
 	return 0;
 }
+
+static void tc_drop(struct p2p_sync *s)
+{
+	tc_reset(&s->tc);
+}
+
+static const struct sclient_kind tx_kind = {
+	.name = "tx",
+	.items = "transactions",
+	.stop = P2P_CMD_STOP_TRANSACTIONS_STREAMING,
+	.end = P2P_CMD_TRANSACTIONS_END,
+	.state = S_SYNCING_TRANSACTIONS,
+	.invalid_closes = true,
+	.batch_max = TX_BATCH_MAX,
+	.batch_bytes = TX_BATCH_BYTES,
+	.flush = flush_txs,
+	.reset = tc_drop,
+};
 
 /* --- client: mempool --- */
 
