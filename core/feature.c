@@ -648,7 +648,7 @@ struct hn_network *hn_fa_test_network(const struct hn_network *base,
 		struct hn_feature *f = &t->f[n];
 		unsigned long long v[4];
 		unsigned bit;
-		char name[48], tail[16] = "";
+		char name[48], tail[24] = "";
 		int used = 0, k;
 		size_t len = strcspn(p, ",");
 		char item[160];
@@ -657,19 +657,28 @@ struct hn_network *hn_fa_test_network(const struct hn_network *base,
 			goto bad;
 		memcpy(item, p, len);
 		item[len] = '\0';
-		k = sscanf(item, "%47[A-Z0-9_]:%u:%llu:%llu:%llu%n:%15s%n", name,
+		k = sscanf(item, "%47[A-Z0-9_]:%u:%llu:%llu:%llu%n:%23s%n", name,
 			   &bit, &v[0], &v[1], &v[2], &used, tail, &used);
 		if (k < 5 || (size_t)used != len ||
-		    bit >= base->feature_max_signal_bits ||
-		    (k == 6 && strcasecmp(tail, "lock")))
+		    bit >= base->feature_max_signal_bits)
 			goto bad;
+		/* Flags after MINACT: lock, support, in any order. */
+		for (char *fl = k == 6 ? tail : NULL, *next; fl; fl = next) {
+			if ((next = strchr(fl, ':')))
+				*next++ = '\0';
+			if (!strcasecmp(fl, "lock"))
+				f->lock_in_on_timeout = true;
+			else if (!strcasecmp(fl, "support"))
+				f->signal_support_by_default = true;
+			else
+				goto bad;
+		}
 		memcpy(t->names[n], name, sizeof(name));
 		f->name = t->names[n];
 		f->bit = (uint8_t)bit;
 		f->start_height = v[0];
 		f->timeout_height = v[1];
 		f->minimum_activation_height = v[2];
-		f->lock_in_on_timeout = k == 6;
 		f->version = "0.0.0";
 		n++;
 		p += len;
@@ -681,7 +690,7 @@ struct hn_network *hn_fa_test_network(const struct hn_network *base,
 	return &t->net;
 bad:
 	snprintf(err, errlen, "bad test feature list '%s' (want "
-		 "NAME:BIT:START:TIMEOUT:MINACT[:lock],..., at most %d, bit < "
+		 "NAME:BIT:START:TIMEOUT:MINACT[:lock][:support],..., at most %d, bit < "
 		 "%u)", spec, HN_FA_MAX_FEATURES, base->feature_max_signal_bits);
 	free(t);
 	return NULL;

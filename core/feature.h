@@ -165,8 +165,9 @@ int hn_fa_daa_config(struct hn_fa *fa, const uint8_t parent[32],
 
 /* A copy of the unittests network @base whose feature table is @spec,
  * for tests of the daemon (--test-features): comma-separated
- * NAME:BIT:START:TIMEOUT:MINACT[:lock] entries (lock: lock_in_on_timeout;
- * bit below feature_max_signal_bits).  malloc'd, freed with
+ * NAME:BIT:START:TIMEOUT:MINACT[:lock][:support] entries (lock:
+ * lock_in_on_timeout; support: signal_support_by_default; bit below
+ * feature_max_signal_bits).  malloc'd, freed with
  * hn_fa_test_network_free(); NULL with @err set on a bad spec, another
  * base network or ENOMEM. */
 struct hn_network *hn_fa_test_network(const struct hn_network *base,

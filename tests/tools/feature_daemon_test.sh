@@ -5,7 +5,8 @@
 # submit_block.  GET /v1a/feature at the best block and ?block=, its error
 # shapes, REDUCE_DAA_TARGET switching the template's reward (and
 # getmininginfo's mined_tokens) to V2 from the block after activation, and
-# the same answers after kill -9 and a restart (persisted records).
+# the same answers after kill -9 and a restart (persisted records); the
+# template's signal_bits through STARTED, MUST_SIGNAL and LOCKED_IN.
 #
 #   feature_daemon_test.sh HATHOR_NODE BIN_DIR
 set -u
@@ -19,8 +20,9 @@ WORK_PREFIX=feature-daemon
 # MUST_SIGNAL at 8 (lock in on timeout 8), LOCKED_IN at 12, ACTIVE at 16.
 FEATS=NOP_FEATURE_1:0:4:100:0,NOP_FEATURE_2:1:4:8:0,REDUCE_DAA_TARGET:2:4:8:12:lock
 
+DATA=$WORK/d
 start_node() {
-	spawn "$1" --network unittests --data-dir "$WORK/d" --p2p-mode off \
+	spawn "$1" --network unittests --data-dir "$DATA" --p2p-mode off \
 		--api-listen 127.0.0.1:0 --test-features "$FEATS"
 	NODE_PID=$LAST_PID
 	wait_api "$1"
@@ -69,7 +71,8 @@ block_reward() {
 # Test features only on unittests, and only well formed.
 for bad in "--network privatenet --test-features $FEATS" \
 	"--network unittests --test-features NOP_FEATURE_1:9:4:8:0" \
-	"--network unittests --test-features NOP_FEATURE_1:0:4"; do
+	"--network unittests --test-features NOP_FEATURE_1:0:4" \
+	"--network unittests --test-features NOP_FEATURE_1:0:4:8:0:lock:bogus"; do
 	# shellcheck disable=SC2086
 	"$NODE" run $bad --data-dir "$WORK/bad" --p2p-mode off \
 		--print-config >"$WORK/bad.out" 2>&1 &&
@@ -151,4 +154,43 @@ grep -q "feature states computed" "$WORK/n2.log" &&
 [ "$(req feature)" = "$before" ] || fail "after restart: $(req feature)"
 r=$(req getmininginfo)
 check "${r#* }" 'j["mined_tokens"] == 16 * 6400 + 3 * 1600'
+
+# Template signal bits (BitSignalingService at the best block), kept by
+# the miner and submit_block, on a fresh data dir.  SUP (bit 0, supported
+# by default): STARTED 4..7, LOCKED_IN 8..11 by the templates' own
+# signals (blocks 5, 6, 7), ACTIVE from 12.  NOSUP (bit 1): STARTED from 4
+# on, not supported, never signalled.  MUST (bit 2, lock in on timeout
+# 8): not supported, but signalled once MUST_SIGNAL (8..11) and on through
+# LOCKED_IN (12..15); ACTIVE from 16.
+kill -KILL "$NODE_PID"
+wait_exit "$NODE_PID"
+FEATS=SUP:0:4:12:0:support,NOSUP:1:4:100:0,MUST:2:4:8:0:lock
+DATA=$WORK/d2
+start_node n3
+want_bits() {
+	if [ "$1" -lt 4 ]; then echo 0
+	elif [ "$1" -lt 8 ]; then echo 1
+	elif [ "$1" -lt 12 ]; then echo 5
+	elif [ "$1" -lt 16 ]; then echo 4
+	else echo 0; fi
+}
+for b in $(seq 0 18); do
+	r=$(req get_block_template)
+	w=$(want_bits "$b")
+	check "${r#* }" "j['signal_bits'] == $w and j['metadata']['height'] == $b + 1"
+	mine 1
+done
+# The stored blocks carry their template's bits.
+python3 - "$API" <<'PY' || fail "stored signal bits differ"
+import json, sys, urllib.request
+want = lambda b: 0 if b < 4 else 1 if b < 8 else 5 if b < 12 else 4 if b < 16 else 0
+for h in range(1, 20):
+    with urllib.request.urlopen(f"{sys.argv[1]}/v1a/block_at_height?height={h}", timeout=10) as r:
+        got = json.load(r)["block"]["signal_bits"]
+    if got != want(h - 1):
+        sys.exit(f"block {h}: signal_bits {got}, want {want(h - 1)}")
+PY
+r=$(req feature)
+[ "$(states "${r#* }")" = "SUP=ACTIVE NOSUP=STARTED MUST=ACTIVE" ] ||
+	fail "states at 19: $r"
 exit 0
