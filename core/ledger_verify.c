@@ -429,6 +429,10 @@ static int verify_flags(int add_flags)
 
 	if (add_flags & (HN_ADD_MEMPOOL | HN_ADD_PUSH_TX))
 		f |= HN_VERIFY_MEMPOOL;
+	/* on_new_relayed_vertex: Features.for_mempool (the restrictive
+	 * features on). */
+	if (add_flags & HN_ADD_RELAYED)
+		f |= HN_VERIFY_FA_CHECKDATASIG | HN_VERIFY_FA_OPCODES_V2;
 	return f;
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "daa.h"
+#include "feature.h"
 #include "script.h"
 #include "verify.h"
 
@@ -100,32 +101,53 @@ static bool feature_on(enum hn_feature_setting s)
 	return s == HN_FEATURE_ENABLED;
 }
 
-/* Earliest height at which a feature of the activation process can be
- * ACTIVE: STARTED at start_height, LOCKED_IN one evaluation interval
- * later at the soonest, ACTIVE at the next boundary at or after the
- * minimum activation height.  Used only for the permissive merkle-path
- * limit (feature states are not tracked). */
-static bool feature_maybe_active(const struct hn_network *net,
-				 const char *name, uint64_t height)
+/* _is_feature_active: the setting, or the state for a feature of the
+ * activation process (bit i of @active: net->features[i] ACTIVE). */
+static bool fa_active(const struct hn_network *net,
+		      enum hn_feature_setting s, const char *name,
+		      uint32_t active)
 {
-	for (size_t i = 0; i < net->n_features; i++) {
-		const struct hn_feature *f = &net->features[i];
-		uint64_t iv = net->feature_evaluation_interval, h;
+	int i;
 
-		if (strcmp(f->name, name) != 0)
-			continue;
-		h = f->start_height + 2 * iv;
-		if (iv && f->minimum_activation_height > h)
-			h = (f->minimum_activation_height + iv - 1) / iv * iv;
-		return height >= h;
-	}
-	return false;
+	if (s != HN_FEATURE_ACTIVATION)
+		return s == HN_FEATURE_ENABLED;
+	i = hn_fa_feature_index(net, name);
+	return i >= 0 && i < 32 && (active >> i & 1u);
+}
+
+/* Features.from_vertex for @v: the HN_VERIFY_FA_* flags. */
+static int feature_flags(const struct hn_verify_ctx *ctx,
+			 const struct hn_vertex *v, int *flags,
+			 struct hn_verr *err)
+{
+	const struct hn_network *net = ctx->net;
+	struct hn_verify_features f;
+	int rc;
+
+	if (!ctx->features || !net->n_features)
+		return 0;
+	rc = ctx->features(ctx->arg, v, &f);
+	if (rc == HN_ENOENT)
+		return 0;       /* unknown parent: verify_parents refuses it */
+	if (rc < 0)
+		return cb_fail(err, rc, "feature states of", v->hash);
+	if (fa_active(net, HN_FEATURE_ACTIVATION, "COUNT_CHECKDATASIG_OP",
+		      f.active))
+		*flags |= HN_VERIFY_FA_CHECKDATASIG;
+	if (fa_active(net, net->enable_opcodes_v2, "OPCODES_V2", f.active))
+		*flags |= HN_VERIFY_FA_OPCODES_V2;
+	if (hn_vertex_is_block(v) &&
+	    fa_active(net, HN_FEATURE_ACTIVATION,
+		      "INCREASE_MAX_MERKLE_PATH_LENGTH", f.active_self))
+		*flags |= HN_VERIFY_FA_MERKLE_PATH;
+	return 0;
 }
 
 static enum hn_opcodes_version opcodes_version(const struct hn_network *net,
 					       int flags)
 {
-	if ((flags & HN_VERIFY_MEMPOOL) || feature_on(net->enable_opcodes_v2))
+	if ((flags & (HN_VERIFY_MEMPOOL | HN_VERIFY_FA_OPCODES_V2)) ||
+	    feature_on(net->enable_opcodes_v2))
 		return HN_OPCODES_V2;
 	return HN_OPCODES_V1;
 }
@@ -134,7 +156,7 @@ static enum hn_opcodes_version opcodes_version(const struct hn_network *net,
  * forced on for the mempool. */
 static bool count_checkdatasig(int flags)
 {
-	return (flags & HN_VERIFY_MEMPOOL) != 0;
+	return (flags & (HN_VERIFY_MEMPOOL | HN_VERIFY_FA_CHECKDATASIG)) != 0;
 }
 
 static bool is_authority(const struct hn_tx_output *o)
@@ -717,8 +739,7 @@ static int verify_full_block(const struct hn_verify_ctx *ctx,
 	int rc;
 
 	if (v->version == HN_VTX_MERGE_MINED_BLOCK) {
-		size_t max = feature_maybe_active(net,
-			"INCREASE_MAX_MERKLE_PATH_LENGTH", height) ?
+		size_t max = (flags & HN_VERIFY_FA_MERKLE_PATH) ?
 			net->new_max_merkle_path_length :
 			net->old_max_merkle_path_length;
 
@@ -1227,6 +1248,9 @@ int hn_verify_vertex(const struct hn_verify_ctx *ctx,
 		err->code = HN_VERR_NONE;
 		err->msg[0] = 0;
 	}
+	if (!hn_network_is_genesis(ctx->net, v->hash) &&
+	    (rc = feature_flags(ctx, v, &flags, err)) < 0)
+		return rc;
 	if ((rc = hn_verify_basic(ctx, v, height, flags, err)) < 0)
 		return rc;
 	return hn_verify_full(ctx, v, height, flags, err);

@@ -13,13 +13,14 @@
  *
  * Storage is reached only through struct hn_verify_ctx callbacks.
  * Feature activation: the DAA of a block (V1, or V2 once REDUCE_DAA_TARGET
- * is ACTIVE at its parent) comes from the daa_config callback.  The other
- * features that follow the activation process (nano contracts, fee
- * tokens, OPCODES_V2, longer merkle paths, COUNT_CHECKDATASIG_OP) are
- * taken as inactive unless the network setting enables them outright,
- * except where the mempool parameters force the restrictive form
- * (HN_VERIFY_MEMPOOL).  Vertices carrying headers whose feature is
- * inactive are refused.
+ * is ACTIVE at its parent) comes from the daa_config callback;
+ * COUNT_CHECKDATASIG_OP and OPCODES_V2 follow their state at the block
+ * the parameters come from (a block's parent, the best block for a tx:
+ * ctx->features), INCREASE_MAX_MERKLE_PATH_LENGTH its state at the
+ * merge-mined block itself, unless the network setting enables or
+ * disables them outright; the mempool and relay parameters force the
+ * restrictive forms.  Nano contracts and fee tokens follow their network
+ * setting only; vertices carrying headers are refused.
  */
 #ifndef HN_VERIFY_H
 #define HN_VERIFY_H
@@ -148,6 +149,16 @@ enum hn_verify_flags {
 	HN_VERIFY_MEMPOOL = 1 << 1,
 	/* skip_block_weight_verification. */
 	HN_VERIFY_SKIP_BLOCK_WEIGHT = 1 << 2,
+	/* Features.count_checkdatasig_op / opcodes_version V2: on when the
+	 * feature (COUNT_CHECKDATASIG_OP, OPCODES_V2) is active for the
+	 * vertex (hn_verify_vertex sets them from ctx->features and the
+	 * network setting); the relay path sets them outright
+	 * (Features.for_mempool), HN_VERIFY_MEMPOOL implies them. */
+	HN_VERIFY_FA_CHECKDATASIG = 1 << 3,
+	HN_VERIFY_FA_OPCODES_V2 = 1 << 4,
+	/* INCREASE_MAX_MERKLE_PATH_LENGTH active at a merge-mined block
+	 * itself (set by hn_verify_vertex). */
+	HN_VERIFY_FA_MERKLE_PATH = 1 << 5,
 };
 
 /* verify_without_storage.  0 or HN_ECONSENSUS with @err set. */

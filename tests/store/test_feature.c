@@ -27,6 +27,7 @@
 #include "feature.h"
 #include "verify.h"
 #include "hn/err.h"
+#include "hn/hash.h"
 #include "hn/network.h"
 #include "hn/vertex.h"
 
@@ -314,6 +315,271 @@ static void test_must_signal(void **state)
 	add_bits(&tc, h[9], ts + 301, 3, 0, HN_VERR_MUST_SIGNAL, z);
 	assert_string_equal(last_msg, want_msg);
 	add_bits(&tc, h[9], ts + 301, 3, 4, 0, z);
+	tc_check(&tc);
+	tc_close(&tc, false);
+}
+
+/* --- the feature-gated script rules ------------------------------------- */
+
+/* COUNT_CHECKDATASIG_OP, OPCODES_V2 and INCREASE_MAX_MERKLE_PATH_LENGTH,
+ * signalled by blocks 4..6: LOCKED_IN at 8, ACTIVE from 12. */
+static const struct hn_feature gate_feats[] = {
+	{ .name = "COUNT_CHECKDATASIG_OP", .bit = 0, .start_height = 4,
+	  .timeout_height = 100, .version = "0.1.0" },
+	{ .name = "OPCODES_V2", .bit = 1, .start_height = 4,
+	  .timeout_height = 100, .version = "0.1.0" },
+	{ .name = "INCREASE_MAX_MERKLE_PATH_LENGTH", .bit = 2,
+	  .start_height = 4, .timeout_height = 100, .version = "0.1.0" },
+};
+
+/* Adds @v (mined here, freed) with @flags: @want 0 or the verr code. */
+static void add_v(struct tchain *tc, struct hn_vertex *v, int flags, int want,
+		  uint8_t hash[32])
+{
+	struct hn_ledger_result res;
+	uint8_t *b;
+	size_t n;
+	int rc;
+
+	tc_finish(v, &b, &n, hash);
+	memset(&res, 0, sizeof(res));
+	rc = hn_ledger_add_vertex(tc->l, b, n, flags, &res);
+	free(b);
+	if (want == 0 && rc != 0)
+		fail_msg("refused: %s", res.msg);
+	if (want != 0 && (rc != HN_ECONSENSUS || res.verr_code != want))
+		fail_msg("rc %d code %d (%s), want code %d", rc, res.verr_code,
+			 res.msg, want);
+}
+
+static struct hn_vertex *decode_free(uint8_t *b, size_t n)
+{
+	struct hn_vertex *v;
+
+	assert_int_equal(hn_vertex_decode(b, n, &v, NULL, 0), 0);
+	free(b);
+	return v;
+}
+
+/* Output @o gets @len bytes of OP_CHECKDATASIG (0 sigops uncounted, one
+ * each counted). */
+static void cds_script(struct hn_tx_output *o, size_t len)
+{
+	free(o->script);
+	o->script = malloc(len);
+	assert_non_null(o->script);
+	memset(o->script, 0xba, len);
+	o->script_len = (uint16_t)len;
+}
+
+/* Output @o gets push(address of tc_script()) OP_FIND_P2PKH: spendable by
+ * a tx paying the spent value to that address, in V1 only. */
+static void find_script(const struct hn_network *net, struct hn_tx_output *o)
+{
+	uint8_t a[25], ck[32];
+
+	a[0] = net->p2pkh_version_byte;
+	memcpy(a + 1, tc_script() + 3, 20);
+	hn_sha256d(a, 21, ck);
+	memcpy(a + 21, ck, 4);
+	free(o->script);
+	o->script = malloc(27);
+	assert_non_null(o->script);
+	o->script[0] = 25;
+	memcpy(o->script + 1, a, 25);
+	o->script[26] = 0xd0;           /* OP_FIND_P2PKH */
+	o->script_len = 27;
+}
+
+/* A tx spending output @index of @spent (@value) into one output of
+ * @value to tc_script(), no input data (for a FIND_P2PKH output). */
+static struct hn_vertex *find_spend(struct tchain *tc, const uint8_t spent[32],
+				    uint8_t index, uint64_t value, uint32_t ts)
+{
+	struct tc_in in = { spent, index };
+	uint8_t *b, h[32];
+	size_t n;
+	struct hn_vertex *v;
+
+	tc_make_tx(tc, &in, 1, &value, 1, tc_gtx1(tc), tc_gtx2(tc), ts, 2.0,
+		   &b, &n, h);
+	v = decode_free(b, n);
+	free(v->inputs[0].data);
+	v->inputs[0].data = NULL;
+	v->inputs[0].data_len = 0;
+	return v;
+}
+
+/* A block on @parent whose reward goes to two outputs of 700 bytes of
+ * OP_CHECKDATASIG (1400 sigops counted, above MAX_TX_SIGOPS_OUTPUT). */
+static struct hn_vertex *cds_block(struct tchain *tc, const uint8_t parent[32],
+				   uint32_t ts, uint8_t salt)
+{
+	uint8_t *b, h[32];
+	size_t n;
+	struct hn_vertex *v;
+	uint64_t r;
+
+	tc_make_block(tc, parent, NULL, ts, 2.0, salt, &b, &n, h);
+	v = decode_free(b, n);
+	r = v->outputs[0].value;
+	free(v->outputs[0].script);
+	free(v->outputs);
+	v->outputs = calloc(2, sizeof(*v->outputs));
+	assert_non_null(v->outputs);
+	v->n_outputs = 2;
+	v->outputs[0].value = r / 2;
+	v->outputs[1].value = r - r / 2;
+	cds_script(&v->outputs[0], 700);
+	cds_script(&v->outputs[1], 700);
+	return v;
+}
+
+/* A merge-mined block on @parent with a merkle path of @npath entries,
+ * mined on its aux-pow header; added expecting @want. */
+static void mm_block(struct tchain *tc, const uint8_t parent[32], uint32_t ts,
+		     size_t npath, uint8_t salt, int want)
+{
+	struct hn_ledger_result res;
+	struct hn_aux_pow *a;
+	struct hn_vertex *v;
+	uint8_t *b, h[32];
+	size_t n;
+	int rc;
+
+	tc_make_block(tc, parent, NULL, ts, 2.0, salt, &b, &n, h);
+	v = decode_free(b, n);
+	v->version = HN_VTX_MERGE_MINED_BLOCK;
+	a = v->aux_pow = calloc(1, sizeof(*a));
+	assert_non_null(a);
+	a->coinbase_head_len = 4;
+	a->coinbase_head = malloc(4);
+	assert_non_null(a->coinbase_head);
+	memcpy(a->coinbase_head, "Hath", 4);
+	a->n_merkle_path = npath;
+	a->merkle_path = calloc(npath ? npath : 1, 32);
+	assert_non_null(a->merkle_path);
+	for (size_t i = 0; i < npath; i++)
+		a->merkle_path[i][0] = (uint8_t)(i + 1);
+	for (uint32_t nonce = 0;; nonce++) {
+		memcpy(a->header_tail + 8, &nonce, 4);
+		assert_int_equal(hn_vertex_update_hash(v), 0);
+		if (hn_vertex_pow_ok(v))
+			break;
+	}
+	assert_int_equal(hn_vertex_encode(v, &b, &n), 0);
+	hn_vertex_free(v);
+	memset(&res, 0, sizeof(res));
+	rc = hn_ledger_add_vertex(tc->l, b, n, 0, &res);
+	free(b);
+	if (want == 0 && rc != 0)
+		fail_msg("merge-mined block (%zu) refused: %s", npath,
+			 res.msg);
+	if (want != 0 && (rc != HN_ECONSENSUS || res.verr_code != want))
+		fail_msg("merge-mined block (%zu): rc %d code %d (%s)", npath,
+			 rc, res.verr_code, res.msg);
+}
+
+/* The gates follow the real feature state: before activation (best block
+ * LOCKED_IN) OP_CHECKDATASIG is not counted and V1 opcodes run; from
+ * the best block ACTIVE on they are refused on the sync path; the relay
+ * and mempool paths refuse them always.  A block takes its parent's
+ * state (so block 12, whose own state is ACTIVE, is still uncounted); a
+ * merge-mined block its own (merkle path 12 -> 20 from block 12). */
+static void test_gates(void **state)
+{
+	struct tchain tc;
+	struct hn_network net;
+	struct hn_vertex *v, *g;
+	struct tc_in in;
+	uint8_t h[15][32], t1[32], x[32], *b;
+	uint64_t total, vals[5];
+	uint32_t ts;
+	size_t n;
+
+	(void)state;
+	tc_open(&tc);
+	net = *tc.net;
+	net.features = gate_feats;
+	net.n_features = 3;
+	net.enable_opcodes_v2 = HN_FEATURE_ACTIVATION;
+	open_mode(&tc, &net, true, HN_DAA_TEST_ALL_WEIGHT);
+	memcpy(h[0], tc_gblock(&tc), 32);
+	ts = t0(&tc);
+	for (int i = 1; i <= 11; i++)
+		add_sig(&tc, h[i - 1], ts + 30 * (uint32_t)i, 1,
+			i >= 4 && i <= 6 ? 7 : 0, h[i]);
+	expect(hn_ledger_fa(tc.l), h[11], HN_FS_LOCKED_IN, HN_FS_LOCKED_IN,
+	       HN_FS_LOCKED_IN);
+	assert_int_equal(hn_store_get_vertex(hn_ledger_store(tc.l),
+					     tc_gblock(&tc), &g), 0);
+	total = g->outputs[0].value;
+	hn_vertex_free(g);
+	ts += 30 * 11 + 5;
+	tc.now = ts + 100.0;    /* the mempool's age check */
+
+	/* T1: the genesis output into two outputs of 700 OP_CHECKDATASIG,
+	 * two FIND_P2PKH outputs and change. */
+	vals[0] = 1;
+	vals[1] = 1;
+	vals[2] = 100;
+	vals[3] = 200;
+	vals[4] = total - 302;
+	in.tx = tc_gblock(&tc);
+	in.index = 0;
+	tc_make_tx(&tc, &in, 1, vals, 5, tc_gtx1(&tc), tc_gtx2(&tc), ts, 2.0,
+		   &b, &n, t1);
+	v = decode_free(b, n);
+	cds_script(&v->outputs[0], 700);
+	cds_script(&v->outputs[1], 700);
+	find_script(&net, &v->outputs[2]);
+	find_script(&net, &v->outputs[3]);
+	tc_sign(v);
+	/* Relayed or for the mempool: counted (Features.for_mempool). */
+	add_v(&tc, hn_vertex_dup(v), HN_ADD_RELAYED, HN_VERR_SIGOPS, x);
+	add_v(&tc, hn_vertex_dup(v), HN_ADD_MEMPOOL, HN_VERR_SIGOPS, x);
+	/* Synced, COUNT_CHECKDATASIG_OP not active at the best block. */
+	add_v(&tc, v, 0, 0, t1);
+
+	/* Spending a FIND_P2PKH output: V1 only. */
+	v = find_spend(&tc, t1, 2, 100, ts + 1);
+	add_v(&tc, hn_vertex_dup(v), HN_ADD_RELAYED, HN_VERR_SCRIPT, x);
+	add_v(&tc, v, 0, 0, x);
+
+	/* Merkle paths before activation: 12 at most (block 11, LOCKED_IN
+	 * at itself). */
+	mm_block(&tc, h[10], ts - 30 + 1, 13, 5, HN_VERR_AUX_POW);
+	mm_block(&tc, h[10], ts - 30 + 1, 12, 5, 0);
+
+	/* Block 12 (its parent LOCKED_IN) may have uncounted outputs;
+	 * block 13 (its parent ACTIVE) may not. */
+	add_v(&tc, cds_block(&tc, h[11], ts + 10, 1), 0, 0, h[12]);
+	expect(hn_ledger_fa(tc.l), h[12], HN_FS_ACTIVE, HN_FS_ACTIVE,
+	       HN_FS_ACTIVE);
+	add_v(&tc, cds_block(&tc, h[12], ts + 40, 1), 0, HN_VERR_SIGOPS, x);
+	add_sig(&tc, h[12], ts + 40, 1, 0, h[13]);
+
+	/* After activation (best block 13 ACTIVE): the same txs refused on
+	 * the sync path. */
+	vals[0] = 1;
+	vals[1] = 1;
+	vals[2] = total - 304;
+	in.tx = t1;
+	in.index = 4;
+	tc_make_tx(&tc, &in, 1, vals, 3, tc_gtx1(&tc), tc_gtx2(&tc),
+		   ts + 50, 2.0, &b, &n, x);
+	v = decode_free(b, n);
+	cds_script(&v->outputs[0], 700);
+	cds_script(&v->outputs[1], 700);
+	tc_sign(v);
+	add_v(&tc, v, 0, HN_VERR_SIGOPS, x);
+	v = find_spend(&tc, t1, 3, 200, ts + 50);
+	add_v(&tc, v, 0, HN_VERR_SCRIPT, x);
+
+	/* Merkle paths: 20 at a block ACTIVE at itself (12, on 11), 21 is
+	 * too long. */
+	mm_block(&tc, h[11], ts + 11, 21, 6, HN_VERR_AUX_POW);
+	mm_block(&tc, h[11], ts + 11, 20, 6, 0);
 	tc_check(&tc);
 	tc_close(&tc, false);
 }
@@ -636,6 +902,7 @@ int main(void)
 		cmocka_unit_test(test_state_machine),
 		cmocka_unit_test(test_networks),
 		cmocka_unit_test(test_must_signal),
+		cmocka_unit_test(test_gates),
 		cmocka_unit_test(test_reduce_daa),
 		cmocka_unit_test(test_persisted),
 	};
