@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "verify.h"
+
 #include "hn/err.h"
 #include "hn/hex.h"
 #include "hn/log.h"
@@ -1595,10 +1597,11 @@ static int remove_one(struct hn_cons *c, struct hn_cnode *n)
 			return cfail(c, HN_ECONSENSUS, "block '%s' to the right of "
 				     "an invalid mempool tx is not voided", hex);
 		hn_warn(COMP, "removing voided block '%s': it confirms a "
-			"transaction removed after a reorg (reward lock)", hex);
+			"transaction removed after a reorg", hex);
 	} else {
 		hn_warn(COMP, "removing transaction '%s' from the mempool: it "
-			"became invalid after a reorg (reward lock)", hex);
+			"or a transaction it depends on became invalid after "
+			"a reorg", hex);
 	}
 	if ((rc = hn_store_remove_vertex(c->st, n->v)) < 0)
 		return cfail(c, rc, "cannot remove '%s': %s", hex,
@@ -1624,9 +1627,40 @@ static int remove_one(struct hn_cons *c, struct hn_cnode *n)
 	return c->err;
 }
 
+/* The mempool rules of _compute_vertices_that_became_invalid for @tx at
+ * the new best height @bh: 1 valid, 0 invalid (logged), <0 error. */
+static int mempool_rules_ok(struct hn_cons *c, struct hn_cnode *tx,
+			    uint64_t bh)
+{
+	struct hn_verr err;
+	char hex[65];
+	int rc;
+
+	hexs(tx->hash, hex);
+	if (!reward_lock_ok(c, tx, bh)) {
+		hn_warn(COMP, "mempool transaction '%s' became invalid after "
+			"the reorg: reward locked at height %llu", hex,
+			(unsigned long long)bh);
+		return 0;
+	}
+	if (!c->vctx)
+		return 1;
+	rc = hn_verify_feature_recheck(c->vctx, tx->v, &err);
+	if (rc == HN_ECONSENSUS || rc == HN_ENOENT) {
+		hn_warn(COMP, "mempool transaction '%s' became invalid after "
+			"the reorg (feature activation rules): %s: %s", hex,
+			hn_verr_name(err.code), err.msg);
+		return 0;
+	}
+	if (rc < 0)
+		return cfail(c, rc, "cannot re-check '%s': %s", hex, err.msg);
+	return 1;
+}
+
 /* _compute_vertices_that_became_invalid + _remove_transactions: after a
- * reorg, mempool txs locked by the reward lock at the new height are
- * removed with everything that depends on them. */
+ * reorg, mempool txs that break a mempool rule at the new best block
+ * (reward lock, _feature_activation_rules) are removed with everything
+ * that depends on them. */
 static int remove_invalid_mempool(struct hn_cons *c)
 {
 	struct hn_hash_list tips = { 0 };
@@ -1649,7 +1683,9 @@ static int remove_invalid_mempool(struct hn_cons *c)
 	while ((n = walk_next(&w))) {
 		if (is_block(n) || n->m.has_first_block)
 			continue;
-		if (!reward_lock_ok(c, n, bh)) {
+		if ((rc = mempool_rules_ok(c, n, bh)) < 0)
+			break;
+		if (rc == 0) {
 			void *p = realloc(bad, (nbad + 1) * sizeof(*bad));
 
 			if (!p) {

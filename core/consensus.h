@@ -44,9 +44,14 @@ struct hn_cons_change {
 	bool removed;
 };
 
+struct hn_verify_ctx;
+
 struct hn_cons {
 	struct hn_store *st;
 	const struct hn_network *net;
+	/* For the feature rules of the mempool re-check after a reorg
+	 * (hn_verify_feature_recheck); NULL: reward lock only. */
+	const struct hn_verify_ctx *vctx;
 	int err;                        /* sticky first error */
 	char msg[160];                  /* its description */
 	struct hn_cnode **tab;          /* open addressing by hash */

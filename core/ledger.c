@@ -420,6 +420,7 @@ static int store_and_run(struct hn_ledger *l, const uint8_t *bytes,
 	}
 	hn_ledger__daa_note(l, v, m.height);
 	hn_cons_init(&c, l->st, l->net);
+	c.vctx = l->vctx;
 	n = hn_cons_add_new(&c, v, &m);     /* takes v */
 	if (!n) {
 		hn_cons_release(&c);

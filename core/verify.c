@@ -1044,6 +1044,64 @@ static int verify_token_info(const struct hn_network *net,
 	return 0;
 }
 
+/* TransactionVerifier._verify_inputs with @version: input data size,
+ * timestamps after the spent txs', the scripts, no output spent twice.
+ * @spent / @sinfo: the vertex and info of each input's tx. */
+static int verify_inputs(const struct hn_network *net,
+			 const struct hn_vertex *v,
+			 struct hn_vertex *const *spent,
+			 const struct hn_verify_info *sinfo,
+			 enum hn_opcodes_version version, struct hn_verr *err)
+{
+	struct hn_script_output outs[256];
+	struct hn_script_ctx sc;
+	int rc;
+
+	memset(&sc, 0, sizeof(sc));
+	sc.version = version;
+	if (hn_vertex_sighash_data(v, sc.sighash_data) < 0)
+		return vfail(err, HN_VERR_INTERNAL, "cannot compute sighash");
+	sc.tx_timestamp = v->timestamp;
+	sc.max_multisig_pubkeys = net->max_multisig_pubkeys;
+	sc.max_multisig_signatures = net->max_multisig_signatures;
+	sc.p2pkh_version_byte = net->p2pkh_version_byte;
+	for (unsigned i = 0; i < v->n_outputs; i++) {
+		outs[i].value = v->outputs[i].value;
+		outs[i].script = v->outputs[i].script;
+		outs[i].script_len = v->outputs[i].script_len;
+	}
+	sc.outputs = outs;
+	sc.n_outputs = v->n_outputs;
+	for (unsigned i = 0; i < v->n_inputs; i++) {
+		const struct hn_tx_input *in = &v->inputs[i];
+		const struct hn_tx_output *o = &spent[i]->outputs[in->index];
+		char msg[160];
+
+		if (in->data_len > net->max_input_data_size)
+			return vfail(err, HN_VERR_INPUTS, "input %u data size "
+				     "%u above %u", i, in->data_len,
+				     net->max_input_data_size);
+		if (v->timestamp <= sinfo[i].timestamp)
+			return vfail(err, HN_VERR_TIMESTAMP, "timestamp %u not "
+				     "after spent tx's %u (input %u)",
+				     v->timestamp, sinfo[i].timestamp, i);
+		sc.spent_value = o->value;
+		rc = hn_script_eval(in->data, in->data_len, o->script,
+				    o->script_len, &sc, msg, sizeof(msg));
+		if (rc == HN_ENOMEM)
+			return vfail(err, HN_VERR_INTERNAL, "out of memory");
+		if (rc < 0)
+			return vfail(err, HN_VERR_SCRIPT, "input %u: %s", i, msg);
+		for (unsigned j = 0; j < i; j++)
+			if (v->inputs[j].index == in->index &&
+			    !memcmp(v->inputs[j].tx_id, in->tx_id, 32))
+				return vfail(err, HN_VERR_INPUTS, "inputs %u "
+					     "and %u spend the same output", j,
+					     i);
+	}
+	return 0;
+}
+
 static int verify_full_tx(const struct hn_verify_ctx *ctx,
 			  const struct hn_vertex *v, int flags,
 			  struct hn_verr *err)
@@ -1051,9 +1109,7 @@ static int verify_full_tx(const struct hn_verify_ctx *ctx,
 	const struct hn_network *net = ctx->net;
 	struct hn_vertex *spent[256] = { NULL };
 	struct hn_verify_info sinfo[256];
-	struct hn_script_output outs[256];
 	struct token_dict *td = NULL;
-	struct hn_script_ctx sc;
 	uint64_t min_height, inherited = 0, best;
 	long sigops = 0;
 	int rc = 0;
@@ -1098,58 +1154,10 @@ static int verify_full_tx(const struct hn_verify_ctx *ctx,
 		goto out;
 	}
 	/* verify_inputs */
-	memset(&sc, 0, sizeof(sc));
-	sc.version = opcodes_version(net, flags);
-	if (hn_vertex_sighash_data(v, sc.sighash_data) < 0) {
-		rc = vfail(err, HN_VERR_INTERNAL, "cannot compute sighash");
+	if ((rc = verify_inputs(net, v, spent, sinfo,
+				opcodes_version(net, flags), err)) < 0)
 		goto out;
-	}
-	sc.tx_timestamp = v->timestamp;
-	sc.max_multisig_pubkeys = net->max_multisig_pubkeys;
-	sc.max_multisig_signatures = net->max_multisig_signatures;
-	sc.p2pkh_version_byte = net->p2pkh_version_byte;
-	for (unsigned i = 0; i < v->n_outputs; i++) {
-		outs[i].value = v->outputs[i].value;
-		outs[i].script = v->outputs[i].script;
-		outs[i].script_len = v->outputs[i].script_len;
-	}
-	sc.outputs = outs;
-	sc.n_outputs = v->n_outputs;
 	for (unsigned i = 0; i < v->n_inputs; i++) {
-		const struct hn_tx_input *in = &v->inputs[i];
-		const struct hn_tx_output *o = &spent[i]->outputs[in->index];
-		char msg[160];
-
-		if (in->data_len > net->max_input_data_size) {
-			rc = vfail(err, HN_VERR_INPUTS, "input %u data size %u "
-				   "above %u", i, in->data_len,
-				   net->max_input_data_size);
-			goto out;
-		}
-		if (v->timestamp <= sinfo[i].timestamp) {
-			rc = vfail(err, HN_VERR_TIMESTAMP, "timestamp %u not "
-				   "after spent tx's %u (input %u)",
-				   v->timestamp, sinfo[i].timestamp, i);
-			goto out;
-		}
-		sc.spent_value = o->value;
-		rc = hn_script_eval(in->data, in->data_len, o->script,
-				    o->script_len, &sc, msg, sizeof(msg));
-		if (rc == HN_ENOMEM) {
-			rc = vfail(err, HN_VERR_INTERNAL, "out of memory");
-			goto out;
-		}
-		if (rc < 0) {
-			rc = vfail(err, HN_VERR_SCRIPT, "input %u: %s", i, msg);
-			goto out;
-		}
-		for (unsigned j = 0; j < i; j++)
-			if (v->inputs[j].index == in->index &&
-			    !memcmp(v->inputs[j].tx_id, in->tx_id, 32)) {
-				rc = vfail(err, HN_VERR_INPUTS, "inputs %u and "
-					   "%u spend the same output", j, i);
-				goto out;
-			}
 		if (sinfo[i].min_height > inherited)
 			inherited = sinfo[i].min_height;
 		if (sinfo[i].is_block &&
@@ -1218,6 +1226,45 @@ static int verify_full_tx(const struct hn_verify_ctx *ctx,
 	rc = 0;
 out:
 	free(td);
+	for (unsigned i = 0; i < v->n_inputs; i++)
+		hn_vertex_free(spent[i]);
+	return rc;
+}
+
+int hn_verify_feature_recheck(const struct hn_verify_ctx *ctx,
+			      const struct hn_vertex *v, struct hn_verr *err)
+{
+	const struct hn_network *net = ctx->net;
+	struct hn_vertex *spent[256] = { NULL };
+	struct hn_verify_info sinfo[256];
+	int rc = 0;
+
+	if (err) {
+		err->code = HN_VERR_NONE;
+		err->msg[0] = 0;
+	}
+	if (hn_vertex_is_block(v))
+		return 0;
+	if (hn_fa_feature_index(net, "COUNT_CHECKDATASIG_OP") >= 0 &&
+	    (rc = verify_sigops_output(net, v, HN_VERIFY_FA_CHECKDATASIG,
+				       err)) < 0)
+		return rc;
+	if (hn_fa_feature_index(net, "OPCODES_V2") < 0)
+		return 0;
+	for (unsigned i = 0; i < v->n_inputs && rc == 0; i++) {
+		const struct hn_tx_input *in = &v->inputs[i];
+
+		rc = ctx->get_vertex(ctx->arg, in->tx_id, &spent[i]);
+		if (rc == 0)
+			rc = ctx->get_info(ctx->arg, in->tx_id, &sinfo[i]);
+		if (rc < 0)
+			rc = cb_fail(err, rc, "input tx", in->tx_id);
+		else if (in->index >= spent[i]->n_outputs)
+			rc = vfail(err, HN_VERR_INPUT_MISSING, "input %u: no "
+				   "such output (index %u)", i, in->index);
+	}
+	if (rc == 0)
+		rc = verify_inputs(net, v, spent, sinfo, HN_OPCODES_V2, err);
 	for (unsigned i = 0; i < v->n_inputs; i++)
 		hn_vertex_free(spent[i]);
 	return rc;

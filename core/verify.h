@@ -185,6 +185,16 @@ int hn_verify_vertex(const struct hn_verify_ctx *ctx,
 		     const struct hn_vertex *v, uint64_t height, int flags,
 		     struct hn_verr *err);
 
+/* ConsensusAlgorithm._feature_activation_rules for mempool tx @v after
+ * a reorg: the restrictive rules of the features in the network's table,
+ * whatever their state (they held for the mempool all along):
+ * COUNT_CHECKDATASIG_OP (the outputs' sigops with OP_CHECKDATASIG
+ * counted) and OPCODES_V2 (the inputs run with V2 opcodes).  0 (still
+ * valid, blocks always), HN_ECONSENSUS or HN_ENOENT (invalid, @err says
+ * why) or another negative code (storage). */
+int hn_verify_feature_recheck(const struct hn_verify_ctx *ctx,
+			      const struct hn_vertex *v, struct hn_verr *err);
+
 /* Everything that needs no storage: verify_without_storage for blocks,
  * verify_basic for txs (parents count, min/max weight, PoW, inputs,
  * outputs, tokens, sigops of outputs).  @now: wall clock for

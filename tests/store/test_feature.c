@@ -546,11 +546,6 @@ static void test_gates(void **state)
 	add_v(&tc, hn_vertex_dup(v), HN_ADD_RELAYED, HN_VERR_SCRIPT, x);
 	add_v(&tc, v, 0, 0, x);
 
-	/* Merkle paths before activation: 12 at most (block 11, LOCKED_IN
-	 * at itself). */
-	mm_block(&tc, h[10], ts - 30 + 1, 13, 5, HN_VERR_AUX_POW);
-	mm_block(&tc, h[10], ts - 30 + 1, 12, 5, 0);
-
 	/* Block 12 (its parent LOCKED_IN) may have uncounted outputs;
 	 * block 13 (its parent ACTIVE) may not. */
 	add_v(&tc, cds_block(&tc, h[11], ts + 10, 1), 0, 0, h[12]);
@@ -576,10 +571,125 @@ static void test_gates(void **state)
 	v = find_spend(&tc, t1, 3, 200, ts + 50);
 	add_v(&tc, v, 0, HN_VERR_SCRIPT, x);
 
-	/* Merkle paths: 20 at a block ACTIVE at itself (12, on 11), 21 is
-	 * too long. */
+	/* Merkle paths (on forks below the best block, so no reorg takes
+	 * T1 and T2 back out of the mempool): 12 at most at block 11
+	 * (LOCKED_IN at itself) ... */
+	mm_block(&tc, h[10], ts - 30 + 1, 13, 5, HN_VERR_AUX_POW);
+	mm_block(&tc, h[10], ts - 30 + 1, 12, 5, 0);
+	/* ... 20 at a block ACTIVE at itself (12, on 11), 21 is too
+	 * long. */
 	mm_block(&tc, h[11], ts + 11, 21, 6, HN_VERR_AUX_POW);
 	mm_block(&tc, h[11], ts + 11, 20, 6, 0);
+	tc_check(&tc);
+	tc_close(&tc, false);
+}
+
+static bool in_mempool(struct tchain *tc, const uint8_t h[32])
+{
+	struct hn_hash_list mp = { 0 };
+	bool found = false;
+
+	assert_int_equal(hn_store_mempool_all(hn_ledger_store(tc->l), &mp), 0);
+	for (size_t i = 0; i < mp.n; i++)
+		found |= !memcmp(mp.h[i], h, 32);
+	hn_hash_list_release(&mp);
+	return found;
+}
+
+/* _feature_activation_rules after a real reorg: txs synced while the
+ * features were not active (1400 uncounted OP_CHECKDATASIG in outputs, a
+ * FIND_P2PKH spend) are confirmed by block 12; a longer fork from 11
+ * takes them back to the mempool, where they break the rules of
+ * COUNT_CHECKDATASIG_OP and OPCODES_V2 (checked whatever the state) and
+ * are removed with the losing block that confirms them; their parent and
+ * a sibling that break nothing stay in the mempool. */
+static void test_reorg_recheck(void **state)
+{
+	struct tchain tc;
+	struct hn_network net;
+	struct hn_vertex *v, *g;
+	struct tc_in in;
+	uint8_t h[12][32], ta[32], tb[32], tcx[32], td[32], b12[32], f[5][32],
+		x[32], txp[2][32], *b;
+	uint64_t total, vals[3];
+	uint32_t ts;
+	size_t n;
+
+	(void)state;
+	tc_open(&tc);
+	net = *tc.net;
+	net.features = gate_feats;
+	net.n_features = 3;
+	net.enable_opcodes_v2 = HN_FEATURE_ACTIVATION;
+	open_mode(&tc, &net, true, HN_DAA_TEST_ALL_WEIGHT);
+	memcpy(h[0], tc_gblock(&tc), 32);
+	ts = t0(&tc);
+	for (int i = 1; i <= 11; i++)
+		add_sig(&tc, h[i - 1], ts + 30 * (uint32_t)i, 1,
+			i >= 4 && i <= 6 ? 7 : 0, h[i]);
+	assert_int_equal(hn_store_get_vertex(hn_ledger_store(tc.l),
+					     tc_gblock(&tc), &g), 0);
+	total = g->outputs[0].value;
+	hn_vertex_free(g);
+	ts += 30 * 11 + 5;
+
+	/* TA: a FIND_P2PKH output of 100, 1000 and the rest (valid
+	 * whatever the rules). */
+	vals[0] = 100;
+	vals[1] = 1000;
+	vals[2] = total - 1100;
+	in.tx = tc_gblock(&tc);
+	in.index = 0;
+	tc_make_tx(&tc, &in, 1, vals, 3, tc_gtx1(&tc), tc_gtx2(&tc), ts, 2.0,
+		   &b, &n, ta);
+	v = decode_free(b, n);
+	find_script(&net, &v->outputs[0]);
+	tc_sign(v);
+	add_v(&tc, v, 0, 0, ta);
+	/* TB: 1000 into two outputs of 700 OP_CHECKDATASIG and change. */
+	vals[0] = 1;
+	vals[1] = 1;
+	vals[2] = 998;
+	in.tx = ta;
+	in.index = 1;
+	tc_make_tx(&tc, &in, 1, vals, 3, tc_gtx1(&tc), tc_gtx2(&tc), ts + 1,
+		   2.0, &b, &n, tb);
+	v = decode_free(b, n);
+	cds_script(&v->outputs[0], 700);
+	cds_script(&v->outputs[1], 700);
+	tc_sign(v);
+	add_v(&tc, v, 0, 0, tb);
+	/* TC: spends the FIND_P2PKH output (V1 only). */
+	add_v(&tc, find_spend(&tc, ta, 0, 100, ts + 2), 0, 0, tcx);
+	/* TD: the rest, an ordinary spend. */
+	vals[0] = total - 1100;
+	in.index = 2;
+	tc_add_tx(&tc, &in, 1, vals, 1, tc_gtx1(&tc), tc_gtx2(&tc), ts + 3,
+		  2.0, 0, td);
+
+	/* Block 12 confirms TB and TC (and TA). */
+	memcpy(txp[0], tb, 32);
+	memcpy(txp[1], tcx, 32);
+	tc_add_block(&tc, h[11], (const uint8_t (*)[32])txp, ts + 10, 2.0, 1,
+		     0, b12);
+	assert_false(in_mempool(&tc, tb));
+	assert_false(in_mempool(&tc, ta));
+	assert_true(in_mempool(&tc, td));
+
+	/* A fork from 11 with more work (block 12's score counts the txs it
+	 * confirms): TA, TB, TC back to the mempool; TB and TC break the
+	 * rules there and go, with block 12. */
+	memcpy(f[0], h[11], 32);
+	for (int i = 1; i <= 4; i++)
+		tc_add_block(&tc, f[i - 1], NULL, ts + 11 + 30 * (uint32_t)i,
+			     2.0, 9, 0, f[i]);
+	tc_best(&tc, x);
+	assert_memory_equal(x, f[4], 32);
+	assert_false(tc_exists(&tc, tb));
+	assert_false(tc_exists(&tc, tcx));
+	assert_false(tc_exists(&tc, b12));
+	assert_true(in_mempool(&tc, ta));
+	assert_true(in_mempool(&tc, td));
 	tc_check(&tc);
 	tc_close(&tc, false);
 }
@@ -903,6 +1013,7 @@ int main(void)
 		cmocka_unit_test(test_networks),
 		cmocka_unit_test(test_must_signal),
 		cmocka_unit_test(test_gates),
+		cmocka_unit_test(test_reorg_recheck),
 		cmocka_unit_test(test_reduce_daa),
 		cmocka_unit_test(test_persisted),
 	};
