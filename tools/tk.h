@@ -20,6 +20,7 @@ struct hn_network;
 struct hn_tx_output;
 struct hn_vertex;
 struct hn_daa_block;
+struct hn_daa_config;
 
 /* --- mining ------------------------------------------------------------- */
 
@@ -229,10 +230,12 @@ enum tk_miner_mode {
  * tx_max_ts + 1); live: @now within [max(parent, tx_max_ts) + 1,
  * parent + MAX_DISTANCE_BETWEEN_BLOCKS - 1], as the reference's template.
  * Auto picks historic when that timestamp is <= @now.  *@historic says
- * which was used.  Returns 0, HN_ERANGE (no timestamp within
- * MAX_DISTANCE_BETWEEN_BLOCKS of the parent is after the tx parents) or
- * HN_EINVAL (chain too short, DAA refused). */
+ * which was used.  The weight is the DAA @cfg's (NULL: V1).  Returns 0,
+ * HN_ERANGE (no timestamp within MAX_DISTANCE_BETWEEN_BLOCKS of the
+ * parent is after the tx parents) or HN_EINVAL (chain too short, DAA
+ * refused). */
 int tk_miner_plan(const struct hn_network *net,
+		  const struct hn_daa_config *cfg,
 		  const struct hn_daa_block *chain, size_t n,
 		  uint64_t parent_height, uint32_t tx_max_ts,
 		  enum tk_miner_mode mode, uint32_t spacing, uint32_t now,

@@ -6,8 +6,11 @@
  * block (parent + spacing) needs the DAA at its own timestamp, so the
  * miner keeps the DAA window of the parent's ancestors (fetched with
  * /v1a/transaction, following parents[0]) and computes the weight with
- * core/daa.c, cross-checked against the template whenever both
- * timestamps agree.
+ * core/daa.c.  Which DAA (V1, or V2 once the daemon's REDUCE_DAA_TARGET
+ * is active) is read off the template: the one whose reward at the
+ * template's height and weight at its timestamp are the template's; when
+ * both fit (the minimum weight, and equal rewards) the last one found
+ * stays, when neither does the miner warns.
  */
 #include "tk.h"
 
@@ -170,12 +173,13 @@ fail:
 }
 
 int tk_miner_plan(const struct hn_network *net,
+		  const struct hn_daa_config *cfg,
 		  const struct hn_daa_block *chain, size_t n,
 		  uint64_t parent_height, uint32_t tx_max_ts,
 		  enum tk_miner_mode mode, uint32_t spacing, uint32_t now,
 		  uint32_t *ts, double *weight, bool *historic)
 {
-	struct hn_daa_config cfg;
+	struct hn_daa_config v1;
 	size_t need = hn_daa_blocks_needed(net, parent_height);
 	uint64_t parent_ts, hist_ts, lo, hi;
 
@@ -205,8 +209,11 @@ int tk_miner_plan(const struct hn_network *net,
 	}
 	if (*ts < lo || *ts > parent_ts + net->max_distance_between_blocks)
 		return HN_ERANGE;
-	hn_daa_config_v1(net, &cfg);
-	return hn_daa_next_weight(net, &cfg, chain, need, parent_height, *ts,
+	if (!cfg) {
+		hn_daa_config_v1(net, &v1);
+		cfg = &v1;
+	}
+	return hn_daa_next_weight(net, cfg, chain, need, parent_height, *ts,
 				  weight) < 0 ? HN_EINVAL : 0;
 }
 
@@ -225,6 +232,7 @@ struct miner {
 	size_t n_win, cap_win;
 	struct anc txp[2];      /* timestamps of recent tx parents */
 	int txp_next;
+	bool v2;                /* the daemon's DAA is V2 (pick_daa) */
 };
 
 int tk_api_json(const char *url, unsigned timeout_s, const char *method,
@@ -404,6 +412,53 @@ static uint32_t clock_now(const struct tk_miner_opts *o)
 	return o->now ? o->now : (uint32_t)time(NULL);
 }
 
+/* Does DAA @cfg give template @b (block @height on chain[0]) its reward
+ * and, at its timestamp, its weight? */
+static bool daa_fits(const struct tk_miner_opts *o,
+		     const struct hn_daa_config *cfg,
+		     const struct hn_daa_block *chain, uint64_t height,
+		     const struct hn_vertex *b, double *w)
+{
+	size_t need = hn_daa_blocks_needed(o->net, height - 1);
+
+	*w = 0;
+	if (hn_daa_next_weight(o->net, cfg, chain, need, height - 1,
+			       b->timestamp, w) < 0)
+		return false;
+	return fabs(*w - b->weight) <= 1e-9 && b->n_outputs >= 1 &&
+	       b->outputs[0].value == hn_daa_reward(o->net, cfg, height);
+}
+
+/* The daemon's DAA for template @b: V2 (REDUCE_DAA_TARGET active at the
+ * parent, DAAFactory.create_from_parent) or V1, into *@cfg. */
+static void pick_daa(struct miner *m, const struct hn_daa_block *chain,
+		     uint64_t height, const struct hn_vertex *b,
+		     struct hn_daa_config *cfg)
+{
+	const struct tk_miner_opts *o = m->o;
+	struct hn_daa_config v1, v2;
+	double w1, w2;
+	bool f1, f2;
+
+	hn_daa_config_v1(o->net, &v1);
+	hn_daa_config_v2(o->net, &v2);
+	f1 = daa_fits(o, &v1, chain, height, b, &w1);
+	f2 = daa_fits(o, &v2, chain, height, b, &w2);
+	if (f1 != f2)
+		m->v2 = f2;
+	else if (!f1 && !o->quiet)
+		fprintf(stderr, "miner: warning: template weight %.10f, reward "
+			"%llu at height %llu fit neither DAA (V1 %.10f, %llu; "
+			"V2 %.10f, %llu)\n", b->weight,
+			(unsigned long long)(b->n_outputs ?
+					     b->outputs[0].value : 0),
+			(unsigned long long)height, w1,
+			(unsigned long long)hn_daa_reward(o->net, &v1, height),
+			w2,
+			(unsigned long long)hn_daa_reward(o->net, &v2, height));
+	*cfg = m->v2 ? v2 : v1;
+}
+
 /* Mines one block: 0 accepted, 1 rejected, 2 (@catch_up only) the tip
  * is already recent, nothing mined; or a negative code. */
 static int mine_one(struct miner *m, const char *tpath, uint64_t seq,
@@ -417,6 +472,7 @@ static int mine_one(struct miner *m, const char *tpath, uint64_t seq,
 	struct json_object *t = NULL;
 	struct hn_vertex *b = NULL;
 	struct hn_daa_block *chain = NULL;
+	struct hn_daa_config cfg;
 	uint64_t height, tries;
 	double weight;
 	uint32_t ts, tx_max_ts = 0;
@@ -465,25 +521,12 @@ static int mine_one(struct miner *m, const char *tpath, uint64_t seq,
 		if (a.b.timestamp > tx_max_ts)
 			tx_max_ts = a.b.timestamp;
 	}
-	/* Cross-check the local DAA at the template's own timestamp. */
-	{
-		struct hn_daa_config cfg;
-		size_t need = hn_daa_blocks_needed(o->net, height - 1);
-		double tw;
-
-		hn_daa_config_v1(o->net, &cfg);
-		if (hn_daa_next_weight(o->net, &cfg, chain, need, height - 1,
-				       b->timestamp, &tw) == 0 &&
-		    fabs(tw - b->weight) > 1e-9 && !o->quiet)
-			fprintf(stderr, "miner: warning: local DAA %.10f, "
-				"template %.10f at height %llu\n", tw,
-				b->weight, (unsigned long long)height);
-	}
+	pick_daa(m, chain, height, b, &cfg);
 	if (catch_up && (uint64_t)chain[0].timestamp + spacing > now) {
 		rc = 2;
 		goto out;
 	}
-	if ((rc = tk_miner_plan(o->net, chain, m->n_win, height - 1,
+	if ((rc = tk_miner_plan(o->net, &cfg, chain, m->n_win, height - 1,
 				tx_max_ts, mode, spacing, now, &ts, &weight,
 				&historic)) < 0) {
 		if (rc == HN_ERANGE)
@@ -519,7 +562,8 @@ static int mine_one(struct miner *m, const char *tpath, uint64_t seq,
 
 			now = clock_now(o);
 			if (now > b->timestamp &&
-			    tk_miner_plan(o->net, chain, m->n_win, height - 1,
+			    tk_miner_plan(o->net, &cfg, chain, m->n_win,
+					  height - 1,
 					  tx_max_ts, TK_MINE_LIVE, o->spacing,
 					  now, &ts, &weight, &historic) == 0) {
 				b->timestamp = ts;

@@ -155,6 +155,25 @@ grep -q "feature states computed" "$WORK/n2.log" &&
 r=$(req getmininginfo)
 check "${r#* }" 'j["mined_tokens"] == 16 * 6400 + 3 * 1600'
 
+# hathor-miner takes the daemon's DAA (V2 here) off the template: blocks
+# 10 s apart are slower than V2's 7.5 s target, so their weight stays at
+# the minimum (block 1's); V1 (30 s) would raise it.
+: >"$WORK/miner.log"
+"$BIN/hathor-miner" --api "$API" --blocks 8 --historic --spacing 10 \
+	2>>"$WORK/miner.log" >/dev/null || fail "miner: $(cat "$WORK/miner.log")"
+grep -q warning "$WORK/miner.log" && fail "miner warned: $(cat "$WORK/miner.log")"
+python3 - "$API" <<'PY' || fail "V2 weights"
+import json, sys, urllib.request
+def block(h):
+    with urllib.request.urlopen(f"{sys.argv[1]}/v1a/block_at_height?height={h}", timeout=10) as r:
+        return json.load(r)["block"]
+w0 = block(1)["weight"]
+for h in range(20, 28):
+    b = block(h)
+    if b["weight"] != w0 or b["outputs"][0]["value"] != 1600:
+        sys.exit(f"block {h}: weight {b['weight']} (minimum {w0}), reward {b['outputs'][0]['value']}")
+PY
+
 # Template signal bits (BitSignalingService at the best block), kept by
 # the miner and submit_block, on a fresh data dir.  SUP (bit 0, supported
 # by default): STARTED 4..7, LOCKED_IN 8..11 by the templates' own

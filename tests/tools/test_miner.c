@@ -126,38 +126,38 @@ static void test_plan(void **state)
 		chain[i].timestamp = 1572640000 - 31 * (uint32_t)i;
 		chain[i].weight = 2;
 	}
-	assert_int_equal(tk_miner_plan(net, chain, 41, 100, 0, TK_MINE_AUTO,
+	assert_int_equal(tk_miner_plan(net, NULL, chain, 41, 100, 0, TK_MINE_AUTO,
 				       0, now, &ts, &w, &hist), 0);
 	assert_true(hist);
 	assert_int_equal(ts, 1572640031);
 	assert_true(w == 2.0);
 	/* A tx parent newer than parent + spacing pushes the timestamp. */
-	assert_int_equal(tk_miner_plan(net, chain, 41, 100, 1572640100,
+	assert_int_equal(tk_miner_plan(net, NULL, chain, 41, 100, 1572640100,
 				       TK_MINE_AUTO, 0, now, &ts, &w, &hist), 0);
 	assert_int_equal(ts, 1572640101);
 	/* Live on an old tip: clamped to parent + MAX_DISTANCE - 1. */
-	assert_int_equal(tk_miner_plan(net, chain, 41, 100, 0, TK_MINE_LIVE,
+	assert_int_equal(tk_miner_plan(net, NULL, chain, 41, 100, 0, TK_MINE_LIVE,
 				       0, now, &ts, &w, &hist), 0);
 	assert_false(hist);
 	assert_int_equal(ts, 1572640000 + net->max_distance_between_blocks - 1);
 	/* Auto on a recent tip is live, at now. */
-	assert_int_equal(tk_miner_plan(net, chain, 41, 100, 0, TK_MINE_AUTO,
+	assert_int_equal(tk_miner_plan(net, NULL, chain, 41, 100, 0, TK_MINE_AUTO,
 				       0, 1572640010, &ts, &w, &hist), 0);
 	assert_false(hist);
 	assert_int_equal(ts, 1572640010);
 	/* Blocks 5 s apart: the DAA weight rises above the minimum. */
 	for (int i = 0; i < 41; i++)
 		chain[i].timestamp = 1572640000 - 5 * (uint32_t)i;
-	assert_int_equal(tk_miner_plan(net, chain, 41, 100, 0,
+	assert_int_equal(tk_miner_plan(net, NULL, chain, 41, 100, 0,
 				       TK_MINE_HISTORIC, 5, now, &ts, &w,
 				       &hist), 0);
 	assert_true(w > 2.5);
 	/* A tx parent past parent + MAX_DISTANCE: no valid timestamp. */
-	assert_int_equal(tk_miner_plan(net, chain, 41, 100, 1572640000 + 4600,
+	assert_int_equal(tk_miner_plan(net, NULL, chain, 41, 100, 1572640000 + 4600,
 				       TK_MINE_AUTO, 0, now, &ts, &w, &hist),
 			 HN_ERANGE);
 	/* Too short a window. */
-	assert_int_equal(tk_miner_plan(net, chain, 3, 100, 0, TK_MINE_AUTO, 0,
+	assert_int_equal(tk_miner_plan(net, NULL, chain, 3, 100, 0, TK_MINE_AUTO, 0,
 				       now, &ts, &w, &hist), HN_EINVAL);
 }
 
