@@ -258,6 +258,17 @@ static void test_networks(void **state)
 }
 
 
+/* A new ledger on a copy @net of unittests with features @f (@n). */
+static void open_feats(struct tchain *tc, struct hn_network *net,
+		       const struct hn_feature *f, size_t n)
+{
+	tc_open(tc);
+	*net = *tc->net;
+	net->features = f;
+	net->n_features = n;
+	open_mode(tc, net, true, HN_DAA_TEST_ALL_WEIGHT);
+}
+
 /* verify_mandatory_signaling on blocks the ledger is given (not stored
  * yet): NOP_FEATURE_3 (bit 2) is MUST_SIGNAL from 8 to 11 with threshold
  * 3 of 4, so a block that leaves it short of 3 with the blocks left in
@@ -272,11 +283,7 @@ static void test_must_signal(void **state)
 	uint32_t ts;
 
 	(void)state;
-	tc_open(&tc);
-	net = *tc.net;
-	net.features = feats;
-	net.n_features = 3;
-	open_mode(&tc, &net, true, HN_DAA_TEST_ALL_WEIGHT);
+	open_feats(&tc, &net, feats, 3);
 	memcpy(h[0], tc_gblock(&tc), 32);
 	ts = t0(&tc);
 	/* STARTED (4..7): not signalling C is fine. */
@@ -480,6 +487,31 @@ static void mm_block(struct tchain *tc, const uint8_t parent[32], uint32_t ts,
 			 rc, res.verr_code, res.msg);
 }
 
+/* A unittests ledger on @net (the gate features, OPCODES_V2 following
+ * the activation process) with blocks 1..11 in @h, 4..6 signalling all
+ * three (LOCKED_IN at 8 to 11); *@total: the genesis output's value. */
+static void gate_chain(struct tchain *tc, struct hn_network *net,
+		       uint8_t (*h)[32], uint64_t *total)
+{
+	struct hn_vertex *g;
+	uint32_t ts;
+
+	open_feats(tc, net, gate_feats, 3);
+	/* The setting is read when verifying, not at open. */
+	net->enable_opcodes_v2 = HN_FEATURE_ACTIVATION;
+	memcpy(h[0], tc_gblock(tc), 32);
+	ts = t0(tc);
+	for (int i = 1; i <= 11; i++)
+		add_sig(tc, h[i - 1], ts + 30 * (uint32_t)i, 1,
+			i >= 4 && i <= 6 ? 7 : 0, h[i]);
+	expect(hn_ledger_fa(tc->l), h[11], HN_FS_LOCKED_IN, HN_FS_LOCKED_IN,
+	       HN_FS_LOCKED_IN);
+	assert_int_equal(hn_store_get_vertex(hn_ledger_store(tc->l),
+					     tc_gblock(tc), &g), 0);
+	*total = g->outputs[0].value;
+	hn_vertex_free(g);
+}
+
 /* The gates follow the real feature state: before activation (best block
  * LOCKED_IN) OP_CHECKDATASIG is not counted and V1 opcodes run; from
  * the best block ACTIVE on they are refused on the sync path; the relay
@@ -490,7 +522,7 @@ static void test_gates(void **state)
 {
 	struct tchain tc;
 	struct hn_network net;
-	struct hn_vertex *v, *g;
+	struct hn_vertex *v;
 	struct tc_in in;
 	uint8_t h[15][32], t1[32], x[32], *b;
 	uint64_t total, vals[5];
@@ -498,24 +530,8 @@ static void test_gates(void **state)
 	size_t n;
 
 	(void)state;
-	tc_open(&tc);
-	net = *tc.net;
-	net.features = gate_feats;
-	net.n_features = 3;
-	net.enable_opcodes_v2 = HN_FEATURE_ACTIVATION;
-	open_mode(&tc, &net, true, HN_DAA_TEST_ALL_WEIGHT);
-	memcpy(h[0], tc_gblock(&tc), 32);
-	ts = t0(&tc);
-	for (int i = 1; i <= 11; i++)
-		add_sig(&tc, h[i - 1], ts + 30 * (uint32_t)i, 1,
-			i >= 4 && i <= 6 ? 7 : 0, h[i]);
-	expect(hn_ledger_fa(tc.l), h[11], HN_FS_LOCKED_IN, HN_FS_LOCKED_IN,
-	       HN_FS_LOCKED_IN);
-	assert_int_equal(hn_store_get_vertex(hn_ledger_store(tc.l),
-					     tc_gblock(&tc), &g), 0);
-	total = g->outputs[0].value;
-	hn_vertex_free(g);
-	ts += 30 * 11 + 5;
+	gate_chain(&tc, &net, h, &total);
+	ts = t0(&tc) + 30 * 11 + 5;
 	tc.now = ts + 100.0;    /* the mempool's age check */
 
 	/* T1: the genesis output into two outputs of 700 OP_CHECKDATASIG,
@@ -607,7 +623,7 @@ static void test_reorg_recheck(void **state)
 {
 	struct tchain tc;
 	struct hn_network net;
-	struct hn_vertex *v, *g;
+	struct hn_vertex *v;
 	struct tc_in in;
 	uint8_t h[12][32], ta[32], tb[32], tcx[32], td[32], b12[32], f[5][32],
 		x[32], txp[2][32], *b;
@@ -616,22 +632,8 @@ static void test_reorg_recheck(void **state)
 	size_t n;
 
 	(void)state;
-	tc_open(&tc);
-	net = *tc.net;
-	net.features = gate_feats;
-	net.n_features = 3;
-	net.enable_opcodes_v2 = HN_FEATURE_ACTIVATION;
-	open_mode(&tc, &net, true, HN_DAA_TEST_ALL_WEIGHT);
-	memcpy(h[0], tc_gblock(&tc), 32);
-	ts = t0(&tc);
-	for (int i = 1; i <= 11; i++)
-		add_sig(&tc, h[i - 1], ts + 30 * (uint32_t)i, 1,
-			i >= 4 && i <= 6 ? 7 : 0, h[i]);
-	assert_int_equal(hn_store_get_vertex(hn_ledger_store(tc.l),
-					     tc_gblock(&tc), &g), 0);
-	total = g->outputs[0].value;
-	hn_vertex_free(g);
-	ts += 30 * 11 + 5;
+	gate_chain(&tc, &net, h, &total);
+	ts = t0(&tc) + 30 * 11 + 5;
 
 	/* TA: a FIND_P2PKH output of 100, 1000 and the rest (valid
 	 * whatever the rules). */
@@ -751,11 +753,7 @@ static void test_persisted(void **state)
 	uint64_t n;
 
 	(void)state;
-	tc_open(&tc);
-	net = *tc.net;
-	net.features = feats;
-	net.n_features = 3;
-	open_mode(&tc, &net, true, HN_DAA_TEST_ALL_WEIGHT);
+	open_feats(&tc, &net, feats, 3);
 	memcpy(h[0], tc_gblock(&tc), 32);
 	for (int i = 1; i <= 20; i++) {
 		uint8_t bits = 0;
