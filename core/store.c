@@ -168,7 +168,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_TIPS_SET_END] = "UPDATE tips SET end = ?3 WHERE kind = ?1"
 		" AND vid = ?2",
 	[S_TIPS_LOWER_END] = "UPDATE tips SET end = ?3 WHERE kind = ?1"
-		" AND vid IN (?2, ?4, ?5) AND +end > ?3",       /* by the key */
+		" AND vid = ?2 AND +end > ?3",       /* by the key */
 	[S_TIPS_DELETE] = "DELETE FROM tips WHERE kind = ?1 AND vid = ?2",
 	[S_TIPS_AT] = "SELECT t.begin, t.end, v.hash FROM tips t JOIN vertex v"
 		" ON v.id = t.vid WHERE t.kind = ?1 AND t.end > ?2"
@@ -223,13 +223,21 @@ static const char *const stmt_sql[S_COUNT] = {
 };
 
 /* Direct-mapped cache of hash -> (rowid, timestamp, kind).  Rowids can be
- * reused after a rollback or a removal, so both clear it. */
+ * reused after a rollback or a removal, so both clear it.
+ *
+ * tips_ub[kind] bounds the vertex's row in the tips index: no row (kind,
+ * id) has an end above it (TIPS_INF: nothing known).  Lowering a parent's
+ * end to a child's timestamp at or above the bound changes nothing, so
+ * tips_add_id() skips the statement: most parents already have an older
+ * child.  Every tips write of this store sets or resets the bound of the
+ * row it wrote, and whatever undoes writes clears the cache. */
 #define IDCACHE_SIZE 4096
 struct idc_entry {
 	uint8_t hash[32];
 	int64_t id;                     /* 0: empty */
 	int64_t ts;
 	bool is_block;
+	int64_t tips_ub[3];             /* by enum hn_tips_kind */
 };
 
 /*
@@ -400,6 +408,26 @@ static struct idc_entry *idc_slot(struct hn_store *st, const uint8_t h[32])
 
 	memcpy(&x, h + 28, 4);
 	return &st->idc[x & (IDCACHE_SIZE - 1)];
+}
+
+static void idc_fill(struct idc_entry *e, const uint8_t h[32], int64_t id,
+		     int64_t ts, bool is_block)
+{
+	memcpy(e->hash, h, 32);
+	e->id = id;
+	e->ts = ts;
+	e->is_block = is_block;
+	for (int k = 0; k < 3; k++)
+		e->tips_ub[k] = TIPS_INF;
+}
+
+/* The cache entry of @id (@h), or NULL if it is not cached. */
+static struct idc_entry *idc_find(struct hn_store *st, const uint8_t h[32],
+				  int64_t id)
+{
+	struct idc_entry *e = idc_slot(st, h);
+
+	return e->id == id && !memcmp(e->hash, h, 32) ? e : NULL;
 }
 
 static void mc_drop(struct mc_entry *e)
@@ -1169,10 +1197,8 @@ static int lookup_id(struct hn_store *st, const uint8_t hash[32],
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		*id = sqlite3_column_int64(s, 0);
-		memcpy(e->hash, hash, 32);
-		e->id = *id;
-		e->ts = sqlite3_column_int64(s, 1);
-		e->is_block = sqlite3_column_int(s, 2);
+		idc_fill(e, hash, *id, sqlite3_column_int64(s, 1),
+			 sqlite3_column_int(s, 2));
 		if (ts)
 			*ts = e->ts;
 		if (is_block)
@@ -1198,6 +1224,16 @@ static int counter_add(struct hn_store *st, bool block, int delta)
 	sqlite3_bind_text(s, 1, block ? "blocks" : "txs", -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 2, delta);
 	return step_done(st, s, "counter");
+}
+
+/* Sets the cached bound of @id's row in @kind (see struct idc_entry). */
+static void tips_ub_set(struct hn_store *st, enum hn_tips_kind kind,
+			const uint8_t h[32], int64_t id, int64_t ub)
+{
+	struct idc_entry *e = idc_find(st, h, id);
+
+	if (e)
+		e->tips_ub[kind] = ub;
 }
 
 /* all_tips / block_tips / tx_tips add, see hn_store_tips_add(). */
@@ -1239,35 +1275,35 @@ insert:
 	sqlite3_bind_int64(s, 2, id);
 	sqlite3_bind_int64(s, 3, v->timestamp);
 	sqlite3_bind_int64(s, 4, end);
-	if ((rc = step_done(st, s, "tips insert")) < 0)
+	if ((rc = step_done(st, s, "tips insert")) < 0) {
+		tips_ub_set(st, kind, v->hash, id, TIPS_INF);
 		return rc;
+	}
+	tips_ub_set(st, kind, v->hash, id, end);
 
-	/* Our parents in this index stop being tips at our timestamp: up
-	 * to three per statement (a block's parents in one). */
-	for (unsigned i = 0; i < v->n_parents;) {
-		int64_t pid[3];
-		unsigned k = 0;
+	/* Our parents in this index stop being tips at our timestamp
+	 * (end = MIN(end, timestamp)). */
+	for (unsigned i = 0; i < v->n_parents; i++) {
+		struct idc_entry *e;
+		int64_t pid;
 
-		for (; i < v->n_parents && k < 3; i++) {
-			rc = lookup_id(st, v->parents[i], &pid[k], NULL, NULL);
-			if (rc == HN_ENOENT)
-				continue;
-			if (rc < 0)
-				return rc;
-			k++;
-		}
-		if (!k)
-			break;
-		for (unsigned j = k; j < 3; j++)
-			pid[j] = pid[0];        /* repeats change nothing */
+		rc = lookup_id(st, v->parents[i], &pid, NULL, NULL);
+		if (rc == HN_ENOENT)
+			continue;
+		if (rc < 0)
+			return rc;
+		e = idc_find(st, v->parents[i], pid);
+		if (e && e->tips_ub[kind] <= (int64_t)v->timestamp)
+			continue;       /* already ends at or before */
 		s = st->stmt[S_TIPS_LOWER_END];
 		sqlite3_bind_int(s, 1, kind);
-		sqlite3_bind_int64(s, 2, pid[0]);
+		sqlite3_bind_int64(s, 2, pid);
 		sqlite3_bind_int64(s, 3, v->timestamp);
-		sqlite3_bind_int64(s, 4, pid[1]);
-		sqlite3_bind_int64(s, 5, pid[2]);
 		if ((rc = step_done(st, s, "tips lower end")) < 0)
 			return rc;
+		/* Now absent or ending at or before our timestamp. */
+		if (e)
+			e->tips_ub[kind] = v->timestamp;
 	}
 	return 0;
 }
@@ -1275,7 +1311,7 @@ insert:
 /* Recomputes the end of @pid's interval in @kind from its indexed
  * children (no-op if @pid is not indexed). */
 static int tips_refresh(struct hn_store *st, enum hn_tips_kind kind,
-			int64_t pid)
+			const uint8_t ph[32], int64_t pid)
 {
 	sqlite3_stmt *s = st->stmt[S_TIPS_GET];
 	int64_t end = TIPS_INF;
@@ -1302,7 +1338,9 @@ static int tips_refresh(struct hn_store *st, enum hn_tips_kind kind,
 	sqlite3_bind_int(s, 1, kind);
 	sqlite3_bind_int64(s, 2, pid);
 	sqlite3_bind_int64(s, 3, end);
-	return step_done(st, s, "tips refresh set");
+	rc = step_done(st, s, "tips refresh set");
+	tips_ub_set(st, kind, ph, pid, rc < 0 ? TIPS_INF : end);
+	return rc;
 }
 
 static int tips_remove_id(struct hn_store *st, enum hn_tips_kind kind,
@@ -1313,7 +1351,10 @@ static int tips_remove_id(struct hn_store *st, enum hn_tips_kind kind,
 
 	sqlite3_bind_int(s, 1, kind);
 	sqlite3_bind_int64(s, 2, id);
-	if ((rc = step_done(st, s, "tips delete")) < 0)
+	rc = step_done(st, s, "tips delete");
+	/* Absent now; unknown is also true (and safe if the delete failed). */
+	tips_ub_set(st, kind, v->hash, id, TIPS_INF);
+	if (rc < 0)
 		return rc;
 	if (sqlite3_changes(st->db) == 0)
 		return 0;
@@ -1323,7 +1364,8 @@ static int tips_remove_id(struct hn_store *st, enum hn_tips_kind kind,
 		rc = lookup_id(st, v->parents[i], &pid, NULL, NULL);
 		if (rc == HN_ENOENT)
 			continue;
-		if (rc < 0 || (rc = tips_refresh(st, kind, pid)) < 0)
+		if (rc < 0 ||
+		    (rc = tips_refresh(st, kind, v->parents[i], pid)) < 0)
 			return rc;
 	}
 	return 0;
@@ -1397,14 +1439,8 @@ int hn_store_put_vertex(struct hn_store *st, const uint8_t *bytes,
 		return rc;
 	id = sqlite3_last_insert_rowid(st->db);
 	m->id = id;
-	{
-		struct idc_entry *e = idc_slot(st, v->hash);
-
-		memcpy(e->hash, v->hash, 32);
-		e->id = id;
-		e->ts = v->timestamp;
-		e->is_block = hn_vertex_is_block(v);
-	}
+	idc_fill(idc_slot(st, v->hash), v->hash, id, v->timestamp,
+		 hn_vertex_is_block(v));
 
 	s = st->stmt[S_INSERT_BYTES];
 	sqlite3_bind_int64(s, 1, id);
