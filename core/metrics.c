@@ -14,8 +14,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "daa.h"
+#include "feature.h"
 #include "ledger.h"
+#include "hn/err.h"
 #include "hn/plugin_load.h"
+#include "hn/vertex.h"
 #include "store.h"
 
 enum fam_id {
@@ -123,6 +127,10 @@ static struct {
 	struct fam fam[F_COUNT];
 	struct hn_ledger *ledger;
 	char db_path[4096];
+	/* The last block the ledger accepted since attach (hathor-core's
+	 * Metrics.hash_rate follows NETWORK_NEW_TX_ACCEPTED blocks). */
+	uint8_t last_block[32];
+	bool have_last_block;
 	struct rep *rep;
 	size_t n_rep, cap_rep;
 	hn_core_metrics_peers_fn peers_fn;
@@ -255,8 +263,25 @@ static void set(struct series *s, double v)
 
 /* --- hooks ---------------------------------------------------------------- */
 
+static void on_ledger_event(const struct hn_ledger_event *ev, void *arg)
+{
+	(void)arg;
+	if (ev->type != HN_LEV_VERTEX_ACCEPTED || !ev->is_block)
+		return;
+	memcpy(g.last_block, ev->hash, 32);
+	g.have_last_block = true;
+}
+
 void hn_core_metrics_attach_ledger(struct hn_ledger *l, const char *db_path)
 {
+	if (g.ledger == l && l)
+		return;
+	if (g.ledger)
+		hn_ledger_unsubscribe(g.ledger, on_ledger_event, NULL);
+	g.ledger = NULL;
+	g.have_last_block = false;
+	if (l && hn_ledger_subscribe(l, on_ledger_event, NULL) < 0)
+		l = NULL;       /* no memory: no ledger gauges */
 	g.ledger = l;
 	snprintf(g.db_path, sizeof(g.db_path), "%s",
 		 l && db_path ? db_path : "");
@@ -357,7 +382,7 @@ static bool core_name(const char *name)
 {
 	static const char *const own[] = {
 		"hathor_best_block_height", "hathor_best_block_weight",
-		"hathor_vertices",
+		"hathor_hash_rate", "hathor_vertices",
 		"hathor_mempool_transactions", "hathor_db_file_size_bytes",
 	};
 	size_t i;
@@ -500,6 +525,55 @@ static void emit_simple(hathor_metric_visit_cb cb, void *arg,
 	cb(arg, &mv);
 }
 
+/* hathor-core's Metrics.calculate_new_hashrate: 2**(weight -
+ * log2(avg time between blocks)), with the block's own DAA
+ * (DAAFactory.create_from_block: V1 for genesis, else by its parent's
+ * REDUCE_DAA_TARGET state) and math.log(x, 2) as log(x) / log(2).  Of the
+ * last block accepted since attach, or before any the newest block by
+ * timestamp (_start_initial_values: get_newest_blocks(count=1)).
+ * Returns 0 or a negative code (nothing to emit). */
+static int hash_rate(struct hn_ledger *l, double *out)
+{
+	struct hn_ledger_vertex lv;
+	struct hn_hash_list nb = { 0 };
+	struct hn_vertex *v = NULL;
+	struct hn_daa_config cfg;
+	struct hn_fa *fa;
+	uint8_t h[32];
+	bool more;
+	int rc;
+
+	if (g.have_last_block) {
+		memcpy(h, g.last_block, 32);
+	} else {
+		rc = hn_ledger_newest(l, true, 0, NULL, 1, &nb, &more);
+		if (rc == 0 && nb.n == 0)
+			rc = HN_ENOENT;
+		if (rc == 0)
+			memcpy(h, nb.h[0], 32);
+		hn_hash_list_release(&nb);
+		if (rc < 0)
+			return rc;
+	}
+	if ((rc = hn_ledger_get(l, h, HN_VMETA_CORE, &lv)) < 0)
+		return rc;
+	hn_daa_config_v1(hn_ledger_network(l), &cfg);
+	if (lv.meta.height > 0) {
+		rc = hn_vertex_decode(lv.bytes, lv.len, &v, NULL, 0);
+		fa = hn_ledger_fa(l);
+		if (rc == 0 && (!v->n_parents || !fa))
+			rc = HN_EINVAL;
+		if (rc == 0)
+			rc = hn_fa_daa_config(fa, v->parents[0],
+					      lv.meta.height - 1, &cfg, NULL);
+		hn_vertex_free(v);
+	}
+	if (rc == 0)
+		*out = pow(2.0, lv.meta.weight - log(cfg.avg_time) / log(2.0));
+	hn_ledger_vertex_release(&lv);
+	return rc;
+}
+
 static void visit_ledger(hathor_metric_visit_cb cb, void *arg)
 {
 	struct hn_block_info best;
@@ -507,6 +581,7 @@ static void visit_ledger(hathor_metric_visit_cb cb, void *arg)
 	uint64_t nb, nt;
 	struct stat st;
 	char wal[4096 + 8];
+	double hr;
 
 	if (!g.ledger)
 		return;
@@ -518,6 +593,13 @@ static void visit_ledger(hathor_metric_visit_cb cb, void *arg)
 			    "Weight of the best block (log2 of its expected "
 			    "hashes).", HATHOR_METRIC_GAUGE, "", best.weight);
 	}
+	if (hash_rate(g.ledger, &hr) == 0)
+		emit_simple(cb, arg, "hathor_hash_rate",
+			    "Hash rate (hashes per second) the last block the "
+			    "ledger accepted stands for: 2**(weight - "
+			    "log2(target seconds between blocks)), "
+			    "hathor-core's hash_rate.", HATHOR_METRIC_GAUGE,
+			    "", hr);
 	if (hn_ledger_counts(g.ledger, &nb, &nt) == 0) {
 		emit_simple(cb, arg, "hathor_vertices",
 			    "Vertices stored (genesis included), by type.",

@@ -552,8 +552,8 @@ static char *render(struct mp *m, size_t *len)
 
 /* hathor-core's gauges (hathor/prometheus.py METRIC_INFO, in its order and
  * with its HELP texts) that we have, and the series each is read from.
- * Not written (we have no source): hash_rate, the websocket, stratum and
- * cache gauges, peer_connection_* per peer, tx_storage_*, python_gc_*. */
+ * Not written (we have no source): the websocket, stratum and cache
+ * gauges, peer_connection_* per peer, tx_storage_*, python_gc_*. */
 static const struct compat {
 	const char *name, *help, *from, *labels;
 } compat[] = {
@@ -561,6 +561,8 @@ static const struct compat {
 	  "type=\"tx\"" },
 	{ "blocks", "Number of blocks", "hathor_vertices",
 	  "type=\"block\"" },
+	{ "hash_rate", "Hash rate of blocks with old calculus",
+	  "hathor_hash_rate", "" },
 	{ "connected_peers", "Peers connected in the network",
 	  "hathor_peers", "state=\"ready\"" },
 	{ "connecting_peers", "Peers connecting in the network",

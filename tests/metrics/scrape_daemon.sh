@@ -192,11 +192,20 @@ for (n, l), x in s1.items():
         assert s2[(n, l)] >= x, "%s%s went down" % (n, l)
 assert v("hathor_metrics_scrapes_total") > s1[("hathor_metrics_scrapes_total", "")]
 assert v("hathor_best_block_weight") > 0
+# hathor-core's hash_rate (Metrics.calculate_new_hashrate, its own float
+# operations) of the last block B accepted: the best one, B synced A's
+# linear chain; A accepted none since its start, so its newest block, the
+# best one too.
+for s_, name in ((s2, "B"), (sa, "A")):
+    want = 2 ** (s_[("hathor_best_block_weight", "")] - math.log(30, 2))
+    assert s_[("hathor_hash_rate", "")] == want, "%s hash_rate %r != %r" % (
+        name, s_[("hathor_hash_rate", "")], want)
 
 # hathor-core's textfile (hathor/prometheus.py names and HELP, gauges only,
 # values as prometheus_client writes them), the same figures as /metrics.
 compat = [("transactions", "hathor_vertices", '{type="tx"}'),
           ("blocks", "hathor_vertices", '{type="block"}'),
+          ("hash_rate", "hathor_hash_rate", ""),
           ("connected_peers", "hathor_peers", '{state="ready"}'),
           ("connecting_peers", "hathor_peers", '{state="connecting"}'),
           ("handshaking_peers", "hathor_peers", '{state="handshaking"}'),

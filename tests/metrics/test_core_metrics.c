@@ -98,9 +98,16 @@ static void test_ledger_gauges(void **state)
 	assert_true(val(s, "hathor_mempool_transactions", "") == 2);
 	assert_true(val(s, "hathor_db_file_size_bytes", "file=\"db\"") > 0);
 
+	/* hathor-core's hash_rate, 2**(weight - log(30, 2)): of the newest
+	 * block before any is accepted (genesis here). */
+	assert_true(val(s, "hathor_hash_rate", "") ==
+		    pow(2.0, tc.net->genesis_block.weight - log(30) / log(2)));
+
 	tc_chain(&tc, tc_gblock(&tc), tc.net->genesis_block.timestamp + 30, 5,
 		 2.0, 0, top, NULL);
 	visit(s);
+	assert_true(val(s, "hathor_hash_rate", "") ==
+		    pow(2.0, 2.0 - log(30) / log(2)));
 	assert_true(val(s, "hathor_best_block_height", "") == 5);
 	assert_true(val(s, "hathor_best_block_height", "") ==
 		    (double)tc_best_height(&tc));
@@ -128,9 +135,48 @@ static void test_ledger_gauges(void **state)
 	assert_true(val(s, "hathor_vertices_rejected_total",
 			"type=\"unknown\",reason=\"parse\"") == 1);
 
+	/* hash_rate follows the last block accepted, also one that loses:
+	 * a heavier block on genesis stays off the best chain (score 2**3 <
+	 * 5 * 2**2) and sets it, the best block's weight does not change;
+	 * the next block on the best chain sets it back. */
+	{
+		uint8_t side[32], top2[32];
+
+		tc_add_block(&tc, tc_gblock(&tc), NULL,
+			     tc.net->genesis_block.timestamp + 40, 3.0, 9, 0,
+			     side);
+		assert_true(tc_voided(&tc, side));
+		visit(s);
+		assert_true(val(s, "hathor_hash_rate", "") ==
+			    pow(2.0, 3.0 - log(30) / log(2)));
+		assert_true(val(s, "hathor_best_block_weight", "") == 2.0);
+		tc_add_block(&tc, top, NULL,
+			     tc.net->genesis_block.timestamp + 180, 2.5, 0, 0,
+			     top2);
+		visit(s);
+		assert_true(val(s, "hathor_hash_rate", "") ==
+			    pow(2.0, 2.5 - log(30) / log(2)));
+		/* Attached again: nothing accepted since, the newest block by
+		 * timestamp (top2) again. */
+		hn_core_metrics_attach_ledger(NULL, NULL);
+		tc_add_block(&tc, top2, NULL,
+			     tc.net->genesis_block.timestamp + 210, 3.5, 0, 0,
+			     top);
+		hn_core_metrics_attach_ledger(tc.l, tc.db);
+		tc_add_block(&tc, tc_gblock(&tc), NULL,
+			     tc.net->genesis_block.timestamp + 50, 4.0, 8, 0,
+			     side);
+		hn_core_metrics_attach_ledger(NULL, NULL);
+		hn_core_metrics_attach_ledger(tc.l, tc.db);
+		visit(s);
+		assert_true(val(s, "hathor_hash_rate", "") ==
+			    pow(2.0, 3.5 - log(30) / log(2)));
+	}
+
 	hn_core_metrics_attach_ledger(NULL, NULL);
 	visit(s);
 	assert_null(find(s, "hathor_best_block_height", ""));
+	assert_null(find(s, "hathor_hash_rate", ""));
 	tc_close(&tc, false);
 	free(s);
 }

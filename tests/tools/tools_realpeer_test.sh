@@ -6,14 +6,19 @@
 # confirmed and not voided; then hathor-miner mines on the reference's
 # API (historic at 31 s, and at 5 s so the DAA weight rises: the reference
 # checks our locally computed weights) and hathor-txgen pushes txs into its
-# mempool.  Skips (77) when the reference node is not installed.
+# mempool.  The reference runs with --prometheus: once it holds our chain,
+# hathor-node on that chain (hathor-import'ed; PLUGIN_DIR's metrics.so)
+# writes the same textfile lines for the chain's gauges (hash_rate of the
+# last block, blocks, transactions, best block height and weight).  Skips (77) when
+# the reference node is not installed.
 #
-#   tools_realpeer_test.sh BIN_DIR P2P_HARNESS HATHOR_NODE
+#   tools_realpeer_test.sh BIN_DIR P2P_HARNESS HATHOR_NODE [PLUGIN_DIR]
 set -u
 
 BIN=$1
 HARNESS=$2
 NODE=$3
+PLUGDIR=${4:-}
 RP=${REALPEER_DIR:-/tmp/realpeer}
 if [[ ! -f $RP/env.sh ]]; then
 	echo "SKIP: reference node not installed ($RP/env.sh)"
@@ -57,6 +62,7 @@ field() {
 	--data-dir "$WORK/d" --out "$WORK/c.bin" -q >"$WORK/gen.log" 2>&1 ||
 	fail "chaingen: $(cat "$WORK/gen.log")"
 best=$(sed -n 's/^best \([0-9a-f]*\) .*/\1/p' "$WORK/gen.log")
+mkdir -p "$WORK/ref"
 "$HARNESS" --network unittests --data-dir "$WORK/d" \
 	--listen "127.0.0.1:$OUR_P2P" --run-for 600 >"$WORK/h.log" 2>&1 &
 PIDS+=($!)
@@ -65,7 +71,8 @@ PIDS+=($!)
 	cd "$RP/src/hathor-core" || exit 1
 	exec "$HATHOR_PY" -m hathor run_node \
 		--config-yaml "$RP/src/hathor-core/hathor/conf/unittests.yml" \
-		--temp-data --listen "tcp:$REF_P2P:interface=127.0.0.1" \
+		--data "$WORK/ref" --prometheus \
+		--listen "tcp:$REF_P2P:interface=127.0.0.1" \
 		--status "$REF_HTTP" --x-localhost-only --wallet-index \
 		--bootstrap "tcp://127.0.0.1:$OUR_P2P"
 ) >"$WORK/ref.log" 2>&1 &
@@ -102,6 +109,44 @@ while off < len(b):
 if (n_tx, n_tok) != (60, 3):
     sys.exit('found %d txs, %d token creations' % (n_tx, n_tok))
 PY
+# hathor-core's textfile (written every 15 s) against ours for the same
+# chain: our daemon, p2p off, writes it at start.
+gauges='blocks|transactions|hash_rate|best_block_height|best_block_weight'
+ref_tf() {
+	grep -E "^($gauges) " "$WORK/ref/prometheus/hathor.prom" 2>/dev/null |
+		sort
+}
+if [ -n "$PLUGDIR" ]; then
+	# The same chain in a ledger of its own (the harness keeps serving
+	# the reference, whose API mines only while it has a synced peer).
+	"$BIN/hathor-import" --network unittests --data-dir "$WORK/d2" \
+		"$WORK/c.bin" >"$WORK/imp.log" 2>&1 ||
+		fail "import: $(cat "$WORK/imp.log")"
+	printf '[metrics]\ntextfile = %s\n' "$WORK/ours.prom" >"$WORK/m.ini"
+	mkdir -m 700 "$WORK/rt"
+	"$NODE" run --network unittests --data-dir "$WORK/d2" --p2p-mode off \
+		--api-listen 127.0.0.1:0 --runtime-dir "$WORK/rt" \
+		--plugin-dir "$PLUGDIR" --config "$WORK/m.ini" \
+		--metrics-listen 127.0.0.1:0 >"$WORK/ours.log" 2>&1 &
+	PIDS+=($!)
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$WORK/ours.prom" ] && break
+		sleep 0.1
+	done
+	ours=$(grep -E "^($gauges) " "$WORK/ours.prom" 2>/dev/null | sort)
+	[ "$(echo "$ours" | wc -l)" = 5 ] ||
+		fail "our textfile: $ours ($(tail -3 "$WORK/ours.log"))"
+	# The reference writes every 15 s: until it has written the whole
+	# chain (one write may fall in the middle of the sync).
+	for ((i = 0; i < 40; i++)); do
+		[ "$(ref_tf)" = "$ours" ] && break
+		sleep 1
+	done
+	[ "$(ref_tf)" = "$ours" ] || fail "textfile gauges differ:
+reference: $(ref_tf | tr '\n' ' ')
+ours:      $(echo "$ours" | tr '\n' ' ')"
+	echo "textfile: $(echo "$ours" | tr '\n' ' ')the same as the reference's"
+fi
 "$BIN/hathor-miner" --api "$API" --blocks 20 -q 2>"$WORK/m1.log" ||
 	fail "miner on the reference: $(cat "$WORK/m1.log")"
 grep -q "mined 20 (historic 20, catch-up 0), rejected 0" "$WORK/m1.log" ||
