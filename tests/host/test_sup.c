@@ -452,8 +452,13 @@ static void test_rss_limit(void **state)
 	assert_true(run_until(is_idle, NULL, 8.0));
 	st = stats();
 	assert_non_null(strstr(st.last_reason, "over the limit of 1024 KB"));
-	/* Exits 0 on SIGTERM. */
-	assert_string_equal(st.last_exit, "exit 0");
+	/* Ended by SIGTERM: "exit 0" from the host's handler, or the signal
+	 * itself when the first sample came before the host installed it
+	 * (on a loaded machine the heartbeat timer, late, fires in the
+	 * iteration right after the spawn), as test_stop_while_starting
+	 * allows.  The clean stops elsewhere check the handler. */
+	assert_true(strcmp(st.last_exit, "exit 0") == 0 ||
+		    strcmp(st.last_exit, "signal 15") == 0);
 	assert_true(st.rss > 1024 * 1024);
 	assert_int_equal(st.restarts, 1);
 	assert_true(cm("hathor_p2p_host_restarts_total", "reason=\"rss\"")
