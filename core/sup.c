@@ -953,6 +953,9 @@ static struct hgen *spawn_gen(struct hn_sup *s, const char *plugin,
 	lo.check_uid = true;
 	lo.peer_uid = getuid();
 	lo.name = "p2p.ipc";
+	/* Its host may die at any moment: nng 1.5.2 can then hang in
+	 * nng_close() for good, which must not stop the core's loop. */
+	lo.close_async = true;
 	if (hn_rpc_client_open(&lo, &g->p2p, err) < 0) {
 		g->p2p = NULL;
 		goto fail;

@@ -91,6 +91,12 @@ struct link {
 	int depth;                      /* inside drain */
 	bool free_later;
 	void (*free_owner)(void *owner);
+	bool close_async;               /* hn_rpc_link_opts.close_async */
+	/* The loop's reference, and the closing thread's (close_async):
+	 * the last link_put() frees.  Once detached, pipe events are
+	 * ignored (the closing thread's nng_close() may still report). */
+	atomic_int refs;
+	atomic_bool detached;
 };
 
 static void slot_cb(void *arg)
@@ -126,6 +132,11 @@ static void pipe_notify_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 	uint64_t uid = 0, pid = 0, want;
 	unsigned i;
 
+	if (atomic_load(&lk->detached)) {
+		if (ev == NNG_PIPE_EV_ADD_PRE)
+			nng_pipe_close(p);
+		return;
+	}
 	switch (ev) {
 	case NNG_PIPE_EV_ADD_PRE:
 		nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_PID, &pid);
@@ -209,7 +220,7 @@ static void link_pipe_set_hello(struct link *lk, uint32_t id)
 	pthread_mutex_unlock(&lk->mu);
 }
 
-static void link_free(struct link *lk);
+static void link_put(struct link *lk);
 
 static void async_cb(struct ev_loop *loop, ev_async *w, int revents)
 {
@@ -248,7 +259,7 @@ static void async_cb(struct ev_loop *loop, ev_async *w, int revents)
 	}
 	lk->depth--;
 	if (lk->depth == 0 && lk->free_later)
-		link_free(lk);
+		link_put(lk);
 }
 
 static void link_opts_defaults(const struct hn_rpc_link_opts *o,
@@ -277,6 +288,9 @@ static int link_open(struct link *lk, const struct hn_rpc_link_opts *o,
 	link_opts_defaults(o, &lk->max_msg, &n_ctx);
 	lk->loop = o->loop;
 	snprintf(lk->name, sizeof(lk->name), "%s", o->name ? o->name : "rpc");
+	atomic_init(&lk->refs, 1);
+	atomic_init(&lk->detached, false);
+	lk->close_async = o->close_async;
 	lk->check_uid = o->check_uid;
 	atomic_store(&lk->uid, o->peer_uid);
 	pthread_mutex_init(&lk->mu, NULL);
@@ -339,8 +353,40 @@ static int link_open(struct link *lk, const struct hn_rpc_link_opts *o,
 	return 0;
 }
 
+static void *closer_main(void *arg)
+{
+	struct link *lk = arg;
+
+	nng_close(lk->sock);
+	link_put(lk);
+	return NULL;
+}
+
+/* close_async: nng_close() on a detached thread holding a reference;
+ * false if no thread could be started (then the caller closes). */
+static bool close_detached(struct link *lk)
+{
+	pthread_attr_t a;
+	pthread_t t;
+	bool ok;
+
+	atomic_store(&lk->detached, true);
+	atomic_fetch_add(&lk->refs, 1);
+	if (pthread_attr_init(&a) != 0) {
+		atomic_fetch_sub(&lk->refs, 1);
+		return false;
+	}
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	ok = pthread_create(&t, &a, closer_main, lk) == 0;
+	pthread_attr_destroy(&a);
+	if (!ok)
+		atomic_fetch_sub(&lk->refs, 1);
+	return ok;
+}
+
 /* Stops every aio (waits for running callbacks; they only queue) and
- * closes the socket.  The owner then drains what the slots hold. */
+ * closes the socket (close_async: on a thread of its own).  The owner
+ * then drains what the slots hold. */
 static void link_shutdown(struct link *lk)
 {
 	unsigned i;
@@ -351,8 +397,9 @@ static void link_shutdown(struct link *lk)
 	for (i = 0; i < lk->n_slots; i++)
 		nng_ctx_close(lk->slots[i].ctx);
 	if (lk->sock_open) {
-		nng_close(lk->sock);
 		lk->sock_open = false;
+		if (!lk->close_async || !close_detached(lk))
+			nng_close(lk->sock);
 	}
 	if (lk->loop)
 		ev_async_stop(lk->loop, &lk->async);
@@ -372,6 +419,14 @@ static void link_free(struct link *lk)
 	free(lk->slots);
 	pthread_mutex_destroy(&lk->mu);
 	lk->free_owner(lk->owner);
+}
+
+/* Drops a reference (the loop's, or the closing thread's); the last one
+ * frees the link and its owner. */
+static void link_put(struct link *lk)
+{
+	if (atomic_fetch_sub(&lk->refs, 1) == 1)
+		link_free(lk);
 }
 
 static void link_pipe_stats(const struct link *lk, struct hn_rpc_pipe_stats *st)
@@ -642,7 +697,7 @@ void hn_rpc_client_close(struct hn_rpc_client *cl)
 	if (cl->lk.depth > 0)
 		cl->lk.free_later = true;
 	else
-		link_free(&cl->lk);
+		link_put(&cl->lk);
 }
 
 void hn_rpc_client_set_queue(struct hn_rpc_client *cl, size_t max_queue)
@@ -1095,7 +1150,7 @@ void hn_rpc_server_close(struct hn_rpc_server *srv)
 	if (srv->lk.depth > 0)
 		srv->lk.free_later = true;
 	else
-		link_free(&srv->lk);
+		link_put(&srv->lk);
 }
 
 void hn_rpc_server_stats(const struct hn_rpc_server *srv,

@@ -41,6 +41,14 @@ struct hn_rpc_link_opts {
 	bool check_uid;                 /* refuse pipes of another uid */
 	uint64_t peer_uid;              /* usually getuid() */
 	const char *name;               /* log component, "node.ipc" */
+	/* Client: hn_rpc_client_close() leaves nng_close() of the socket to
+	 * a detached thread (it frees the client once that returns).  nng
+	 * 1.5.2's nng_close() can wait for good on a pipe whose peer went
+	 * away between two reads of a message (its teardown never ends);
+	 * for links to a child that may die at any moment (core/sup.c's
+	 * per-generation p2p link), so the loop never blocks on it.  Not
+	 * with nng_fini(): that thread may still be inside nng_close(). */
+	bool close_async;
 };
 
 /* Pipe counters of one socket (loop thread reads a snapshot). */
