@@ -33,6 +33,10 @@ void hn_intake_slice(struct hn_ledger *l, struct hn_intake_batch *b,
 	}
 	if (max_vertices && max > max_vertices)
 		max = max_vertices;
+	/* The signatures of the whole batch are checked by a worker thread
+	 * while the slices store the vertices before them. */
+	if (b->next == 0 && !b->prefetch && b->n > 1)
+		b->prefetch = hn_ledger_prefetch(l, b->v, b->n);
 	rc = hn_ledger_batch_begin(l);
 	if (rc < 0) {
 		b->rc = rc;
@@ -51,6 +55,7 @@ void hn_intake_slice(struct hn_ledger *l, struct hn_intake_batch *b,
 		rc = hn_nodesvc_on_new_vertex(l, v->data, v->len, b->origin,
 					      &b->res[b->next + done]);
 		done++;
+		hn_ledger_prefetch_done(l, b->prefetch, b->next + done);
 		if (rc < 0) {
 			/* Ends the batch, whether or not it was the last
 			 * vertex this slice would have taken. */

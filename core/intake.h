@@ -47,6 +47,7 @@ struct hn_intake_batch {
 	size_t fail_at;
 	bool begin_failed;              /* no transaction could be opened */
 	bool finished;                  /* no slice left to run */
+	uint64_t prefetch;              /* hn_ledger_prefetch() ticket */
 };
 
 /* What one slice took. */

@@ -22,6 +22,8 @@
 #include "consensus.h"
 #include "ledger_int.h"
 #include "metrics.h"
+#include "nodesvc.h"
+#include "sigcache.h"
 #include "store.h"
 #include "verify.h"
 
@@ -115,6 +117,19 @@ void hn_ledger_close(struct hn_ledger *l)
 		return;
 	while (hn_store_depth(l->st))
 		hn_store_rollback(l->st);
+	if (l->sigpre) {
+		struct hn_sigcache_stats ss;
+
+		hn_sigpre_stop(l->sigpre);
+		hn_sigcache_stats(&ss);
+		hn_info(COMP, "signatures checked ahead by the worker thread: "
+			"%llu verified, %llu used by OP_CHECKSIG, %llu checked "
+			"on the loop thread, %llu vertices skipped",
+			(unsigned long long)ss.added,
+			(unsigned long long)ss.hits,
+			(unsigned long long)ss.misses,
+			(unsigned long long)ss.skipped);
+	}
 	pending_clear(l, 0);
 	free(l->pending);
 	free(l->subs);
@@ -653,6 +668,22 @@ int hn_ledger_batch_end(struct hn_ledger *l)
 	}
 	hn_ledger__deliver(l);
 	return 0;
+}
+
+uint64_t hn_ledger_prefetch(struct hn_ledger *l, const struct hn_buf *v,
+			    size_t n)
+{
+	if (!l->sigpre && !l->sigpre_failed) {
+		l->sigpre = hn_sigpre_start();
+		l->sigpre_failed = !l->sigpre;
+	}
+	return hn_sigpre_submit(l->sigpre, v, n);
+}
+
+void hn_ledger_prefetch_done(struct hn_ledger *l, uint64_t ticket,
+			     size_t done)
+{
+	hn_sigpre_progress(l->sigpre, ticket, done);
 }
 
 /* --- queries ------------------------------------------------------------------ */

@@ -118,6 +118,19 @@ int hn_ledger_add_vertex(struct hn_ledger *l, const uint8_t *bytes,
 int hn_ledger_batch_begin(struct hn_ledger *l);
 int hn_ledger_batch_end(struct hn_ledger *l);
 
+/* Vertices that hn_ledger_add_vertex() will soon be given: a worker
+ * thread checks their P2PKH signatures ahead of it (core/sigcache.h), so
+ * the add finds them verified.  Only a hint: nothing changes what the add
+ * accepts.  The @n buffers of @v are copied.  Returns a ticket for
+ * hn_ledger_prefetch_done(), 0 if nothing was queued. */
+struct hn_buf;
+uint64_t hn_ledger_prefetch(struct hn_ledger *l, const struct hn_buf *v,
+			    size_t n);
+/* The first @done vertices of @ticket's prefetch were added (or
+ * refused): the worker skips them. */
+void hn_ledger_prefetch_done(struct hn_ledger *l, uint64_t ticket,
+			     size_t done);
+
 /* --- events --------------------------------------------------------------- */
 
 enum hn_ledger_event_type {

@@ -28,6 +28,7 @@ struct hn_ledger_sub {
 
 struct daa_cent;
 struct hn_fa;
+struct hn_sigpre;
 
 struct hn_ledger {
 	struct hn_store *st;
@@ -50,6 +51,10 @@ struct hn_ledger {
 	uint32_t fa_must_signal;        /* features seen in MUST_SIGNAL by the
 					 * template (bit i: features[i]) */
 	unsigned test_mode;             /* hn_ledger_opts.test_mode */
+	/* Signature pre-verifier (core/sigcache.h), started by the first
+	 * hn_ledger_prefetch(). */
+	struct hn_sigpre *sigpre;
+	bool sigpre_failed;             /* could not start: do not retry */
 };
 
 /* Queues an event (delivered after the outermost commit); NULL when out

@@ -10,6 +10,7 @@
 #include <secp256k1.h>
 
 #include "script.h"
+#include "sigcache.h"
 
 #include "hn/err.h"
 #include "hn/hash.h"
@@ -256,38 +257,46 @@ bool hn_script_is_p2pkh(const uint8_t *d, size_t len, const uint8_t **hash160)
 	return false;
 }
 
-bool hn_ecdsa_verify_sha256(const uint8_t *pubkey, size_t pubkey_len,
-			    const uint8_t *sig, size_t sig_len,
-			    const uint8_t *msg, size_t msg_len)
+/* hn_ecdsa_verify_sha256 with the public key already parsed. */
+static bool verify_parsed(const secp256k1_pubkey *pk, const uint8_t *sig,
+			  size_t sig_len, const uint8_t *msg, size_t msg_len)
 {
 	const secp256k1_context *c = secp256k1_context_static;
-	secp256k1_pubkey pk;
 	secp256k1_ecdsa_signature s;
 	uint8_t digest[32];
 
-	if (pubkey_len != 33 || (pubkey[0] != 2 && pubkey[0] != 3))
-		return false;
-	if (!secp256k1_ec_pubkey_parse(c, &pk, pubkey, pubkey_len))
-		return false;
 	if (!secp256k1_ecdsa_signature_parse_der(c, &s, sig, sig_len))
 		return false;
 	secp256k1_ecdsa_signature_normalize(c, &s, &s);
 	hn_sha256(msg, msg_len, digest);
-	return secp256k1_ecdsa_verify(c, &s, digest, &pk) == 1;
+	return secp256k1_ecdsa_verify(c, &s, digest, pk) == 1;
+}
+
+bool hn_ecdsa_verify_sha256(const uint8_t *pubkey, size_t pubkey_len,
+			    const uint8_t *sig, size_t sig_len,
+			    const uint8_t *msg, size_t msg_len)
+{
+	secp256k1_pubkey pk;
+
+	if (pubkey_len != 33 || (pubkey[0] != 2 && pubkey[0] != 3))
+		return false;
+	if (!secp256k1_ec_pubkey_parse(secp256k1_context_static, &pk, pubkey,
+				       pubkey_len))
+		return false;
+	return verify_parsed(&pk, sig, sig_len, msg, msg_len);
 }
 
 /* is_pubkey_compressed + from_encoded_point: errors (not a false result)
- * when the pubkey is not a valid compressed point. */
+ * when the pubkey is not a valid compressed point; *@out is the point. */
 static int check_pubkey(struct stack *s, const struct item *pk,
-			const char *op)
+			const char *op, secp256k1_pubkey *out)
 {
 	const uint8_t *d = item_data(pk);
-	secp256k1_pubkey p;
 
 	if (pk->len == 0 || (d[0] != 2 && d[0] != 3))
 		return fail(s, "%s: pubkey is not a compressed public key", op);
 	if (pk->len != 33 ||
-	    !secp256k1_ec_pubkey_parse(secp256k1_context_static, &p, d, 33))
+	    !secp256k1_ec_pubkey_parse(secp256k1_context_static, out, d, 33))
 		return fail(s, "%s: pubkey is not a public key", op);
 	return 0;
 }
@@ -296,14 +305,22 @@ static int check_pubkey(struct stack *s, const struct item *pk,
 static int checksig(struct stack *s, const struct item *sig,
 		    const struct item *pk, bool *ok)
 {
+	secp256k1_pubkey p;
 	int rc;
 
 	if (sig->is_int || pk->is_int)
 		return fail(s, "OP_CHECKSIG: stack item is not bytes");
-	if ((rc = check_pubkey(s, pk, "OP_CHECKSIG")) < 0)
+	/* A triple the batch pre-verifier checked (core/sigcache.h): the
+	 * public key parsed and the signature verified, as below. */
+	if (hn_sigcache_take(item_data(pk), pk->len, item_data(sig), sig->len,
+			     s->ctx->sighash_data, 32)) {
+		*ok = true;
+		return 0;
+	}
+	if ((rc = check_pubkey(s, pk, "OP_CHECKSIG", &p)) < 0)
 		return rc;
-	*ok = hn_ecdsa_verify_sha256(item_data(pk), pk->len, item_data(sig),
-				     sig->len, s->ctx->sighash_data, 32);
+	*ok = verify_parsed(&p, item_data(sig), sig->len,
+			    s->ctx->sighash_data, 32);
 	return 0;
 }
 
@@ -566,7 +583,9 @@ static int exec_op(struct stack *s, uint8_t op)
 	if (ctx->version != HN_OPCODES_V1)
 		return fail(s, "unknown opcode: %u", op);
 	switch (op) {
-	case HN_OP_CHECKDATASIG:
+	case HN_OP_CHECKDATASIG: {
+		secp256k1_pubkey pk;
+
 		if ((rc = need(s, 3, "OP_CHECKDATASIG")) < 0)
 			return rc;
 		a = pop(s);     /* pubkey */
@@ -574,13 +593,13 @@ static int exec_op(struct stack *s, uint8_t op)
 		c = pop(s);     /* data */
 		if (a.is_int || b.is_int || c.is_int)
 			return fail(s, "OP_CHECKDATASIG: item is not bytes");
-		if ((rc = check_pubkey(s, &a, "OP_CHECKDATASIG")) < 0)
+		if ((rc = check_pubkey(s, &a, "OP_CHECKDATASIG", &pk)) < 0)
 			return rc;
-		if (!hn_ecdsa_verify_sha256(item_data(&a), a.len,
-					    item_data(&b), b.len,
-					    item_data(&c), c.len))
+		if (!verify_parsed(&pk, item_data(&b), b.len, item_data(&c),
+				   c.len))
 			return fail(s, "OP_CHECKDATASIG: invalid signature");
 		return push(s, &c);
+	}
 	case HN_OP_DATA_STREQUAL:
 	case HN_OP_DATA_GREATERTHAN: {
 		struct item dv = { 0 };

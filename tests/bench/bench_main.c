@@ -8,6 +8,7 @@
  * part (and the import and serving node they sync from).
  * --daemon-arg ARG (repeatable, up to 8): appended to every hathor-node
  * run's command line, e.g. --daemon-arg=--cache-size=8.
+ * --keep: leave the scratch directory (data dirs, every process's log).
  *
  * --chain FILE: the hathor-chaingen vertex file to sync; generated there
  * (--blocks, --txs; default 20 000 + 20 000) when it does not exist.
@@ -199,7 +200,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: hn-bench [--quick] [--out DIR] "
 		"[--parts limits,sync|daemon]\n\t[--chain FILE] [--blocks N] "
-		"[--txs N] [--plugin SO] [--daemon-arg ARG]...\n");
+		"[--txs N] [--plugin SO] [--daemon-arg ARG]... [--keep]\n");
 }
 
 int main(int argc, char **argv)
@@ -213,6 +214,7 @@ int main(int argc, char **argv)
 		{ "blocks", required_argument, NULL, 'b' },
 		{ "txs", required_argument, NULL, 't' },
 		{ "daemon-arg", required_argument, NULL, 'D' },
+		{ "keep", no_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bench b = { 0 };
@@ -221,6 +223,7 @@ int main(int argc, char **argv)
 	char path[1024];
 	FILE *f;
 	int c, status = 0;
+	bool keep = false;
 	time_t now = time(NULL);
 	char stamp[64];
 
@@ -232,6 +235,9 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'q':
 			b.quick = true;
+			break;
+		case 'k':
+			keep = true;
 			break;
 		case 'o':
 			out = optarg;
@@ -339,6 +345,10 @@ int main(int argc, char **argv)
 	}
 	write_md(&b, stdout);
 	json_object_put(root);
-	nftw(b.dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	if (keep)
+		fprintf(stderr, "hn-bench: kept %s (data dirs and logs)\n",
+			b.dir);
+	else
+		nftw(b.dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	return status;
 }
