@@ -8,6 +8,8 @@
 
 #include "ledger.h"
 
+#include "hn/err.h"
+
 uint64_t hn_intake_mono_us(void)
 {
 	struct timespec ts;
@@ -16,18 +18,32 @@ uint64_t hn_intake_mono_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* The batch's transaction failed (its commit, or the commit of the
+ * paused transaction by another writer): nothing from b->txn_from on is
+ * stored; the vertices before are, with their own results. */
+static void txn_lost(struct hn_intake_batch *b, size_t upto, int rc)
+{
+	for (size_t i = b->txn_from; i < upto; i++)
+		b->res[i].stored = false;
+	b->rc = rc;
+	b->fail_at = b->txn_from;
+	b->next = upto;
+	b->finished = true;
+}
+
 void hn_intake_slice(struct hn_ledger *l, struct hn_intake_batch *b,
 		     unsigned budget_us, unsigned max_vertices,
 		     struct hn_intake_slice_info *info)
 {
-	size_t max = b->n - b->next, done = 0, i;
+	size_t max = b->n - b->next, done = 0;
 	uint64_t t0 = hn_intake_mono_us(), t1, t2;
-	bool rejected = false;
+	bool rejected = false, last;
 	int rc;
 
 	if (info)
 		memset(info, 0, sizeof(*info));
 	if (b->finished || max == 0) {
+		hn_intake_release(l, b);
 		b->finished = true;
 		return;
 	}
@@ -37,7 +53,19 @@ void hn_intake_slice(struct hn_ledger *l, struct hn_intake_batch *b,
 	 * while the slices store the vertices before them. */
 	if (b->next == 0 && !b->prefetch && b->n > 1)
 		b->prefetch = hn_ledger_prefetch(l, b->v, b->n);
-	rc = hn_ledger_batch_begin(l);
+	if (b->paused) {
+		b->paused = false;
+		rc = hn_ledger_batch_resume(l);
+		if (rc == 2) {
+			txn_lost(b, b->next, HN_EIO);
+			return;
+		}
+		if (rc == 1)
+			b->txn_from = b->next;
+	} else {
+		rc = hn_ledger_batch_begin(l);
+		b->txn_from = b->next;
+	}
 	if (rc < 0) {
 		b->rc = rc;
 		b->fail_at = b->next;
@@ -66,7 +94,17 @@ void hn_intake_slice(struct hn_ledger *l, struct hn_intake_batch *b,
 			break;
 	}
 	t1 = hn_intake_mono_us();
-	rc = hn_ledger_batch_end(l);
+	last = rejected || b->next + done >= b->n;
+	if (!last && b->next + done - b->txn_from < HN_INTAKE_TXN_MAX) {
+		/* One commit for the batch: the transaction stays open while
+		 * the loop runs (readers on this connection see the vertices
+		 * stored so far; another writer commits it first). */
+		hn_ledger_batch_pause(l);
+		b->paused = true;
+		rc = 0;
+	} else {
+		rc = hn_ledger_batch_end(l);
+	}
 	t2 = hn_intake_mono_us();
 	if (info) {
 		info->done = done;
@@ -74,19 +112,21 @@ void hn_intake_slice(struct hn_ledger *l, struct hn_intake_batch *b,
 		info->commit_us = t2 - t1;
 	}
 	if (rc < 0) {
-		/* Commit failed: nothing of this slice is stored; the earlier
-		 * slices are, with their own results. */
-		for (i = 0; i < done; i++)
-			b->res[b->next + i].stored = false;
-		b->rc = rc;
-		b->fail_at = b->next;
-		b->next += done;
-		b->finished = true;
+		txn_lost(b, b->next + done, rc);
 		return;
 	}
 	b->next += done;
-	if (rejected || b->next >= b->n)
+	if (last)
 		b->finished = true;
+}
+
+void hn_intake_release(struct hn_ledger *l, struct hn_intake_batch *b)
+{
+	if (!b->paused)
+		return;
+	b->paused = false;
+	if (hn_ledger_batch_resume(l) >= 0 && hn_ledger_batch_end(l) < 0)
+		txn_lost(b, b->next, HN_EIO);
 }
 
 /* --- scheduler ----------------------------------------------------------- */

@@ -5,8 +5,8 @@
  * A sync stream arrives as batches of ~100 vertices, and full
  * verification + consensus costs ~250 us per vertex: run whole, a batch
  * blocks the loop (and HTTP beside it) for tens to hundreds of ms.  So a
- * batch is stored in slices: hn_intake_slice() stores the next vertices in
- * one commit, up to the one that takes the slice past its budget (the
+ * batch is stored in slices: hn_intake_slice() stores the next vertices,
+ * up to the one that takes the slice past its budget (the
  * clock is read after each vertex, no per-vertex estimate), a rejected
  * vertex (which ends the batch, also when it is the slice's last one) or
  * the end of the batch.  The caller then lets the loop run its other
@@ -16,9 +16,20 @@
  * with a HN_INTAKE_GUARD timer that runs it anyway if the loop stays busy
  * (a flood of HTTP requests must not stall the sync).
  *
+ * The slices share one transaction, committed when the batch ends (or
+ * every HN_INTAKE_TXN_MAX vertices): a commit writes every page its
+ * vertices dirtied (the hash indexes' pages are random), so one per slice
+ * of ~30 vertices cost ~15 % of the loop thread and as much again in WAL
+ * writes and checkpoints.  Between slices the transaction is paused
+ * (hn_ledger_batch_pause): readers on the ledger's connection (HTTP) see
+ * the part stored so far, and a write from elsewhere (an HTTP push_tx, a
+ * mined block) first commits it, the next slice then opening a new one.
+ *
  * The results are the ones hn_nodesvc_on_new_vertices() gives for the
  * whole batch: in order, stopping after the first rejected vertex; a
- * failed commit leaves the earlier slices stored with their own results.
+ * failed commit leaves the vertices committed before stored with their
+ * own results, and everything of the failed transaction not stored
+ * (fail_at: its first vertex).
  *
  * Loop thread only.
  */
@@ -48,7 +59,13 @@ struct hn_intake_batch {
 	bool begin_failed;              /* no transaction could be opened */
 	bool finished;                  /* no slice left to run */
 	uint64_t prefetch;              /* hn_ledger_prefetch() ticket */
+	bool paused;                    /* its transaction is left open */
+	size_t txn_from;                /* first vertex of that transaction */
 };
+
+/* Vertices per commit at most: a batch larger than this is committed in
+ * parts (the last slice's commit grows with the transaction). */
+#define HN_INTAKE_TXN_MAX 512
 
 /* What one slice took. */
 struct hn_intake_slice_info {
@@ -67,6 +84,9 @@ struct hn_intake_slice_info {
 void hn_intake_slice(struct hn_ledger *l, struct hn_intake_batch *b,
 		     unsigned budget_us, unsigned max_vertices,
 		     struct hn_intake_slice_info *info);
+/* A batch dropped before it finished: commits what its slices stored
+ * (the transaction a paused batch left open).  Harmless on any batch. */
+void hn_intake_release(struct hn_ledger *l, struct hn_intake_batch *b);
 
 /* --- the next slice: ev_idle, or a guard timer if the loop stays busy --- */
 

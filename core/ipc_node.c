@@ -542,6 +542,7 @@ void hn__ipc_node_close(struct hn_ipc *ipc)
 	hn_intake_sched_disarm(&in->sched);
 	if (in->job) {
 		hn_rpc_reply_app(in->job->c, HN_ECLOSED, "node.ipc closed");
+		hn_intake_release(L(ipc), &in->job->b);
 		job_free(in->job);
 		in->job = NULL;
 	}

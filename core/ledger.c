@@ -115,6 +115,7 @@ void hn_ledger_close(struct hn_ledger *l)
 {
 	if (!l)
 		return;
+	hn_ledger__unpark(l);
 	while (hn_store_depth(l->st))
 		hn_store_rollback(l->st);
 	if (l->sigpre) {
@@ -506,6 +507,8 @@ static int add_vertex(struct hn_ledger *l, const uint8_t *bytes,
 	if (l->delivering)
 		return res_fail(res, HN_EINVAL, "add_vertex called from an "
 				"event callback");
+	if (l->parked && hn_ledger__unpark(l) < 0)
+		return res_fail(res, HN_EIO, "cannot commit the paused batch");
 	if (!bytes || !len)
 		return res_fail(res, HN_EPARSE, "empty vertex");
 	rc = hn_vertex_decode(bytes, len, &v, msg, sizeof(msg));
@@ -644,6 +647,8 @@ int hn_ledger_add_vertex(struct hn_ledger *l, const uint8_t *bytes,
 
 int hn_ledger_batch_begin(struct hn_ledger *l)
 {
+	if (l->parked && hn_ledger__unpark(l) < 0)
+		return HN_EIO;
 	if (l->in_batch)
 		return HN_EINVAL;
 	if (hn_store_begin(l->st) < 0)
@@ -659,6 +664,7 @@ int hn_ledger_batch_end(struct hn_ledger *l)
 	if (!l->in_batch)
 		return HN_EINVAL;
 	l->in_batch = false;
+	l->parked = false;
 	rc = hn_store_commit(l->st);
 	if (rc < 0) {
 		hn_err(COMP, "batch commit failed, batch rolled back: %s",
@@ -667,6 +673,39 @@ int hn_ledger_batch_end(struct hn_ledger *l)
 		return HN_EIO;
 	}
 	hn_ledger__deliver(l);
+	return 0;
+}
+
+void hn_ledger_batch_pause(struct hn_ledger *l)
+{
+	if (l->in_batch)
+		l->parked = true;
+}
+
+int hn_ledger_batch_resume(struct hn_ledger *l)
+{
+	int rc;
+
+	if (l->parked) {
+		l->parked = false;
+		return 0;
+	}
+	if (l->park_lost) {
+		l->park_lost = false;
+		return 2;
+	}
+	rc = hn_ledger_batch_begin(l);
+	return rc < 0 ? rc : 1;
+}
+
+int hn_ledger__unpark(struct hn_ledger *l)
+{
+	if (!l->parked)
+		return 0;
+	if (hn_ledger_batch_end(l) < 0) {
+		l->park_lost = true;
+		return HN_EIO;
+	}
 	return 0;
 }
 

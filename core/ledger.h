@@ -117,6 +117,31 @@ int hn_ledger_add_vertex(struct hn_ledger *l, const uint8_t *bytes,
  * Returns 0 or HN_EIO (end: the whole batch was rolled back). */
 int hn_ledger_batch_begin(struct hn_ledger *l);
 int hn_ledger_batch_end(struct hn_ledger *l);
+/* Leaves the open batch's transaction open while its owner lets the loop
+ * run (one commit for a batch stored in several slices, core/intake.c).
+ * Until hn_ledger_batch_resume(), readers on this connection see the
+ * vertices added so far, and any other write through the ledger (an
+ * hn_ledger_add_vertex() outside the batch, another batch, close) first
+ * commits the paused batch and delivers its events. */
+void hn_ledger_batch_pause(struct hn_ledger *l);
+/* Continues a paused batch: 0 (same transaction), 1 (it was committed
+ * meanwhile: a new batch was begun), 2 (that commit failed: what the
+ * batch added is not stored, and no batch is open), or the negative code
+ * of hn_ledger_batch_begin(). */
+int hn_ledger_batch_resume(struct hn_ledger *l);
+
+/* Vertices that hn_ledger_add_vertex() will soon be given: a worker
+ * thread checks their P2PKH signatures ahead of it (core/sigcache.h), so
+ * the add finds them verified.  Only a hint: nothing changes what the add
+ * accepts.  The @n buffers of @v are copied.  Returns a ticket for
+ * hn_ledger_prefetch_done(), 0 if nothing was queued. */
+struct hn_buf;
+uint64_t hn_ledger_prefetch(struct hn_ledger *l, const struct hn_buf *v,
+			    size_t n);
+/* The first @done vertices of @ticket's prefetch were added (or
+ * refused): the worker skips them. */
+void hn_ledger_prefetch_done(struct hn_ledger *l, uint64_t ticket,
+			     size_t done);
 
 /* Vertices that hn_ledger_add_vertex() will soon be given: a worker
  * thread checks their P2PKH signatures ahead of it (core/sigcache.h), so

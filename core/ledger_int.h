@@ -36,6 +36,10 @@ struct hn_ledger {
 	double (*now)(void *arg);
 	void *now_arg;
 	bool in_batch;                  /* hn_ledger_batch_begin() open */
+	/* The open batch was paused (hn_ledger_batch_pause): its owner let
+	 * the loop run; any other writer commits it first. */
+	bool parked;
+	bool park_lost;                 /* that commit failed */
 	/* Subscribers and the event queue. */
 	struct hn_ledger_sub *subs;
 	size_t n_subs;
@@ -62,6 +66,10 @@ struct hn_ledger {
 struct hn_ledger_pev *hn_ledger__queue(struct hn_ledger *l,
 				       enum hn_ledger_event_type type,
 				       const uint8_t hash[32]);
+/* Commits a paused batch (hn_ledger_batch_pause) so that the caller can
+ * write on its own: 0, or HN_EIO if the commit failed (the batch is
+ * rolled back and its owner told at hn_ledger_batch_resume). */
+int hn_ledger__unpark(struct hn_ledger *l);
 /* Delivers queued events now (no transaction may be open). */
 void hn_ledger__deliver(struct hn_ledger *l);
 

@@ -783,6 +783,7 @@ static void run_cb(void *arg)
 					  (unsigned)(nd->slice_us - us) : 1);
 			nd->cur = NULL;
 			if (c->done || c->b.finished) {
+				hn_intake_release(nd->ledger, &c->b);
 				nd->job = NULL;
 				job_finish(nd, c);
 				call_free(c);
@@ -1287,6 +1288,7 @@ void hn_node_direct_cancel(void *node_ctx, struct hathor_host *h)
 	if (nd->job && (!h || nd->job->h == h) && !nd->job->done) {
 		nd->st.cancelled++;
 		fail(nd, nd->job, HATHOR_ECLOSED, "plugin unloading");
+		hn_intake_release(nd->ledger, &nd->job->b);
 		if (nd->cur != nd->job) {
 			call_free(nd->job);
 			nd->job = NULL;

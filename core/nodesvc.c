@@ -84,12 +84,15 @@ int hn_nodesvc_on_new_block(struct hn_ledger *l, const uint8_t *block,
 {
 	struct hn_ledger_result dummy, dres;
 	struct dep_order *ord = NULL;
-	bool own_batch = !l->in_batch;
+	bool own_batch;
 	int rc = 0;
 
 	if (!res)
 		res = &dummy;
 	memset(res, 0, sizeof(*res));
+	if ((rc = hn_ledger__unpark(l)) < 0)
+		return rc;
+	own_batch = !l->in_batch;
 	if (n_deps) {
 		ord = calloc(n_deps, sizeof(*ord));
 		if (!ord)
@@ -140,11 +143,14 @@ int hn_nodesvc_on_new_vertices(struct hn_ledger *l, const struct hn_buf *v,
 			       size_t n, enum hn_nodesvc_origin origin,
 			       struct hn_ledger_result *res, size_t *n_done)
 {
-	bool own_batch = !l->in_batch;
+	bool own_batch;
 	size_t done = 0;
 	int stored = 0, rc;
 
 	*n_done = 0;
+	if ((rc = hn_ledger__unpark(l)) < 0)
+		return rc;
+	own_batch = !l->in_batch;
 	if (own_batch && (rc = hn_ledger_batch_begin(l)) < 0)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
