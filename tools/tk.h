@@ -265,6 +265,7 @@ struct tk_miner_stats {
 	uint64_t rejected;
 	uint64_t hashes;
 	uint64_t historic;      /* blocks mined in historic mode */
+	uint64_t daa_unknown;   /* templates that fit neither DAA (warned) */
 	uint64_t last_height;
 	uint8_t last_hash[32];
 };

@@ -446,16 +446,21 @@ static void pick_daa(struct miner *m, const struct hn_daa_block *chain,
 	f2 = daa_fits(o, &v2, chain, height, b, &w2);
 	if (f1 != f2)
 		m->v2 = f2;
-	else if (!f1 && !o->quiet)
-		fprintf(stderr, "miner: warning: template weight %.10f, reward "
-			"%llu at height %llu fit neither DAA (V1 %.10f, %llu; "
-			"V2 %.10f, %llu)\n", b->weight,
-			(unsigned long long)(b->n_outputs ?
-					     b->outputs[0].value : 0),
-			(unsigned long long)height, w1,
-			(unsigned long long)hn_daa_reward(o->net, &v1, height),
-			w2,
-			(unsigned long long)hn_daa_reward(o->net, &v2, height));
+	if (!f1 && !f2) {
+		m->st->daa_unknown++;
+		if (!o->quiet)
+			fprintf(stderr, "miner: warning: template weight "
+				"%.10f, reward %llu at height %llu fit neither "
+				"DAA (V1 %.10f, %llu; V2 %.10f, %llu)\n",
+				b->weight, (unsigned long long)(b->n_outputs ?
+					b->outputs[0].value : 0),
+				(unsigned long long)height, w1,
+				(unsigned long long)hn_daa_reward(o->net, &v1,
+								  height),
+				w2,
+				(unsigned long long)hn_daa_reward(o->net, &v2,
+								  height));
+	}
 	*cfg = m->v2 ? v2 : v1;
 }
 

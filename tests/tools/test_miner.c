@@ -30,8 +30,11 @@
 #include "hn/vertex.h"
 #include "ledger.h"
 #include "tk.h"
+#include "verify.h"
 
 static char tmpdir[512];
+/* The network of the next srv_start's ledger (NULL: unittests). */
+static const struct hn_network *srv_net;
 
 static const struct hn_network *unittests(void)
 {
@@ -226,7 +229,8 @@ static char *template_json(struct srv *s, const char *query)
 			       json_object_new_int64(t.timestamp));
 	json_object_object_add(o, "version", json_object_new_int(0));
 	json_object_object_add(o, "weight", json_object_new_double(t.weight));
-	json_object_object_add(o, "signal_bits", json_object_new_int(0));
+	json_object_object_add(o, "signal_bits",
+			       json_object_new_int(t.signal_bits));
 	a = json_object_new_array();
 	for (int i = 0; i < 3; i++) {
 		hn_hex_encode(t.parents[i], 32, hex);
@@ -427,7 +431,7 @@ static void srv_start_at(struct srv *s, const char *name, uint32_t now)
 	snprintf(db, sizeof(db), "%s/ledger.db", dir);
 	assert_int_equal(mkdir(dir, 0700), 0);
 	lo.db_path = db;
-	lo.net = unittests();
+	lo.net = srv_net ? srv_net : unittests();
 	lo.create = true;
 	lo.now = srv_clock;
 	lo.now_arg = s;
@@ -605,6 +609,97 @@ static void test_mine_against_api(void **state)
 	assert_int_equal(run_miner(&s, 1, TK_MINE_AUTO, 0, &st, &err), HN_EIO);
 }
 
+/* The weight of the block at @height (its DAA, V1 or V2, over its
+ * stored ancestors) and its own weight. */
+static void daa_of(struct srv *s, uint64_t height, bool v2, double *want,
+		   double *got)
+{
+	const struct hn_network *net = hn_ledger_network(s->l);
+	const struct hn_verify_ctx *ctx = hn_ledger_verify_ctx(s->l);
+	size_t need = hn_daa_blocks_needed(net, height - 1);
+	struct hn_daa_block *chain = calloc(need + 1, sizeof(*chain));
+	struct hn_daa_config cfg;
+	struct hn_ledger_vertex lv;
+	struct hn_vertex *v;
+	uint8_t h[32], p[32];
+
+	assert_non_null(chain);
+	assert_int_equal(hn_ledger_block_at_height(s->l, height, h), 0);
+	assert_int_equal(hn_ledger_block_at_height(s->l, height - 1, p), 0);
+	assert_int_equal(hn_ledger_get(s->l, h, HN_VMETA_CORE, &lv), 0);
+	assert_int_equal(hn_vertex_decode(lv.bytes, lv.len, &v, NULL, 0), 0);
+	hn_ledger_vertex_release(&lv);
+	assert_int_equal(ctx->block_chain(ctx->arg, p, need, chain), 0);
+	if (v2)
+		hn_daa_config_v2(net, &cfg);
+	else
+		hn_daa_config_v1(net, &cfg);
+	assert_int_equal(hn_daa_next_weight(net, &cfg, chain, need,
+					    height - 1, v->timestamp, want),
+			 0);
+	*got = v->weight;
+	hn_vertex_free(v);
+	free(chain);
+}
+
+/* REDUCE_DAA_TARGET on the ledger (--test-features style: lock in on
+ * timeout 8, so MUST_SIGNAL 8..11 with the template's bits, LOCKED_IN at
+ * 12, ACTIVE at 16, V2 from block 17): historic blocks 5 s apart get the
+ * V1 DAA's weight up to 16 and the V2 DAA's from 17 (the miner reads
+ * which off the template's reward); then live templates at a clock 2 s
+ * after the tip fit V2, so the miner never finds a template that fits
+ * neither DAA (before: V1 only, a warning on every live template). */
+static void test_daa_v2(void **state)
+{
+	static const struct hn_feature rdt[] = {
+		{ .name = "REDUCE_DAA_TARGET", .bit = 0, .start_height = 4,
+		  .timeout_height = 8, .lock_in_on_timeout = true,
+		  .version = "0.0.0" },
+	};
+	struct hn_network net = *unittests();
+	struct tk_miner_stats st;
+	struct hn_error err = { 0 };
+	struct hn_block_info bi;
+	struct srv s;
+	double want, got;
+	int rc;
+
+	(void)state;
+	net.features = rdt;
+	net.n_features = 1;
+	srv_net = &net;
+	srv_start(&s, "api4");
+	srv_net = NULL;
+	rc = run_miner(&s, 24, TK_MINE_HISTORIC, 5, &st, &err);
+	if (rc < 0)
+		fail_msg("miner: %s", err.msg);
+	assert_int_equal(st.mined, 24);
+	assert_int_equal(st.daa_unknown, 0);
+	for (uint64_t i = 1; i <= 24; i++) {
+		daa_of(&s, i, i >= 17, &want, &got);
+		if (got != want)
+			fail_msg("block %llu: weight %.10f, %s DAA %.10f",
+				 (unsigned long long)i, got,
+				 i >= 17 ? "V2" : "V1", want);
+	}
+	/* V2 really is lower there: the V1 weight would not do. */
+	daa_of(&s, 24, false, &want, &got);
+	assert_true(got < want - 0.1);
+	/* Live, the clock just after the tip. */
+	assert_int_equal(hn_ledger_best_block(s.l, &bi), 0);
+	s.now = bi.timestamp + 2;
+	rc = run_miner_at(&s, 3, TK_MINE_LIVE, 0, false, s.now, &st, &err);
+	if (rc < 0)
+		fail_msg("miner: %s", err.msg);
+	assert_int_equal(st.mined, 3);
+	assert_int_equal(st.daa_unknown, 0);
+	for (uint64_t i = 25; i <= 27; i++) {
+		daa_of(&s, i, true, &want, &got);
+		assert_true(got == want);
+	}
+	srv_stop(&s, "api4");
+}
+
 /* Catch-up to a fixed "now", then signed txs through push_tx (a ledger
  * whose clock is that now, so the 36 h mempool age check applies), then a
  * block confirming them; the txs chain their change. */
@@ -685,6 +780,7 @@ int main(void)
 		cmocka_unit_test(test_plan),
 		cmocka_unit_test(test_mine_against_api),
 		cmocka_unit_test(test_catch_up),
+		cmocka_unit_test(test_daa_v2),
 		cmocka_unit_test(test_txgen),
 	};
 	size_t n;
