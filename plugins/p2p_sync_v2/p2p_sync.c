@@ -180,17 +180,31 @@ struct sv {
 	uint8_t (*deps)[32];
 };
 
+/* What tells the two streaming servers apart (the shared core is ss_*). */
+struct sserver_kind {
+	enum p2p_cmd end;       /* BLOCKS-END, TRANSACTIONS-END */
+	void (*reset)(struct p2p_sync *s);      /* drops the stream */
+	void (*produce)(struct p2p_sync *s);    /* writes while it may */
+};
+
+/* The shared part of a streaming server. */
+struct sserver {
+	const struct sserver_kind *kind;
+	bool running;           /* a stream is being sent */
+	bool fetching;          /* a node call of the stream is out */
+	uint64_t limit;         /* vertices the request may bring */
+	uint64_t counter;       /* vertices sent that count */
+};
+
 /* Block streaming server (BlockchainStreamingServer). */
 struct bserver {
-	bool running;
+	struct sserver ss;
 	struct sv cur;
 	bool need_next;
 	uint8_t end[32];
-	uint64_t limit, counter;
 	struct sv ahead[PREFETCH];
 	size_t n_ahead, i_ahead;
 	bool ahead_done;        /* the best chain ended in the last fetch */
-	bool fetching;
 };
 
 struct tsitem {
@@ -200,7 +214,7 @@ struct tsitem {
 
 /* Transactions streaming server (TransactionsStreamingServer). */
 struct tserver {
-	bool running;
+	struct sserver ss;
 	struct sv cur;          /* current block */
 	uint8_t last[32];
 	size_t n_start;
@@ -210,8 +224,6 @@ struct tserver {
 	struct p2p_hmap fb_heights; /* block hash -> height + 1 */
 	struct tsitem *q;
 	size_t q_head, q_len, q_cap;
-	uint64_t limit, counter;
-	bool fetching;
 };
 
 struct p2p_sync {
@@ -252,6 +264,7 @@ struct p2p_sync {
 };
 
 static const struct sclient_kind block_kind, tx_kind;
+static const struct sserver_kind bs_kind, ts_kind;
 static void tick_done(struct p2p_sync *s);
 static void run_mempool(struct p2p_sync *s);
 static void mempool_loop(struct p2p_sync *s);
@@ -265,7 +278,7 @@ static struct p2p_env *env_of(struct p2p_sync *s)
 
 static bool streaming(const struct p2p_sync *s)
 {
-	return s->bs.running || s->ts.running;
+	return s->bs.ss.running || s->ts.ss.running;
 }
 
 static void node_failed(struct p2p_sync *s, const char *what, int rc)
@@ -274,6 +287,26 @@ static void node_failed(struct p2p_sync *s, const char *what, int rc)
 		p2p_conn_logf(s->c, P2P_LOG_WARN, "node %s failed: %s", what,
 			      hn_strerror(rc));
 	s->warned_node = true;
+}
+
+/* A node call of this sync cycle failed: the cycle ends (the next tick
+ * starts over). */
+static void cycle_failed(struct p2p_sync *s, const char *what, int rc)
+{
+	node_failed(s, what, rc);
+	tick_done(s);
+}
+
+static void stack_clear(struct p2p_sync *s);
+
+/* The mempool sync stops (the next cycle starts over); @what names the
+ * node call that failed, or is NULL. */
+static void mempool_failed(struct p2p_sync *s, const char *what, int rc)
+{
+	if (what)
+		node_failed(s, what, rc);
+	stack_clear(s);
+	tick_done(s);
 }
 
 /* --- vertices --- */
@@ -459,6 +492,8 @@ struct p2p_sync *p2p_sync_new(struct p2p_conn *c)
 	s->c = c;
 	s->bc.sc.kind = &block_kind;
 	s->tc.sc.kind = &tx_kind;
+	s->bs.ss.kind = &bs_kind;
+	s->ts.ss.kind = &ts_kind;
 	p2p_hmap_init(&s->tc.waiting_for);
 	p2p_hmap_init(&s->tc.existing);
 	p2p_hmap_init(&s->tc.db_index);
@@ -549,8 +584,9 @@ static void bs_reset(struct bserver *bs)
 	for (i = 0; i < PREFETCH; i++)
 		sv_clear(&bs->ahead[i]);
 	bs->n_ahead = bs->i_ahead = 0;
-	bs->running = bs->need_next = bs->ahead_done = false;
-	bs->counter = 0;
+	bs->need_next = bs->ahead_done = false;
+	bs->ss.running = false;
+	bs->ss.counter = 0;
 }
 
 static void ts_reset(struct tserver *ts)
@@ -569,8 +605,9 @@ static void ts_reset(struct tserver *ts)
 	sv_clear(&ts->cur);
 	p2p_hmap_clear(&ts->seen);
 	p2p_hmap_clear(&ts->fb_heights);
-	ts->running = ts->block_started = false;
-	ts->counter = 0;
+	ts->block_started = false;
+	ts->ss.running = false;
+	ts->ss.counter = 0;
 	ts->n_start = 0;
 }
 
@@ -795,8 +832,7 @@ static void behind_cb(void *arg, int rc, size_t n, const bool *found,
 	if (p2p_conn_dead(c) || s->waiting != W_NODE)
 		goto out;
 	if (rc < 0) {
-		node_failed(s, "height_index_get", rc);
-		tick_done(s);
+		cycle_failed(s, "height_index_get", rc);
 		goto out;
 	}
 	if (n == 1 && found[0] && memcmp(hashes[0], s->peer_best.id, 32) == 0)
@@ -818,8 +854,7 @@ static void my_best_cb(void *arg, int rc, uint64_t height,
 	if (p2p_conn_dead(c) || s->waiting != W_NODE)
 		goto out;
 	if (rc < 0) {
-		node_failed(s, "get_best_block", rc);
-		tick_done(s);
+		cycle_failed(s, "get_best_block", rc);
 		goto out;
 	}
 	s->my_best.height = height;
@@ -834,8 +869,7 @@ static void my_best_cb(void *arg, int rc, uint64_t height,
 		rc = env->node->height_hashes(env->ctx, &h, 1, behind_cb, s);
 		if (rc < 0) {
 			p2p_conn_unref(c);
-			node_failed(s, "height_index_get", rc);
-			tick_done(s);
+			cycle_failed(s, "height_index_get", rc);
 		}
 	} else {
 		not_synced(s);
@@ -872,8 +906,7 @@ static int handle_best_block(struct p2p_sync *s, const char *pl, size_t plen)
 	rc = env->node->best_block(env->ctx, my_best_cb, s);
 	if (rc < 0) {
 		p2p_conn_unref(s->c);
-		node_failed(s, "get_best_block", rc);
-		tick_done(s);
+		cycle_failed(s, "get_best_block", rc);
 	}
 	return 0;
 }
@@ -913,8 +946,7 @@ static void pbh_exists_cb(void *arg, int rc, size_t n, const bool *flags)
 	if (p2p_conn_dead(c) || s->waiting != W_NODE)
 		goto out;
 	if (rc < 0 || n != s->n_pbh) {
-		node_failed(s, "vertex_exists", rc < 0 ? rc : HN_EPROTO);
-		tick_done(s);
+		cycle_failed(s, "vertex_exists", rc < 0 ? rc : HN_EPROTO);
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
@@ -999,8 +1031,7 @@ static int handle_peer_block_hashes(struct p2p_sync *s, const char *pl,
 			       pbh_exists_cb, s);
 	if (rc < 0) {
 		p2p_conn_unref(s->c);
-		node_failed(s, "vertex_exists", rc);
-		tick_done(s);
+		cycle_failed(s, "vertex_exists", rc);
 		rc = 0;
 	}
 out:
@@ -2124,9 +2155,7 @@ static void gettx_cb(void *arg, int rc, size_t n, const struct p2p_vinfo *vi)
 	if (p2p_conn_dead(c) || s->waiting != W_NODE)
 		goto out;
 	if (rc < 0 || n != 1) {
-		node_failed(s, "get_vertex", rc < 0 ? rc : HN_EPROTO);
-		stack_clear(s);
-		tick_done(s);
+		mempool_failed(s, "get_vertex", rc < 0 ? rc : HN_EPROTO);
 		goto out;
 	}
 	if (!vi[0].found) {
@@ -2134,8 +2163,7 @@ static void gettx_cb(void *arg, int rc, size_t n, const struct p2p_vinfo *vi)
 		goto out;
 	}
 	if (qv_from_bytes(vi[0].bytes, vi[0].len, &v, NULL, 0) < 0) {
-		stack_clear(s);
-		tick_done(s);
+		mempool_failed(s, NULL, 0);
 		goto out;
 	}
 	op->cont(s, v);
@@ -2160,8 +2188,7 @@ static void get_tx(struct p2p_sync *s, const uint8_t id[32],
 	}
 	op = calloc(1, sizeof(*op));
 	if (!op) {
-		stack_clear(s);
-		tick_done(s);
+		mempool_failed(s, NULL, 0);
 		return;
 	}
 	op->s = s;
@@ -2174,9 +2201,7 @@ static void get_tx(struct p2p_sync *s, const uint8_t id[32],
 	if (rc < 0) {
 		free(op);
 		p2p_conn_unref(s->c);
-		node_failed(s, "get_vertex", rc);
-		stack_clear(s);
-		tick_done(s);
+		mempool_failed(s, "get_vertex", rc);
 	}
 }
 
@@ -2236,9 +2261,7 @@ static void mempool_added_cb(void *arg, int rc, size_t n,
 	if (p2p_conn_dead(c) || s->waiting != W_NODE)
 		goto out;
 	if (rc < 0 || n < 1) {
-		node_failed(s, "on_new_vertex", rc < 0 ? rc : HN_EPROTO);
-		stack_clear(s);
-		tick_done(s);
+		mempool_failed(s, "on_new_vertex", rc < 0 ? rc : HN_EPROTO);
 		goto out;
 	}
 	if (res[0] == P2P_ADD_INVALID) {
@@ -2249,8 +2272,7 @@ static void mempool_added_cb(void *arg, int rc, size_t n,
 		goto out;
 	}
 	if (res[0] == P2P_ADD_MISSING_DEPS) {
-		stack_clear(s);
-		tick_done(s);
+		mempool_failed(s, NULL, 0);
 		goto out;
 	}
 	if (res[0] == P2P_ADD_ACCEPTED)
@@ -2282,9 +2304,7 @@ static void dfs_deps_cb(void *arg, int rc, size_t n, const bool *flags)
 	    s->stack[s->n_stack - 1] != v)
 		goto out;
 	if (rc < 0 || n != v->n_deps + 1) {
-		node_failed(s, "vertex_exists", rc < 0 ? rc : HN_EPROTO);
-		stack_clear(s);
-		tick_done(s);
+		mempool_failed(s, "vertex_exists", rc < 0 ? rc : HN_EPROTO);
 		goto out;
 	}
 	/* _next_missing_dep: inputs first, then parents. */
@@ -2312,8 +2332,7 @@ static void dfs_deps_cb(void *arg, int rc, size_t n, const bool *flags)
 		size_t len = v->len;
 
 		if (!aop) {
-			stack_clear(s);
-			tick_done(s);
+			mempool_failed(s, NULL, 0);
 			goto out;
 		}
 		aop->s = s;
@@ -2326,9 +2345,7 @@ static void dfs_deps_cb(void *arg, int rc, size_t n, const bool *flags)
 		if (rc < 0) {
 			free(aop);
 			p2p_conn_unref(c);
-			node_failed(s, "on_new_vertex", rc);
-			stack_clear(s);
-			tick_done(s);
+			mempool_failed(s, "on_new_vertex", rc);
 		}
 	}
 	(void)i;
@@ -2357,8 +2374,7 @@ static void dfs_step(struct p2p_sync *s)
 	if (!op || !hashes) {
 		free(op);
 		free(hashes);
-		stack_clear(s);
-		tick_done(s);
+		mempool_failed(s, NULL, 0);
 		return;
 	}
 	op->s = s;
@@ -2373,9 +2389,7 @@ static void dfs_step(struct p2p_sync *s)
 	if (rc < 0) {
 		free(op);
 		p2p_conn_unref(s->c);
-		node_failed(s, "vertex_exists", rc);
-		stack_clear(s);
-		tick_done(s);
+		mempool_failed(s, "vertex_exists", rc);
 	}
 }
 
@@ -2562,6 +2576,26 @@ static int handle_relay(struct p2p_sync *s, const char *pl, size_t plen)
 
 /* --- server: simple requests --- */
 
+/* A request's node call failed: the reference's handler raised. */
+static void srv_failed(struct p2p_sync *s, enum p2p_cmd cmd, const char *what,
+		       int rc)
+{
+	node_failed(s, what, rc);
+	p2p_conn_error_close(s->c, "Error processing \"%s\" command",
+			     p2p_cmd_name(cmd));
+}
+
+/* A request's node call could not be made: frees @op and releases the
+ * connection held for it.  Returns the handler's result. */
+static int srv_call_failed(struct p2p_sync *s, void *op, const char *what,
+			   int rc)
+{
+	free(op);
+	p2p_conn_release(s->c);
+	node_failed(s, what, rc);
+	return EHANDLER;
+}
+
 static void best_block_srv_cb(void *arg, int rc, uint64_t height,
 			      const uint8_t hash[32])
 {
@@ -2572,9 +2606,7 @@ static void best_block_srv_cb(void *arg, int rc, uint64_t height,
 	if (p2p_conn_dead(c))
 		goto out;
 	if (rc < 0) {
-		node_failed(s, "get_best_block", rc);
-		p2p_conn_error_close(c, "Error processing \"GET-BEST-BLOCK\" "
-				     "command");
+		srv_failed(s, P2P_CMD_GET_BEST_BLOCK, "get_best_block", rc);
 		goto out;
 	}
 	p2p_hex32(hash, hex);
@@ -2592,11 +2624,8 @@ static int handle_get_best_block(struct p2p_sync *s)
 
 	p2p_conn_hold(s->c);
 	rc = env->node->best_block(env->ctx, best_block_srv_cb, s);
-	if (rc < 0) {
-		p2p_conn_release(s->c);
-		node_failed(s, "get_best_block", rc);
-		return EHANDLER;
-	}
+	if (rc < 0)
+		return srv_call_failed(s, NULL, "get_best_block", rc);
 	return 0;
 }
 
@@ -2617,9 +2646,8 @@ static void pbh_vinfo_cb(void *arg, int rc, size_t n,
 	if (p2p_conn_dead(c))
 		goto out;
 	if (rc < 0) {
-		node_failed(op->s, "get_vertex", rc);
-		p2p_conn_error_close(c, "Error processing "
-				     "\"GET-PEER-BLOCK-HASHES\" command");
+		srv_failed(op->s, P2P_CMD_GET_PEER_BLOCK_HASHES, "get_vertex",
+			   rc);
 		goto out;
 	}
 	p2p_buf_append(&b, "[", 1);
@@ -2654,9 +2682,8 @@ static void pbh_hashes_cb(void *arg, int rc, size_t n, const bool *found,
 	if (p2p_conn_dead(c))
 		goto fail;
 	if (rc < 0 || n != op->n) {
-		node_failed(s, "height_index_get", rc < 0 ? rc : HN_EPROTO);
-		p2p_conn_error_close(c, "Error processing "
-				     "\"GET-PEER-BLOCK-HASHES\" command");
+		srv_failed(s, P2P_CMD_GET_PEER_BLOCK_HASHES, "height_index_get",
+			   rc < 0 ? rc : HN_EPROTO);
 		goto fail;
 	}
 	while (k < n && found[k])
@@ -2669,9 +2696,7 @@ static void pbh_hashes_cb(void *arg, int rc, size_t n, const bool *found,
 	rc = env->node->get_vertices(env->ctx, hashes, k, pbh_vinfo_cb, op);
 	if (rc == 0)
 		return;
-	node_failed(s, "get_vertex", rc);
-	p2p_conn_error_close(c, "Error processing \"GET-PEER-BLOCK-HASHES\" "
-			     "command");
+	srv_failed(s, P2P_CMD_GET_PEER_BLOCK_HASHES, "get_vertex", rc);
 fail:
 	free(op);
 	p2p_conn_release(c);
@@ -2725,12 +2750,8 @@ static int handle_get_peer_block_hashes(struct p2p_sync *s, const char *pl,
 	p2p_conn_hold(s->c);
 	rc = env->node->height_hashes(env->ctx, op->heights, op->n,
 				      pbh_hashes_cb, op);
-	if (rc < 0) {
-		free(op);
-		p2p_conn_release(s->c);
-		node_failed(s, "height_index_get", rc);
-		return EHANDLER;
-	}
+	if (rc < 0)
+		return srv_call_failed(s, op, "height_index_get", rc);
 	return 0;
 }
 
@@ -2744,9 +2765,7 @@ static void tips_srv_cb(void *arg, int rc, size_t n, const bool *found,
 	if (p2p_conn_dead(c))
 		goto out;
 	if (rc < 0) {
-		node_failed(s, "get_mempool_tips", rc);
-		p2p_conn_error_close(c, "Error processing \"GET-TIPS\" "
-				     "command");
+		srv_failed(s, P2P_CMD_GET_TIPS, "get_mempool_tips", rc);
 		goto out;
 	}
 	for (i = 0; i < n && !p2p_conn_dead(c); i++) {
@@ -2773,11 +2792,8 @@ static int handle_get_tips(struct p2p_sync *s)
 	}
 	p2p_conn_hold(s->c);
 	rc = env->node->mempool_tips(env->ctx, tips_srv_cb, s);
-	if (rc < 0) {
-		p2p_conn_release(s->c);
-		node_failed(s, "get_mempool_tips", rc);
-		return EHANDLER;
-	}
+	if (rc < 0)
+		return srv_call_failed(s, NULL, "get_mempool_tips", rc);
 	return 0;
 }
 
@@ -2795,9 +2811,7 @@ static void getdata_cb(void *arg, int rc, size_t n, const struct p2p_vinfo *vi)
 	if (p2p_conn_dead(c))
 		goto out;
 	if (rc < 0) {
-		node_failed(op->s, "get_vertex", rc);
-		p2p_conn_error_close(c, "Error processing \"GET-DATA\" "
-				     "command");
+		srv_failed(op->s, P2P_CMD_GET_DATA, "get_vertex", rc);
 		goto out;
 	}
 	if (n == 1 && vi[0].found)
@@ -2862,21 +2876,69 @@ static int handle_get_data(struct p2p_sync *s, const char *pl, size_t plen)
 	p2p_conn_hold(s->c);
 	rc = env->node->get_vertices(env->ctx, (const uint8_t (*)[32])id, 1,
 				     getdata_cb, op);
-	if (rc < 0) {
-		free(op);
-		p2p_conn_release(s->c);
-		node_failed(s, "get_vertex", rc);
-		return EHANDLER;
-	}
+	if (rc < 0)
+		return srv_call_failed(s, op, "get_vertex", rc);
 	return 0;
+}
+
+/* --- server: the streaming core shared by blocks and transactions --- */
+
+static void ss_start(struct p2p_sync *s, struct sserver *ss, uint64_t limit)
+{
+	ss->limit = limit;
+	ss->running = true;
+	ss->kind->produce(s);
+}
+
+/* Ends the stream with @code (StreamEnd). */
+static void ss_end(struct p2p_sync *s, struct sserver *ss, int code)
+{
+	ss->kind->reset(s);
+	p2p_conn_sendf(s->c, ss->kind->end, "%d", code);
+}
+
+/* A node call of the stream failed: the stream ends with INTERNAL_ERROR. */
+static void ss_failed(struct p2p_sync *s, struct sserver *ss, const char *what,
+		      int rc)
+{
+	ss->fetching = false;
+	node_failed(s, what, rc);
+	ss_end(s, ss, INTERNAL_ERROR);
+}
+
+/* A node answer for the stream: false when the stream is gone, or when
+ * the call failed or the answer is not @complete (the stream then ended). */
+static bool ss_answer(struct p2p_sync *s, struct sserver *ss, int rc,
+		      bool complete, const char *what)
+{
+	if (p2p_conn_dead(s->c) || !ss->running)
+		return false;
+	if (rc < 0 || !complete) {
+		ss_failed(s, ss, what, rc < 0 ? rc : HN_EPROTO);
+		return false;
+	}
+	return true;
+}
+
+/* Output drained: a stream not waiting for the node writes on. */
+static void ss_resume(struct p2p_sync *s, struct sserver *ss)
+{
+	if (ss->running && !ss->fetching && !p2p_conn_dead(s->c))
+		ss->kind->produce(s);
+}
+
+/* STOP-*-STREAMING from the peer. */
+static void ss_stop(struct p2p_sync *s, struct sserver *ss)
+{
+	if (ss->running)
+		ss_end(s, ss, PER_REQUEST);
 }
 
 /* --- server: block stream --- */
 
 static void bs_end(struct p2p_sync *s, int code)
 {
-	bs_reset(&s->bs);
-	p2p_conn_sendf(s->c, P2P_CMD_BLOCKS_END, "%d", code);
+	ss_end(s, &s->bs.ss, code);
 }
 
 struct bsfetch_op {
@@ -2894,14 +2956,9 @@ static void bs_vinfo_cb(void *arg, int rc, size_t n,
 	struct bserver *bs = &s->bs;
 	size_t i;
 
-	if (p2p_conn_dead(c) || !bs->running)
+	if (!ss_answer(s, &bs->ss, rc, n == op->n, "get_vertex"))
 		goto out;
-	bs->fetching = false;
-	if (rc < 0 || n != op->n) {
-		node_failed(s, "get_vertex", rc < 0 ? rc : HN_EPROTO);
-		bs_end(s, INTERNAL_ERROR);
-		goto out;
-	}
+	bs->ss.fetching = false;
 	for (i = 0; i < n; i++) {
 		if (!vi[i].found) {
 			bs->ahead_done = true;
@@ -2930,20 +2987,14 @@ static void bs_hashes_cb(void *arg, int rc, size_t n, const bool *found,
 	struct bserver *bs = &s->bs;
 	size_t k = 0;
 
-	if (p2p_conn_dead(c) || !bs->running)
+	if (!ss_answer(s, &bs->ss, rc, n == op->n, "height_index_get"))
 		goto fail;
-	if (rc < 0 || n != op->n) {
-		node_failed(s, "height_index_get", rc < 0 ? rc : HN_EPROTO);
-		bs->fetching = false;
-		bs_end(s, INTERNAL_ERROR);
-		goto fail;
-	}
 	while (k < n && found[k])
 		k++;
 	if (k < n)
 		bs->ahead_done = true;
 	if (k == 0) {
-		bs->fetching = false;
+		bs->ss.fetching = false;
 		bs_produce(s);
 		goto fail;
 	}
@@ -2951,9 +3002,7 @@ static void bs_hashes_cb(void *arg, int rc, size_t n, const bool *found,
 	rc = env->node->get_vertices(env->ctx, hashes, k, bs_vinfo_cb, op);
 	if (rc == 0)
 		return;
-	node_failed(s, "get_vertex", rc);
-	bs->fetching = false;
-	bs_end(s, INTERNAL_ERROR);
+	ss_failed(s, &bs->ss, "get_vertex", rc);
 fail:
 	free(op);
 	p2p_conn_unref(c);
@@ -2978,20 +3027,18 @@ static void bs_fetch(struct p2p_sync *s)
 	op->s = s;
 	op->base = (uint64_t)bs->cur.height + 1;
 	op->n = PREFETCH;
-	if (bs->limit - bs->counter + 1 < op->n)
-		op->n = (size_t)(bs->limit - bs->counter + 1);
+	if (bs->ss.limit - bs->ss.counter + 1 < op->n)
+		op->n = (size_t)(bs->ss.limit - bs->ss.counter + 1);
 	for (i = 0; i < op->n; i++)
 		heights[i] = op->base + i;
-	bs->fetching = true;
+	bs->ss.fetching = true;
 	p2p_conn_ref(s->c);
 	rc = env->node->height_hashes(env->ctx, heights, op->n, bs_hashes_cb,
 				      op);
 	if (rc < 0) {
 		free(op);
 		p2p_conn_unref(s->c);
-		bs->fetching = false;
-		node_failed(s, "height_index_get", rc);
-		bs_end(s, INTERNAL_ERROR);
+		ss_failed(s, &bs->ss, "height_index_get", rc);
 	}
 }
 
@@ -3001,7 +3048,7 @@ static void bs_produce(struct p2p_sync *s)
 	struct bserver *bs = &s->bs;
 	struct p2p_conn *c = s->c;
 
-	while (bs->running && !bs->fetching && !p2p_conn_dead(c)) {
+	while (bs->ss.running && !bs->ss.fetching && !p2p_conn_dead(c)) {
 		if (bs->need_next) {
 			if (bs->i_ahead >= bs->n_ahead) {
 				if (!bs->ahead_done) {
@@ -3021,7 +3068,7 @@ static void bs_produce(struct p2p_sync *s)
 				bs_end(s, NO_MORE_BLOCKS);
 				return;
 			}
-			if (bs->counter >= bs->limit) {
+			if (bs->ss.counter >= bs->ss.limit) {
 				bs_end(s, LIMIT_EXCEEDED);
 				return;
 			}
@@ -3038,7 +3085,7 @@ static void bs_produce(struct p2p_sync *s)
 			bs_end(s, END_HASH_REACHED);
 			return;
 		}
-		bs->counter++;
+		bs->ss.counter++;
 		send_b64(c, P2P_CMD_BLOCKS, NULL, bs->cur.bytes, bs->cur.len);
 		bs->need_next = true;
 	}
@@ -3061,9 +3108,8 @@ static void gnb_cb(void *arg, int rc, size_t n, const struct p2p_vinfo *vi)
 	if (p2p_conn_dead(c))
 		goto out;
 	if (rc < 0 || n != 2) {
-		node_failed(s, "get_vertex", rc < 0 ? rc : HN_EPROTO);
-		p2p_conn_error_close(c, "Error processing \"GET-NEXT-BLOCKS\" "
-				     "command");
+		srv_failed(s, P2P_CMD_GET_NEXT_BLOCKS, "get_vertex",
+			   rc < 0 ? rc : HN_EPROTO);
 		goto out;
 	}
 	if (!vi[0].found || !vi[0].is_block) {
@@ -3087,10 +3133,8 @@ static void gnb_cb(void *arg, int rc, size_t n, const struct p2p_vinfo *vi)
 		goto out;
 	}
 	memcpy(bs->end, op->end, 32);
-	bs->limit = op->quantity < STREAMING_LIMIT ? op->quantity :
-		    STREAMING_LIMIT;
-	bs->running = true;
-	bs_produce(s);
+	ss_start(s, &bs->ss, op->quantity < STREAMING_LIMIT ? op->quantity :
+		 STREAMING_LIMIT);
 out:
 	free(op);
 	p2p_conn_release(c);
@@ -3134,12 +3178,8 @@ static int handle_get_next_blocks(struct p2p_sync *s, const char *pl,
 	p2p_conn_hold(s->c);
 	rc = env->node->get_vertices(env->ctx, (const uint8_t (*)[32])ids, 2,
 				     gnb_cb, op);
-	if (rc < 0) {
-		free(op);
-		p2p_conn_release(s->c);
-		node_failed(s, "get_vertex", rc);
-		return EHANDLER;
-	}
+	if (rc < 0)
+		return srv_call_failed(s, op, "get_vertex", rc);
 	return 0;
 }
 
@@ -3147,8 +3187,7 @@ static int handle_get_next_blocks(struct p2p_sync *s, const char *pl,
 
 static void ts_end(struct p2p_sync *s, int code)
 {
-	ts_reset(&s->ts);
-	p2p_conn_sendf(s->c, P2P_CMD_TRANSACTIONS_END, "%d", code);
+	ss_end(s, &s->ts.ss, code);
 }
 
 static int ts_push(struct tserver *ts, const uint8_t h[32], struct sv *v)
@@ -3209,14 +3248,9 @@ static void ts_fetch_cb(void *arg, int rc, size_t n,
 	struct tserver *ts = &s->ts;
 	size_t i;
 
-	if (p2p_conn_dead(c) || !ts->running)
+	if (!ss_answer(s, &ts->ss, rc, n == op->n, "get_vertex"))
 		goto out;
-	ts->fetching = false;
-	if (rc < 0 || n != op->n) {
-		node_failed(s, "get_vertex", rc < 0 ? rc : HN_EPROTO);
-		ts_end(s, INTERNAL_ERROR);
-		goto out;
-	}
+	ts->ss.fetching = false;
 	for (i = 0; i < n; i++) {
 		if (op->fb_lookup) {
 			if (!vi[i].found || vi[i].height < 0) {
@@ -3300,7 +3334,7 @@ static void ts_fetch(struct p2p_sync *s)
 			memcpy(op->hashes[op->n++], ts->q[i].hash, 32);
 		}
 	}
-	ts->fetching = true;
+	ts->ss.fetching = true;
 	p2p_conn_ref(s->c);
 	rc = env->node->get_vertices(env->ctx,
 				     (const uint8_t (*)[32])op->hashes, op->n,
@@ -3309,9 +3343,7 @@ static void ts_fetch(struct p2p_sync *s)
 		free(op->hashes);
 		free(op);
 		p2p_conn_unref(s->c);
-		ts->fetching = false;
-		node_failed(s, "get_vertex", rc);
-		ts_end(s, INTERNAL_ERROR);
+		ss_failed(s, &ts->ss, "get_vertex", rc);
 	}
 }
 
@@ -3329,14 +3361,10 @@ static void ts_next_vinfo_cb(void *arg, int rc, size_t n,
 	struct p2p_conn *c = s->c;
 	struct tserver *ts = &s->ts;
 
-	if (p2p_conn_dead(c) || !ts->running)
+	if (!ss_answer(s, &ts->ss, rc, rc >= 0 && n == op->n && vi[0].found,
+		       "get_vertex"))
 		goto out;
-	ts->fetching = false;
-	if (rc < 0 || n != op->n || !vi[0].found) {
-		node_failed(s, "get_vertex", rc < 0 ? rc : HN_EPROTO);
-		ts_end(s, INTERNAL_ERROR);
-		goto out;
-	}
+	ts->ss.fetching = false;
 	if (vi[0].voided) {
 		ts_end(s, STREAM_BECAME_VOIDED);
 		goto out;
@@ -3368,14 +3396,8 @@ static void ts_next_hash_cb(void *arg, int rc, size_t n, const bool *found,
 	struct p2p_env *env = env_of(s);
 	struct tserver *ts = &s->ts;
 
-	if (p2p_conn_dead(c) || !ts->running)
+	if (!ss_answer(s, &ts->ss, rc, n == 1, "height_index_get"))
 		goto fail;
-	if (rc < 0 || n != 1) {
-		node_failed(s, "height_index_get", rc < 0 ? rc : HN_EPROTO);
-		ts->fetching = false;
-		ts_end(s, INTERNAL_ERROR);
-		goto fail;
-	}
 	op->n = 1;
 	if (found[0]) {
 		memcpy(op->ids[1], hashes[0], 32);
@@ -3386,9 +3408,7 @@ static void ts_next_hash_cb(void *arg, int rc, size_t n, const bool *found,
 				     ts_next_vinfo_cb, op);
 	if (rc == 0)
 		return;
-	node_failed(s, "get_vertex", rc);
-	ts->fetching = false;
-	ts_end(s, INTERNAL_ERROR);
+	ss_failed(s, &ts->ss, "get_vertex", rc);
 fail:
 	free(op);
 	p2p_conn_unref(c);
@@ -3409,15 +3429,13 @@ static void ts_next_block(struct p2p_sync *s)
 	}
 	op->s = s;
 	memcpy(op->ids[0], ts->cur.hash, 32);
-	ts->fetching = true;
+	ts->ss.fetching = true;
 	p2p_conn_ref(s->c);
 	rc = env->node->height_hashes(env->ctx, &h, 1, ts_next_hash_cb, op);
 	if (rc < 0) {
 		free(op);
 		p2p_conn_unref(s->c);
-		ts->fetching = false;
-		node_failed(s, "height_index_get", rc);
-		ts_end(s, INTERNAL_ERROR);
+		ss_failed(s, &ts->ss, "height_index_get", rc);
 	}
 }
 
@@ -3427,7 +3445,7 @@ static void ts_produce(struct p2p_sync *s)
 	struct tserver *ts = &s->ts;
 	struct p2p_conn *c = s->c;
 
-	while (ts->running && !ts->fetching && !p2p_conn_dead(c)) {
+	while (ts->ss.running && !ts->ss.fetching && !p2p_conn_dead(c)) {
 		struct tsitem *it;
 		struct sv *v;
 		int64_t fbh;
@@ -3489,8 +3507,8 @@ static void ts_produce(struct p2p_sync *s)
 			if (fbh >= ts->cur.height) {
 				send_b64(c, P2P_CMD_TRANSACTION, NULL, v->bytes,
 					 v->len);
-				ts->counter++;
-				if (ts->counter >= ts->limit) {
+				ts->ss.counter++;
+				if (ts->ss.counter >= ts->ss.limit) {
 					sv_clear(v);
 					free(v);
 					ts_end(s, LIMIT_EXCEEDED);
@@ -3527,9 +3545,8 @@ static void gtb_cb(void *arg, int rc, size_t n, const struct p2p_vinfo *vi)
 	if (p2p_conn_dead(c))
 		goto out;
 	if (rc < 0 || n != op->n) {
-		node_failed(s, "get_vertex", rc < 0 ? rc : HN_EPROTO);
-		p2p_conn_error_close(c, "Error processing "
-				     "\"GET-TRANSACTIONS-BFS\" command");
+		srv_failed(s, P2P_CMD_GET_TRANSACTIONS_BFS, "get_vertex",
+			   rc < 0 ? rc : HN_EPROTO);
 		goto out;
 	}
 	for (i = 0; i < 2; i++) {
@@ -3566,9 +3583,7 @@ static void gtb_cb(void *arg, int rc, size_t n, const struct p2p_vinfo *vi)
 	memcpy(ts->last, op->ids[1], 32);
 	ts->n_start = n - 2;
 	memcpy(ts->start_from, op->ids[2], ts->n_start * 32);
-	ts->limit = STREAMING_LIMIT;
-	ts->running = true;
-	ts_produce(s);
+	ss_start(s, &ts->ss, STREAMING_LIMIT);
 out:
 	free(op);
 	p2p_conn_release(c);
@@ -3629,22 +3644,38 @@ static int handle_get_transactions_bfs(struct p2p_sync *s, const char *pl,
 	rc = env->node->get_vertices(env->ctx,
 				     (const uint8_t (*)[32])op->ids, op->n,
 				     gtb_cb, op);
-	if (rc < 0) {
-		free(op);
-		p2p_conn_release(s->c);
-		node_failed(s, "get_vertex", rc);
-		return EHANDLER;
-	}
+	if (rc < 0)
+		return srv_call_failed(s, op, "get_vertex", rc);
 	return 0;
 }
 
 void p2p_sync_on_drain(struct p2p_sync *s)
 {
-	if (s->bs.running && !s->bs.fetching)
-		bs_produce(s);
-	if (s->ts.running && !s->ts.fetching && !p2p_conn_dead(s->c))
-		ts_produce(s);
+	ss_resume(s, &s->bs.ss);
+	ss_resume(s, &s->ts.ss);
 }
+
+static void bs_drop(struct p2p_sync *s)
+{
+	bs_reset(&s->bs);
+}
+
+static void ts_drop(struct p2p_sync *s)
+{
+	ts_reset(&s->ts);
+}
+
+static const struct sserver_kind bs_kind = {
+	.end = P2P_CMD_BLOCKS_END,
+	.reset = bs_drop,
+	.produce = bs_produce,
+};
+
+static const struct sserver_kind ts_kind = {
+	.end = P2P_CMD_TRANSACTIONS_END,
+	.reset = ts_drop,
+	.produce = ts_produce,
+};
 
 /* --- dispatch (agent.py get_cmd_dict) --- */
 
@@ -3687,12 +3718,10 @@ int p2p_sync_handle(struct p2p_sync *s, enum p2p_cmd cmd, const char *pl,
 		rc = handle_peer_block_hashes(s, pl, plen);
 		break;
 	case P2P_CMD_STOP_BLOCK_STREAMING:
-		if (s->bs.running)
-			bs_end(s, PER_REQUEST);
+		ss_stop(s, &s->bs.ss);
 		break;
 	case P2P_CMD_STOP_TRANSACTIONS_STREAMING:
-		if (s->ts.running)
-			ts_end(s, PER_REQUEST);
+		ss_stop(s, &s->ts.ss);
 		break;
 	case P2P_CMD_GET_TIPS:
 		rc = handle_get_tips(s);
