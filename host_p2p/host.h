@@ -18,6 +18,7 @@
 #include <pthread.h>
 
 #include <ev.h>
+#include <json-c/json.h>
 #include <nng/nng.h>
 
 #include "hathor/node.h"
@@ -87,6 +88,8 @@ struct host {
 
 /* host_node.c: the plugin's node service over node.ipc. */
 extern const struct hathor_node_ops host_node_ops;
+/* Member @k of @o when @o is an object (borrowed from @o), else NULL. */
+struct json_object *host_member(struct json_object *o, const char *k);
 /* Completes every call of plugin @h still pending with HATHOR_ECLOSED. */
 void host_node_cancel(void *node_ctx, struct hathor_host *h);
 

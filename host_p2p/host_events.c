@@ -82,32 +82,22 @@ static int ev_type(const char *s)
 	return 0;
 }
 
-static struct json_object *member(struct json_object *o, const char *k)
-{
-	struct json_object *v = NULL;
-
-	if (!json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, k, &v))
-		return NULL;
-	return v;
-}
-
 static void opt_hash(struct json_object *o, const char *k, uint8_t out[32])
 {
-	if (member(o, k))
-		hn_rpc_v_hash(member(o, k), out, NULL);
+	if (host_member(o, k))
+		hn_rpc_v_hash(host_member(o, k), out, NULL);
 }
 
 static void opt_u64(struct json_object *o, const char *k, uint64_t *out)
 {
-	if (member(o, k))
-		hn_rpc_v_u64(member(o, k), out, NULL);
+	if (host_member(o, k))
+		hn_rpc_v_u64(host_member(o, k), out, NULL);
 }
 
 static void opt_bool(struct json_object *o, const char *k, bool *out)
 {
-	if (member(o, k))
-		hn_rpc_v_bool(member(o, k), out, NULL);
+	if (host_member(o, k))
+		hn_rpc_v_bool(host_member(o, k), out, NULL);
 }
 
 /* Decodes and delivers one event object.  Returns its seq, 0 if bad. */
@@ -120,8 +110,8 @@ static uint64_t deliver_one(struct host *hs, struct json_object *o)
 	memset(&ev, 0, sizeof(ev));
 	ev.size = sizeof(ev);
 	ev.epoch = hs->ev_epoch;
-	if (hn_rpc_v_u64(member(o, "seq"), &ev.seq, NULL) < 0 ||
-	    hn_rpc_v_str(member(o, "type"), &type, NULL) < 0)
+	if (hn_rpc_v_u64(host_member(o, "seq"), &ev.seq, NULL) < 0 ||
+	    hn_rpc_v_str(host_member(o, "type"), &type, NULL) < 0)
 		return 0;
 	ev.type = (uint32_t)ev_type(type);
 	opt_hash(o, "hash", ev.hash);
@@ -132,14 +122,14 @@ static uint64_t deliver_one(struct host *hs, struct json_object *o)
 	opt_u64(o, "old_height", &ev.old_height);
 	opt_hash(o, "common", ev.common);
 	opt_u64(o, "reorg_depth", &ev.reorg_depth);
-	if (member(o, "bytes") &&
-	    hn_rpc_v_bytes(member(o, "bytes"), hs->max_msg, &bytes, &ev.len,
-			   NULL) == 0)
+	if (host_member(o, "bytes") &&
+	    hn_rpc_v_bytes(host_member(o, "bytes"), hs->max_msg, &bytes,
+			   &ev.len, NULL) == 0)
 		ev.bytes = bytes;
-	if (member(o, "key"))
-		hn_rpc_v_str(member(o, "key"), &ev.key, NULL);
-	if (member(o, "json"))
-		hn_rpc_v_str(member(o, "json"), &ev.json, NULL);
+	if (host_member(o, "key"))
+		hn_rpc_v_str(host_member(o, "key"), &ev.key, NULL);
+	if (host_member(o, "json"))
+		hn_rpc_v_str(host_member(o, "json"), &ev.json, NULL);
 	if (ev.type && hs->rt)
 		hn_plugin_rt_event(hs->rt, &ev);
 	free(bytes);
@@ -159,6 +149,28 @@ static void deliver_resync(struct host *hs)
 		hn_plugin_rt_event(hs->rt, &ev);
 }
 
+/* Delivers the events of the array @a that follow ev_last, in order,
+ * until a gap (returns true) or a stop. */
+static bool deliver_events(struct host *hs, struct json_object *a)
+{
+	size_t i, n = json_object_is_type(a, json_type_array) ?
+		      json_object_array_length(a) : 0;
+
+	for (i = 0; i < n && !hs->stopping; i++) {
+		struct json_object *o = json_object_array_get_idx(a, i);
+		uint64_t seq = 0;
+
+		if (hn_rpc_v_u64(host_member(o, "seq"), &seq, NULL) < 0 ||
+		    seq <= hs->ev_last)
+			continue;
+		if (seq != hs->ev_last + 1)
+			return true;
+		deliver_one(hs, o);
+		hs->ev_last = seq;
+	}
+	return false;
+}
+
 static void resync_start(struct host *hs, const char *why);
 
 static void since_done(void *arg, int rc, struct hn_rpc_resp *resp)
@@ -168,7 +180,7 @@ static void since_done(void *arg, int rc, struct hn_rpc_resp *resp)
 	uint64_t last = 0, epoch = 0;
 	bool reset = false;
 	const char *ep = NULL;
-	size_t i, n = 0;
+	size_t n = 0;
 
 	hs->ev_resyncing = false;
 	if (hs->stopping || rc == HN_ECLOSED)
@@ -179,15 +191,15 @@ static void since_done(void *arg, int rc, struct hn_rpc_resp *resp)
 		return;         /* the next heartbeat retries */
 	}
 	r = resp->result;
-	if (hn_rpc_v_u64(member(r, "last_seq"), &last, NULL) < 0 ||
-	    hn_rpc_v_bool(member(r, "reset"), &reset, NULL) < 0 ||
-	    hn_rpc_v_str(member(r, "epoch"), &ep, NULL) < 0 ||
+	if (hn_rpc_v_u64(host_member(r, "last_seq"), &last, NULL) < 0 ||
+	    hn_rpc_v_bool(host_member(r, "reset"), &reset, NULL) < 0 ||
+	    hn_rpc_v_str(host_member(r, "epoch"), &ep, NULL) < 0 ||
 	    host_epoch_parse(ep, &epoch) < 0 ||
-	    hn_rpc_v_array(member(r, "events"), 100000, &n, NULL) < 0) {
+	    hn_rpc_v_array(host_member(r, "events"), 100000, &n, NULL) < 0) {
 		hn_log(HN_LOG_WARN, hs->comp, "malformed events_since reply");
 		return;
 	}
-	a = member(r, "events");
+	a = host_member(r, "events");
 	if (reset || epoch != hs->ev_epoch) {
 		hn_log(HN_LOG_WARN, hs->comp, "events after seq %" PRIu64
 		       " are gone from the core's ring: full resync",
@@ -197,18 +209,7 @@ static void since_done(void *arg, int rc, struct hn_rpc_resp *resp)
 		deliver_resync(hs);
 		return;
 	}
-	for (i = 0; i < n; i++) {
-		struct json_object *o = json_object_array_get_idx(a, i);
-		uint64_t seq = 0;
-
-		if (hn_rpc_v_u64(member(o, "seq"), &seq, NULL) < 0 ||
-		    seq <= hs->ev_last)
-			continue;
-		if (seq != hs->ev_last + 1)
-			break;
-		deliver_one(hs, o);
-		hs->ev_last = seq;
-	}
+	deliver_events(hs, a);  /* a gap: fetched again below */
 	if (hs->ev_last < last)
 		resync_start(hs, "more events to fetch");
 }
@@ -241,10 +242,9 @@ static void handle_msg(struct host *hs, const char *buf, size_t len)
 	struct json_object *a;
 	const char *ep = NULL;
 	uint64_t epoch = 0, last = 0;
-	size_t i, n;
 
 	if (hn_rpc_req_parse(buf, len, hs->max_msg, &req, &e) < 0 ||
-	    hn_rpc_v_str(member(req.params, "epoch"), &ep, NULL) < 0 ||
+	    hn_rpc_v_str(host_member(req.params, "epoch"), &ep, NULL) < 0 ||
 	    host_epoch_parse(ep, &epoch) < 0) {
 		hn_log(HN_LOG_WARN, hs->comp, "malformed events message "
 		       "dropped");
@@ -259,29 +259,13 @@ static void handle_msg(struct host *hs, const char *buf, size_t len)
 		deliver_resync(hs);
 	}
 	if (strcmp(req.method, "heartbeat") == 0) {
-		if (hn_rpc_v_u64(member(req.params, "last_seq"), &last,
+		if (hn_rpc_v_u64(host_member(req.params, "last_seq"), &last,
 				 NULL) == 0 && last > hs->ev_last)
 			resync_start(hs, "heartbeat shows missed events");
 	} else if (strcmp(req.method, "events") == 0 && !hs->ev_resyncing) {
-		a = member(req.params, "events");
-		n = json_object_is_type(a, json_type_array) ?
-		    json_object_array_length(a) : 0;
-		for (i = 0; i < n; i++) {
-			struct json_object *o = json_object_array_get_idx(a, i);
-			uint64_t seq = 0;
-
-			if (hn_rpc_v_u64(member(o, "seq"), &seq, NULL) < 0 ||
-			    seq <= hs->ev_last)
-				continue;
-			if (seq != hs->ev_last + 1) {
-				resync_start(hs, "gap in the event stream");
-				break;
-			}
-			deliver_one(hs, o);
-			hs->ev_last = seq;
-			if (hs->stopping)
-				break;
-		}
+		a = host_member(req.params, "events");
+		if (deliver_events(hs, a))
+			resync_start(hs, "gap in the event stream");
 	}
 	hn_rpc_req_release(&req);
 }

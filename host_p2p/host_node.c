@@ -115,7 +115,7 @@ static void fail(struct host_pending *p, int rc, const char *msg)
 
 /* --- decoding ----------------------------------------------------------- */
 
-static struct json_object *member(struct json_object *o, const char *k)
+struct json_object *host_member(struct json_object *o, const char *k)
 {
 	struct json_object *v = NULL;
 
@@ -127,22 +127,22 @@ static struct json_object *member(struct json_object *o, const char *k)
 
 static int get_bool(struct json_object *o, const char *k, bool *out)
 {
-	return hn_rpc_v_bool(member(o, k), out, NULL);
+	return hn_rpc_v_bool(host_member(o, k), out, NULL);
 }
 
 static int get_i64(struct json_object *o, const char *k, int64_t *out)
 {
-	return hn_rpc_v_i64(member(o, k), out, NULL);
+	return hn_rpc_v_i64(host_member(o, k), out, NULL);
 }
 
 static int get_u64(struct json_object *o, const char *k, uint64_t *out)
 {
-	return hn_rpc_v_u64(member(o, k), out, NULL);
+	return hn_rpc_v_u64(host_member(o, k), out, NULL);
 }
 
 static int get_hash(struct json_object *o, const char *k, uint8_t out[32])
 {
-	return hn_rpc_v_hash(member(o, k), out, NULL);
+	return hn_rpc_v_hash(host_member(o, k), out, NULL);
 }
 
 /* Fills @v from a vinfo object; *@buf gets the malloc'd bytes. */
@@ -160,14 +160,15 @@ static int vinfo_decode(struct json_object *o, struct hathor_vinfo *v,
 		return HN_EPROTO;
 	if (!v->found)
 		return 0;
-	if (hn_rpc_v_bytes(member(o, "bytes"), max, buf, &v->len, NULL) < 0 ||
+	if (hn_rpc_v_bytes(host_member(o, "bytes"), max, buf, &v->len,
+			   NULL) < 0 ||
 	    get_bool(o, "is_block", &v->is_block) < 0 ||
 	    get_bool(o, "voided", &v->voided) < 0 ||
 	    get_bool(o, "fully_valid", &v->fully_valid) < 0 ||
 	    get_i64(o, "height", &v->height) < 0 ||
 	    get_i64(o, "first_block_height", &v->first_block_height) < 0 ||
 	    get_i64(o, "timestamp", &ts) < 0 ||
-	    hn_rpc_v_double(member(o, "weight"), &w, NULL) < 0) {
+	    hn_rpc_v_double(host_member(o, "weight"), &w, NULL) < 0) {
 		free(*buf);
 		*buf = NULL;
 		return HN_EPROTO;
@@ -175,7 +176,7 @@ static int vinfo_decode(struct json_object *o, struct hathor_vinfo *v,
 	v->bytes = *buf;
 	v->timestamp = (uint32_t)ts;
 	v->weight = w;
-	if (member(o, "first_block")) {
+	if (host_member(o, "first_block")) {
 		if (get_hash(o, "first_block", v->first_block) < 0) {
 			free(*buf);
 			*buf = NULL;
@@ -205,7 +206,7 @@ static int add_decode(struct json_object *o, struct hathor_add_result *r)
 	int64_t code = 0;
 
 	memset(r, 0, sizeof(*r));
-	if (hn_rpc_v_str(member(o, "status"), &st, NULL) < 0 ||
+	if (hn_rpc_v_str(host_member(o, "status"), &st, NULL) < 0 ||
 	    get_i64(o, "code", &code) < 0 ||
 	    get_bool(o, "is_block", &r->is_block) < 0 ||
 	    get_bool(o, "voided", &r->voided) < 0 ||
@@ -214,13 +215,13 @@ static int add_decode(struct json_object *o, struct hathor_add_result *r)
 		return HN_EPROTO;
 	r->status = status_of(st);
 	r->code = (int)code;
-	if (member(o, "hash")) {
+	if (host_member(o, "hash")) {
 		if (get_hash(o, "hash", r->hash) < 0)
 			return HN_EPROTO;
 		r->decoded = true;
 	}
-	if (member(o, "msg") &&
-	    hn_rpc_v_str(member(o, "msg"), &r->msg, NULL) < 0)
+	if (host_member(o, "msg") &&
+	    hn_rpc_v_str(host_member(o, "msg"), &r->msg, NULL) < 0)
 		return HN_EPROTO;
 	return 0;
 }
@@ -242,7 +243,7 @@ static int deliver(struct host_pending *p, struct json_object *res)
 
 	switch (p->kind) {
 	case K_ADD: {
-		struct json_object *a = member(res, "results");
+		struct json_object *a = host_member(res, "results");
 		struct hathor_add_result *r;
 
 		if (hn_rpc_v_array(a, HATHOR_NODE_MAX_BATCH + 1, &n, NULL) < 0)
@@ -266,8 +267,8 @@ static int deliver(struct host_pending *p, struct json_object *res)
 		    get_i64(res, "err", &err) < 0 ||
 		    get_i64(res, "verr_code", &verr) < 0)
 			return HN_EPROTO;
-		if (member(res, "msg"))
-			hn_rpc_v_str(member(res, "msg"), &msg, NULL);
+		if (host_member(res, "msg"))
+			hn_rpc_v_str(host_member(res, "msg"), &msg, NULL);
 		p->cb.verify(p->arg, valid ? 0 : (int)err, valid ? NULL : msg,
 			     (int)verr);
 		return 0;
@@ -304,14 +305,14 @@ static int deliver(struct host_pending *p, struct json_object *res)
 	case K_HASHES: {
 		uint8_t (*h)[32] = NULL;
 
-		if (hashes_decode(member(res, "hashes"), &h, &n) < 0)
+		if (hashes_decode(host_member(res, "hashes"), &h, &n) < 0)
 			return HN_EPROTO;
 		p->cb.hashes(p->arg, 0, NULL, n, (const uint8_t (*)[32])h);
 		free(h);
 		return 0;
 	}
 	case K_HTIPS: {
-		struct json_object *a = member(res, "tips");
+		struct json_object *a = host_member(res, "tips");
 		struct hathor_height_info *t;
 
 		if (hn_rpc_v_array(a, HATHOR_NODE_MAX_HEIGHT_TIPS, &n, NULL) <
@@ -341,7 +342,7 @@ static int deliver(struct host_pending *p, struct json_object *res)
 		return 0;
 	}
 	case K_TIPS: {
-		struct json_object *a = member(res, "intervals");
+		struct json_object *a = host_member(res, "intervals");
 		struct hathor_tip_interval *t;
 
 		if (hn_rpc_v_array(a, HN_NODESVC_MAX_LIST_HOST, &n, NULL) < 0)
@@ -351,7 +352,7 @@ static int deliver(struct host_pending *p, struct json_object *res)
 			return HN_ENOMEM;
 		for (i = 0; i < n && rc == 0; i++) {
 			struct json_object *x = json_object_array_get_idx(a, i);
-			struct json_object *e = member(x, "end");
+			struct json_object *e = host_member(x, "end");
 
 			if (get_u64(x, "begin", &t[i].begin) < 0 ||
 			    get_hash(x, "hash", t[i].hash) < 0)
@@ -370,7 +371,7 @@ static int deliver(struct host_pending *p, struct json_object *res)
 		uint8_t m[32], (*h)[32] = NULL;
 
 		if (get_hash(res, "merkle", m) < 0 ||
-		    hashes_decode(member(res, "hashes"), &h, &n) < 0)
+		    hashes_decode(host_member(res, "hashes"), &h, &n) < 0)
 			return HN_EPROTO;
 		p->cb.merkle(p->arg, 0, NULL, m, n, (const uint8_t (*)[32])h);
 		free(h);
@@ -378,13 +379,13 @@ static int deliver(struct host_pending *p, struct json_object *res)
 	}
 	case K_RANGE: {
 		uint8_t (*h)[32] = NULL;
-		struct json_object *nx = member(res, "next");
+		struct json_object *nx = host_member(res, "next");
 		uint64_t ts = 0, off = 0;
 
 		if (nx && (get_u64(nx, "ts", &ts) < 0 ||
 			   get_u64(nx, "off", &off) < 0))
 			return HN_EPROTO;
-		if (hashes_decode(member(res, "hashes"), &h, &n) < 0)
+		if (hashes_decode(host_member(res, "hashes"), &h, &n) < 0)
 			return HN_EPROTO;
 		p->cb.range(p->arg, 0, NULL, n, (const uint8_t (*)[32])h,
 			    nx != NULL, ts, off);
@@ -392,7 +393,7 @@ static int deliver(struct host_pending *p, struct json_object *res)
 		return 0;
 	}
 	case K_VINFOS: {
-		struct json_object *a = member(res, "vertices");
+		struct json_object *a = host_member(res, "vertices");
 		struct hathor_vinfo *v;
 		uint8_t **bufs;
 
@@ -417,7 +418,7 @@ static int deliver(struct host_pending *p, struct json_object *res)
 		return rc;
 	}
 	case K_BOOLS: {
-		struct json_object *a = member(res, "exists");
+		struct json_object *a = host_member(res, "exists");
 		bool *b;
 
 		if (hn_rpc_v_array(a, HATHOR_NODE_MAX_BATCH, &n, NULL) < 0)
@@ -435,7 +436,7 @@ static int deliver(struct host_pending *p, struct json_object *res)
 		return rc;
 	}
 	case K_HFOUND: {
-		struct json_object *a = member(res, "hashes");
+		struct json_object *a = host_member(res, "hashes");
 		uint8_t (*h)[32];
 		bool *f;
 

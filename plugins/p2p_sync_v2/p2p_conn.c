@@ -351,21 +351,14 @@ int p2p_conn_sendf(struct p2p_conn *c, enum p2p_cmd cmd, const char *fmt, ...)
 {
 	struct p2p_buf b = { 0 };
 	va_list ap;
-	int n, rc;
+	int rc;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	rc = p2p_buf_vprintf(&b, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return HN_EINVAL;
-	b.data = malloc((size_t)n + 1);
-	if (!b.data)
-		return HN_ENOMEM;
-	va_start(ap, fmt);
-	vsnprintf((char *)b.data, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	rc = p2p_conn_send(c, cmd, (const char *)b.data, (size_t)n);
-	free(b.data);
+	if (rc == 0)
+		rc = p2p_conn_send(c, cmd, (const char *)b.data, b.len);
+	p2p_buf_release(&b);
 	return rc;
 }
 

@@ -74,6 +74,19 @@ static bool is_num(struct json_object *o)
 	       json_object_is_type(o, json_type_double);
 }
 
+struct json_object *p2p_json_parse_array(const char *s, size_t len,
+					 size_t *n)
+{
+	struct json_object *o = p2p_json_parse(s, len, NULL);
+
+	if (!o || !json_object_is_type(o, json_type_array)) {
+		json_object_put(o);
+		return NULL;
+	}
+	*n = json_object_array_length(o);
+	return o;
+}
+
 bool p2p_json_eq(struct json_object *a, struct json_object *b)
 {
 	if (!a || !b)

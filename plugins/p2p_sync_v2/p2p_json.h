@@ -15,6 +15,10 @@ struct json_object;
  * puts it) or NULL for malformed JSON.  A JSON null also yields NULL, with
  * *@is_null set (may be NULL). */
 struct json_object *p2p_json_parse(const char *s, size_t len, bool *is_null);
+/* p2p_json_parse() of a payload that must be an array: NULL when it is
+ * malformed or not an array, else a new array with *@n its length. */
+struct json_object *p2p_json_parse_array(const char *s, size_t len,
+					 size_t *n);
 /* Equality as Python compares parsed JSON (1 == 1.0). */
 bool p2p_json_eq(struct json_object *a, struct json_object *b);
 /* Compact serialization (hathor.util.json_dumps), borrowed from @o. */

@@ -688,15 +688,12 @@ static void handle_pong(struct p2p_conn *c, const char *pl, size_t plen)
 
 static int handle_peers(struct p2p_conn *c, const char *pl, size_t plen)
 {
-	struct json_object *o = p2p_json_parse(pl, plen, NULL);
 	size_t n, i;
+	struct json_object *o = p2p_json_parse_array(pl, plen, &n);
 	int rc = 0;
 
-	if (!o || !json_object_is_type(o, json_type_array)) {
-		json_object_put(o);
+	if (!o)
 		return EHANDLER;
-	}
-	n = json_object_array_length(o);
 	for (i = 0; i < n; i++) {
 		struct json_object *e = json_object_array_get_idx(o, i), *v;
 		struct json_object *eps = NULL;

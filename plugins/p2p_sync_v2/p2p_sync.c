@@ -972,18 +972,15 @@ static int cmp_hinfo_desc(const void *a, const void *b)
 static int handle_peer_block_hashes(struct p2p_sync *s, const char *pl,
 				    size_t plen)
 {
-	struct json_object *o = p2p_json_parse(pl, plen, NULL);
 	struct p2p_env *env = env_of(s);
 	struct hinfo *list = NULL;
 	uint8_t (*hashes)[32] = NULL;
 	size_t n, i;
+	struct json_object *o = p2p_json_parse_array(pl, plen, &n);
 	int rc = 0;
 
-	if (!o || !json_object_is_type(o, json_type_array)) {
-		json_object_put(o);
+	if (!o)
 		return EHANDLER;
-	}
-	n = json_object_array_length(o);
 	if (n > 4 * MAX_PEER_BLOCK_HASHES) {
 		json_object_put(o);
 		return EHANDLER;
@@ -2001,12 +1998,9 @@ static int handle_tips(struct p2p_sync *s, const char *pl, size_t plen)
 		p2p_conn_error_close(s->c, "TIPS not expected");
 		return 0;
 	}
-	o = p2p_json_parse(pl, plen, NULL);
-	if (!o || !json_object_is_type(o, json_type_array)) {
-		json_object_put(o);
+	o = p2p_json_parse_array(pl, plen, &n);
+	if (!o)
 		return EHANDLER;
-	}
-	n = json_object_array_length(o);
 	for (i = 0; i < n; i++) {
 		uint8_t h[32];
 
@@ -2067,7 +2061,7 @@ out:
 	p2p_conn_release(c);
 }
 
-static int handle_tips_end(struct p2p_sync *s)
+static int handle_tips_end(struct p2p_sync *s, const char *pl, size_t plen)
 {
 	struct p2p_env *env = env_of(s);
 	int rc;
@@ -2617,7 +2611,8 @@ out:
 	p2p_conn_release(c);
 }
 
-static int handle_get_best_block(struct p2p_sync *s)
+static int handle_get_best_block(struct p2p_sync *s, const char *pl,
+				 size_t plen)
 {
 	struct p2p_env *env = env_of(s);
 	int rc;
@@ -2705,17 +2700,14 @@ fail:
 static int handle_get_peer_block_hashes(struct p2p_sync *s, const char *pl,
 					size_t plen)
 {
-	struct json_object *o = p2p_json_parse(pl, plen, NULL);
 	struct p2p_env *env = env_of(s);
 	struct pbh_op *op;
 	size_t n, i;
+	struct json_object *o = p2p_json_parse_array(pl, plen, &n);
 	int rc;
 
-	if (!o || !json_object_is_type(o, json_type_array)) {
-		json_object_put(o);
+	if (!o)
 		return EHANDLER;
-	}
-	n = json_object_array_length(o);
 	if (n > MAX_PEER_BLOCK_HASHES) {
 		json_object_put(o);
 		p2p_conn_logf(s->c, P2P_LOG_INFO, "too many heights: %zu", n);
@@ -2779,7 +2771,7 @@ out:
 	p2p_conn_release(c);
 }
 
-static int handle_get_tips(struct p2p_sync *s)
+static int handle_get_tips(struct p2p_sync *s, const char *pl, size_t plen)
 {
 	struct p2p_env *env = env_of(s);
 	int rc;
@@ -3679,75 +3671,62 @@ static const struct sserver_kind ts_kind = {
 
 /* --- dispatch (agent.py get_cmd_dict) --- */
 
+static int handle_stop_block_streaming(struct p2p_sync *s, const char *pl,
+				       size_t plen)
+{
+	ss_stop(s, &s->bs.ss);
+	return 0;
+}
+
+static int handle_stop_transactions_streaming(struct p2p_sync *s,
+					      const char *pl, size_t plen)
+{
+	ss_stop(s, &s->ts.ss);
+	return 0;
+}
+
+static int handle_not_found(struct p2p_sync *s, const char *pl, size_t plen)
+{
+	p2p_conn_logf(s->c, P2P_LOG_WARN, "vertex not found? close "
+		      "connection");
+	p2p_conn_error_close(s->c, "Unexpected NOT_FOUND");
+	return 0;
+}
+
+/* A handler returns 0, or a negative code for "Error processing". */
+typedef int sync_handler(struct p2p_sync *s, const char *pl, size_t plen);
+
+static sync_handler *const handlers[P2P_CMD__COUNT] = {
+	[P2P_CMD_GET_NEXT_BLOCKS] = handle_get_next_blocks,
+	[P2P_CMD_BLOCKS] = handle_blocks,
+	[P2P_CMD_BLOCKS_END] = handle_blocks_end,
+	[P2P_CMD_GET_BEST_BLOCK] = handle_get_best_block,
+	[P2P_CMD_BEST_BLOCK] = handle_best_block,
+	[P2P_CMD_GET_TRANSACTIONS_BFS] = handle_get_transactions_bfs,
+	[P2P_CMD_TRANSACTION] = handle_transaction,
+	[P2P_CMD_TRANSACTIONS_END] = handle_transactions_end,
+	[P2P_CMD_GET_PEER_BLOCK_HASHES] = handle_get_peer_block_hashes,
+	[P2P_CMD_PEER_BLOCK_HASHES] = handle_peer_block_hashes,
+	[P2P_CMD_STOP_BLOCK_STREAMING] = handle_stop_block_streaming,
+	[P2P_CMD_STOP_TRANSACTIONS_STREAMING] =
+		handle_stop_transactions_streaming,
+	[P2P_CMD_GET_TIPS] = handle_get_tips,
+	[P2P_CMD_TIPS] = handle_tips,
+	[P2P_CMD_TIPS_END] = handle_tips_end,
+	[P2P_CMD_GET_DATA] = handle_get_data,
+	[P2P_CMD_DATA] = handle_data,
+	[P2P_CMD_RELAY] = handle_relay,
+	[P2P_CMD_NOT_FOUND] = handle_not_found,
+};
+
 int p2p_sync_handle(struct p2p_sync *s, enum p2p_cmd cmd, const char *pl,
 		    size_t plen)
 {
-	int rc = 0;
+	sync_handler *h;
+	int rc;
 
-	if (!s)
+	if (!s || cmd < 0 || cmd >= P2P_CMD__COUNT || !(h = handlers[cmd]))
 		return 0;
-	switch (cmd) {
-	case P2P_CMD_GET_NEXT_BLOCKS:
-		rc = handle_get_next_blocks(s, pl, plen);
-		break;
-	case P2P_CMD_BLOCKS:
-		rc = handle_blocks(s, pl, plen);
-		break;
-	case P2P_CMD_BLOCKS_END:
-		rc = handle_blocks_end(s, pl, plen);
-		break;
-	case P2P_CMD_GET_BEST_BLOCK:
-		rc = handle_get_best_block(s);
-		break;
-	case P2P_CMD_BEST_BLOCK:
-		rc = handle_best_block(s, pl, plen);
-		break;
-	case P2P_CMD_GET_TRANSACTIONS_BFS:
-		rc = handle_get_transactions_bfs(s, pl, plen);
-		break;
-	case P2P_CMD_TRANSACTION:
-		rc = handle_transaction(s, pl, plen);
-		break;
-	case P2P_CMD_TRANSACTIONS_END:
-		rc = handle_transactions_end(s, pl, plen);
-		break;
-	case P2P_CMD_GET_PEER_BLOCK_HASHES:
-		rc = handle_get_peer_block_hashes(s, pl, plen);
-		break;
-	case P2P_CMD_PEER_BLOCK_HASHES:
-		rc = handle_peer_block_hashes(s, pl, plen);
-		break;
-	case P2P_CMD_STOP_BLOCK_STREAMING:
-		ss_stop(s, &s->bs.ss);
-		break;
-	case P2P_CMD_STOP_TRANSACTIONS_STREAMING:
-		ss_stop(s, &s->ts.ss);
-		break;
-	case P2P_CMD_GET_TIPS:
-		rc = handle_get_tips(s);
-		break;
-	case P2P_CMD_TIPS:
-		rc = handle_tips(s, pl, plen);
-		break;
-	case P2P_CMD_TIPS_END:
-		rc = handle_tips_end(s);
-		break;
-	case P2P_CMD_GET_DATA:
-		rc = handle_get_data(s, pl, plen);
-		break;
-	case P2P_CMD_DATA:
-		rc = handle_data(s, pl, plen);
-		break;
-	case P2P_CMD_RELAY:
-		rc = handle_relay(s, pl, plen);
-		break;
-	case P2P_CMD_NOT_FOUND:
-		p2p_conn_logf(s->c, P2P_LOG_WARN, "vertex not found? close "
-			      "connection");
-		p2p_conn_error_close(s->c, "Unexpected NOT_FOUND");
-		break;
-	default:
-		return 0;
-	}
+	rc = h(s, pl, plen);
 	return rc < 0 ? rc : 1;
 }

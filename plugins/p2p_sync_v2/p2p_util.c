@@ -192,24 +192,33 @@ int p2p_buf_append(struct p2p_buf *b, const void *p, size_t n)
 	return 0;
 }
 
-int p2p_buf_printf(struct p2p_buf *b, const char *fmt, ...)
+int p2p_buf_vprintf(struct p2p_buf *b, const char *fmt, va_list ap)
 {
-	va_list ap;
+	va_list ap2;
 	int n, rc;
 
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
+	va_copy(ap2, ap);
+	n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
 	if (n < 0)
 		return HN_EINVAL;
 	rc = reserve(b, (size_t)n + 1);
 	if (rc < 0)
 		return rc;
-	va_start(ap, fmt);
 	vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
 	b->len += (size_t)n;
 	return 0;
+}
+
+int p2p_buf_printf(struct p2p_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = p2p_buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 void p2p_hex32(const uint8_t h[32], char out[65])

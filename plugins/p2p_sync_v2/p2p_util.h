@@ -5,6 +5,7 @@
 #ifndef P2P_UTIL_H
 #define P2P_UTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,6 +47,8 @@ void p2p_buf_release(struct p2p_buf *b);
 int p2p_buf_append(struct p2p_buf *b, const void *p, size_t n);
 int p2p_buf_printf(struct p2p_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+int p2p_buf_vprintf(struct p2p_buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 /* Lower hex of a 32-byte hash into @out (65 bytes). */
 void p2p_hex32(const uint8_t h[32], char out[65]);
