@@ -192,6 +192,8 @@ struct sserver {
 	const struct sserver_kind *kind;
 	bool running;           /* a stream is being sent */
 	bool fetching;          /* a node call of the stream is out */
+	unsigned gen;           /* bumped at each reset: older answers are
+				 * stale (a stopped stream's fetch) */
 	uint64_t limit;         /* vertices the request may bring */
 	uint64_t counter;       /* vertices sent that count */
 };
@@ -576,6 +578,17 @@ static void stack_clear(struct p2p_sync *s)
 	s->n_stack = 0;
 }
 
+/* Ends the stream's state.  A node call still out for it is answered
+ * later: the new generation makes that answer stale, and a new stream may
+ * fetch at once. */
+static void ss_clear(struct sserver *ss)
+{
+	ss->running = false;
+	ss->fetching = false;
+	ss->counter = 0;
+	ss->gen++;
+}
+
 static void bs_reset(struct bserver *bs)
 {
 	size_t i;
@@ -585,8 +598,7 @@ static void bs_reset(struct bserver *bs)
 		sv_clear(&bs->ahead[i]);
 	bs->n_ahead = bs->i_ahead = 0;
 	bs->need_next = bs->ahead_done = false;
-	bs->ss.running = false;
-	bs->ss.counter = 0;
+	ss_clear(&bs->ss);
 }
 
 static void ts_reset(struct tserver *ts)
@@ -606,8 +618,7 @@ static void ts_reset(struct tserver *ts)
 	p2p_hmap_clear(&ts->seen);
 	p2p_hmap_clear(&ts->fb_heights);
 	ts->block_started = false;
-	ts->ss.running = false;
-	ts->ss.counter = 0;
+	ss_clear(&ts->ss);
 	ts->n_start = 0;
 }
 
@@ -2898,12 +2909,13 @@ static void ss_failed(struct p2p_sync *s, struct sserver *ss, const char *what,
 	ss_end(s, ss, INTERNAL_ERROR);
 }
 
-/* A node answer for the stream: false when the stream is gone, or when
- * the call failed or the answer is not @complete (the stream then ended). */
-static bool ss_answer(struct p2p_sync *s, struct sserver *ss, int rc,
-		      bool complete, const char *what)
+/* A node answer for the stream generation @gen: false when that stream
+ * is gone, or when the call failed or the answer is not @complete (the
+ * stream then ended). */
+static bool ss_answer(struct p2p_sync *s, struct sserver *ss, unsigned gen,
+		      int rc, bool complete, const char *what)
 {
-	if (p2p_conn_dead(s->c) || !ss->running)
+	if (p2p_conn_dead(s->c) || !ss->running || gen != ss->gen)
 		return false;
 	if (rc < 0 || !complete) {
 		ss_failed(s, ss, what, rc < 0 ? rc : HN_EPROTO);
@@ -2935,6 +2947,7 @@ static void bs_end(struct p2p_sync *s, int code)
 
 struct bsfetch_op {
 	struct p2p_sync *s;
+	unsigned gen;           /* of the stream it fetches for */
 	size_t n;
 	uint64_t base;
 };
@@ -2948,7 +2961,7 @@ static void bs_vinfo_cb(void *arg, int rc, size_t n,
 	struct bserver *bs = &s->bs;
 	size_t i;
 
-	if (!ss_answer(s, &bs->ss, rc, n == op->n, "get_vertex"))
+	if (!ss_answer(s, &bs->ss, op->gen, rc, n == op->n, "get_vertex"))
 		goto out;
 	bs->ss.fetching = false;
 	for (i = 0; i < n; i++) {
@@ -2979,7 +2992,8 @@ static void bs_hashes_cb(void *arg, int rc, size_t n, const bool *found,
 	struct bserver *bs = &s->bs;
 	size_t k = 0;
 
-	if (!ss_answer(s, &bs->ss, rc, n == op->n, "height_index_get"))
+	if (!ss_answer(s, &bs->ss, op->gen, rc, n == op->n,
+		       "height_index_get"))
 		goto fail;
 	while (k < n && found[k])
 		k++;
@@ -3017,6 +3031,7 @@ static void bs_fetch(struct p2p_sync *s)
 		sv_clear(&bs->ahead[i]);
 	bs->n_ahead = bs->i_ahead = 0;
 	op->s = s;
+	op->gen = bs->ss.gen;
 	op->base = (uint64_t)bs->cur.height + 1;
 	op->n = PREFETCH;
 	if (bs->ss.limit - bs->ss.counter + 1 < op->n)
@@ -3223,6 +3238,7 @@ static int ts_add_neighbors(struct tserver *ts, const struct sv *v)
 
 struct tsfetch_op {
 	struct p2p_sync *s;
+	unsigned gen;           /* of the stream it fetches for */
 	size_t n;
 	size_t idx[FETCH_BATCH];        /* queue positions */
 	bool fb_lookup;         /* this batch resolves first-block heights */
@@ -3240,7 +3256,7 @@ static void ts_fetch_cb(void *arg, int rc, size_t n,
 	struct tserver *ts = &s->ts;
 	size_t i;
 
-	if (!ss_answer(s, &ts->ss, rc, n == op->n, "get_vertex"))
+	if (!ss_answer(s, &ts->ss, op->gen, rc, n == op->n, "get_vertex"))
 		goto out;
 	ts->ss.fetching = false;
 	for (i = 0; i < n; i++) {
@@ -3298,6 +3314,7 @@ static void ts_fetch(struct p2p_sync *s)
 		return;
 	}
 	op->s = s;
+	op->gen = ts->ss.gen;
 	if (front->v) {
 		/* The front is a transaction whose first block's height is
 		 * unknown: look up the unknown ones among the fetched. */
@@ -3341,6 +3358,7 @@ static void ts_fetch(struct p2p_sync *s)
 
 struct tsnext_op {
 	struct p2p_sync *s;
+	unsigned gen;           /* of the stream it fetches for */
 	uint8_t ids[2][32];
 	size_t n;
 };
@@ -3353,8 +3371,8 @@ static void ts_next_vinfo_cb(void *arg, int rc, size_t n,
 	struct p2p_conn *c = s->c;
 	struct tserver *ts = &s->ts;
 
-	if (!ss_answer(s, &ts->ss, rc, rc >= 0 && n == op->n && vi[0].found,
-		       "get_vertex"))
+	if (!ss_answer(s, &ts->ss, op->gen, rc,
+		       rc >= 0 && n == op->n && vi[0].found, "get_vertex"))
 		goto out;
 	ts->ss.fetching = false;
 	if (vi[0].voided) {
@@ -3388,7 +3406,7 @@ static void ts_next_hash_cb(void *arg, int rc, size_t n, const bool *found,
 	struct p2p_env *env = env_of(s);
 	struct tserver *ts = &s->ts;
 
-	if (!ss_answer(s, &ts->ss, rc, n == 1, "height_index_get"))
+	if (!ss_answer(s, &ts->ss, op->gen, rc, n == 1, "height_index_get"))
 		goto fail;
 	op->n = 1;
 	if (found[0]) {
@@ -3420,6 +3438,7 @@ static void ts_next_block(struct p2p_sync *s)
 		return;
 	}
 	op->s = s;
+	op->gen = ts->ss.gen;
 	memcpy(op->ids[0], ts->cur.hash, 32);
 	ts->ss.fetching = true;
 	p2p_conn_ref(s->c);

@@ -257,6 +257,18 @@ static void jobs_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
+	if (m->defer) {
+		struct job *j = m->jobs, *next;
+
+		/* What these answers submit waits for the next turn. */
+		m->jobs = m->jobs_tail = NULL;
+		for (; j; j = next) {
+			next = j->next;
+			j->run(j);
+			job_free(j);
+		}
+		return;
+	}
 	while (m->jobs) {
 		struct job *j = m->jobs;
 

@@ -23,6 +23,8 @@ struct memnode {
 	size_t chain_len, chain_cap;
 	size_t seq;
 	bool sync;              /* answer inside the call */
+	bool defer;             /* a call made while answering is answered
+				 * on a later loop turn, as over IPC */
 	struct job *jobs, *jobs_tail;
 	ev_timer timer;
 	bool timer_init;

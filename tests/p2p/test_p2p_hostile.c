@@ -1,9 +1,10 @@
 /*
  * test_p2p_hostile.c: hostile peers against our engine (TLS on, real
  * loopback sockets): an invalid relayed vertex, unsolicited vertices, a
- * block stream that never ends, a peer that stops reading.  Each must be
+ * block stream that never ends, a peer that stops reading: each must be
  * disconnected or throttled as the reference does, while the victim keeps
- * syncing from its honest peer.
+ * syncing from its honest peer.  A block stream stopped and asked for again
+ * while the node is still answering must run again.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -271,6 +272,42 @@ out:
 	tclient_close(&t);
 }
 
+/* Asks for a block stream, stops it and asks again at once, while the
+ * first stream's node call is still out: the second stream must run. */
+static void script_restart(struct script *s)
+{
+	struct tclient t;
+	char gen[65], req[256], burst[600], *l;
+	int ends = 0, n_blocks = 0;
+
+	if (tclient_connect(&t, s->victim->port, cid) < 0 ||
+	    tclient_handshake(&t, cid) < 0)
+		FAIL(s, "handshake");
+	p2p_hex32(net->genesis_block.hash, gen);
+	snprintf(req, sizeof(req), "GET-NEXT-BLOCKS {\"start_hash\": \"%s\", "
+		 "\"end_hash\": \"%s\", \"quantity\": 100}", gen,
+		 s->best_hex);
+	/* One write: the victim reads the three lines at once. */
+	snprintf(burst, sizeof(burst), "%s\r\nSTOP-BLOCK-STREAMING\r\n%s", req,
+		 req);
+	tclient_send(&t, burst);
+	while (ends < 2 && (l = tclient_recv(&t, 10))) {
+		if (!strncmp(l, "BLOCKS ", 7) && ends == 1)
+			n_blocks++;
+		if (!strncmp(l, "BLOCKS-END", 10) && ++ends == 2 &&
+		    strcmp(l, "BLOCKS-END 0"))
+			FAIL(s, "second stream: got '%s'", l);
+		free(l);
+	}
+	if (ends < 2)
+		FAIL(s, "second stream never ended (%d BLOCKS-END)", ends);
+	if (n_blocks != 11)
+		FAIL(s, "second stream: %d blocks, expected 11", n_blocks);
+	s->ok = true;
+out:
+	tclient_close(&t);
+}
+
 /* --- tests --- */
 
 static bool best_eq(struct tnode *a, struct tnode *b)
@@ -403,12 +440,31 @@ static void test_slow_reader(void **state)
 	tnode_down(&v);
 }
 
+/* A stream stopped while its node call is out, then asked for again. */
+static void test_stream_restart(void **state)
+{
+	struct tnode v;
+	struct chain c;
+	struct script s = { .fn = script_restart };
+
+	(void)state;
+	node_up(&v, "[victim]", 0, 0);
+	chain_init(&c, net);
+	build(&v.mn, &c, 10, 0, 0);
+	v.mn.defer = true;
+	p2p_hex32(c.tip, s.best_hex);
+	s.victim = &v;
+	run(&s);
+	tnode_down(&v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_invalid_and_unsolicited),
 		cmocka_unit_test(test_endless_stream),
 		cmocka_unit_test(test_slow_reader),
+		cmocka_unit_test(test_stream_restart),
 	};
 	char err[256];
 	int rc;
