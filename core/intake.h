@@ -65,7 +65,7 @@ struct hn_intake_batch {
 
 /* Vertices per commit at most: a batch larger than this is committed in
  * parts (the last slice's commit grows with the transaction). */
-#define HN_INTAKE_TXN_MAX 512
+#define HN_INTAKE_TXN_MAX 128
 
 /* What one slice took. */
 struct hn_intake_slice_info {

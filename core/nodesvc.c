@@ -247,6 +247,7 @@ int hn_nodesvc_get_vertices(struct hn_ledger *l, const uint8_t (*hashes)[32],
 	if (n > HN_NODESVC_MAX_LIST)
 		return HN_EINVAL;
 	memset(out, 0, n * sizeof(*out));
+	hn_store_read_begin(st);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct hn_nodesvc_vinfo *o = &out[i];
 		struct hn_vmeta m;
@@ -280,6 +281,7 @@ int hn_nodesvc_get_vertices(struct hn_ledger *l, const uint8_t (*hashes)[32],
 		if (rc == 0)
 			o->found = true;
 	}
+	hn_store_read_end(st);
 	if (rc < 0) {
 		hn_nodesvc_vinfo_release(out, n);
 		return HN_EIO;
@@ -334,13 +336,17 @@ int hn_nodesvc_vertex_exists_many(struct hn_ledger *l,
 
 	if (n > HN_NODESVC_MAX_LIST)
 		return HN_EINVAL;
+	hn_store_read_begin(st);
 	for (size_t i = 0; i < n; i++) {
 		int rc = hn_store_exists(st, hashes[i]);
 
-		if (rc < 0)
+		if (rc < 0) {
+			hn_store_read_end(st);
 			return HN_EIO;
+		}
 		out[i] = rc == 1;
 	}
+	hn_store_read_end(st);
 	return 0;
 }
 
@@ -498,16 +504,20 @@ int hn_nodesvc_height_index_get_many(struct hn_ledger *l,
 {
 	if (n > HN_NODESVC_MAX_LIST)
 		return HN_EINVAL;
+	hn_store_read_begin(hn_ledger_store(l));
 	for (size_t i = 0; i < n; i++) {
 		int rc = hn_store_height_get(hn_ledger_store(l), heights[i],
 					     out[i]);
 
-		if (rc < 0 && rc != HN_ENOENT)
+		if (rc < 0 && rc != HN_ENOENT) {
+			hn_store_read_end(hn_ledger_store(l));
 			return rc;
+		}
 		found[i] = rc == 0;
 		if (!found[i])
 			memset(out[i], 0, 32);
 	}
+	hn_store_read_end(hn_ledger_store(l));
 	return 0;
 }
 

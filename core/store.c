@@ -106,12 +106,16 @@ enum stmt_id {
 	S_COUNTER_ADD, S_COUNTERS, S_TOKEN_INSERT, S_TOKEN_GET,
 	S_DEL_VERTEX, S_DEL_BYTES, S_DEL_EDGE_CHILD, S_DEL_EDGE_PARENT,
 	S_DEL_SPENT_BY, S_DEL_SPENT_OF, S_DEL_TIPS_ALL, S_DEL_TOKEN,
-	S_MEMPOOL_REFRESH, S_META_BYTES,
+	S_MEMPOOL_REFRESH, S_META_BYTES, S_READ_BEGIN, S_READ_END,
 	S_COUNT
 };
 
 static const char *const stmt_sql[S_COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
+	/* hn_store_read_begin/end: a deferred (read) transaction; not
+	 * S_COMMIT, so that failure injection counts writes only. */
+	[S_READ_BEGIN] = "BEGIN",
+	[S_READ_END] = "COMMIT",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
 	[S_SAVEPOINT] = "SAVEPOINT hn",
@@ -269,6 +273,8 @@ struct hn_store {
 	const struct hn_network *net;
 	bool readonly;
 	unsigned depth;                 /* transaction nesting */
+	unsigned read_nest;             /* hn_store_read_begin() nesting */
+	bool read_open;                 /* it began a read transaction */
 	long fail_after;                /* tests: fail the n-th write (0: off) */
 	bool best_valid;                /* best_hash/best_height cached */
 	/* The last hash lookup_id found absent (the accept pipeline asks
@@ -696,9 +702,39 @@ static int exec_stmt(struct hn_store *st, enum stmt_id id)
 	return step_done(st, st->stmt[id], stmt_sql[id]);
 }
 
+int hn_store_read_begin(struct hn_store *st)
+{
+	if (st->read_nest++ || st->depth)
+		return 0;
+	if (exec_stmt(st, S_READ_BEGIN) < 0) {
+		st->read_nest--;
+		return HN_EIO;
+	}
+	st->read_open = true;
+	return 0;
+}
+
+void hn_store_read_end(struct hn_store *st)
+{
+	if (!st->read_nest || --st->read_nest)
+		return;
+	if (st->read_open) {
+		st->read_open = false;
+		exec_stmt(st, S_READ_END);
+	}
+}
+
 int hn_store_begin(struct hn_store *st)
 {
-	int rc = exec_stmt(st, st->depth ? S_SAVEPOINT : S_BEGIN);
+	int rc;
+
+	/* A write inside a read batch: the read transaction ends first
+	 * (BEGIN IMMEDIATE cannot nest in it). */
+	if (st->read_open) {
+		st->read_open = false;
+		exec_stmt(st, S_READ_END);
+	}
+	rc = exec_stmt(st, st->depth ? S_SAVEPOINT : S_BEGIN);
 
 	if (rc == 0)
 		st->depth++;

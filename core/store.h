@@ -156,6 +156,13 @@ void hn_store_close(struct hn_store *st);      /* NULL: no-op */
  * one commit while a failed vertex rolls back alone.  rollback undoes the
  * innermost level.  Return 0 or HN_EIO (with the sqlite message logged). */
 int hn_store_begin(struct hn_store *st);
+/* A batch of reads in one read transaction: one snapshot and one WAL read
+ * lock (two fcntl calls) instead of one per statement outside a
+ * transaction.  Nests; inside a write transaction it does nothing, and a
+ * hn_store_begin() inside it ends the read transaction first.  0 or
+ * HN_EIO (then nothing is open, and the reads run as before). */
+int hn_store_read_begin(struct hn_store *st);
+void hn_store_read_end(struct hn_store *st);
 int hn_store_commit(struct hn_store *st);
 int hn_store_rollback(struct hn_store *st);
 unsigned hn_store_depth(const struct hn_store *st); /* 0: no transaction */

@@ -35,41 +35,17 @@
 #define NBLK 30
 
 struct blocks {
-	uint8_t *bytes[NBLK];
-	size_t len[NBLK];
-	uint8_t hash[NBLK][32];
+	struct tc_blocks tb;
 	struct hn_buf v[NBLK];
 };
 
-/* A chain of valid blocks, built in a scratch ledger so that each
- * block's reward is right for its height. */
 static void make_blocks(struct blocks *b)
 {
-	struct tchain src;
-	const uint8_t *parent;
-	uint32_t ts;
-
-	tc_open(&src);
-	parent = tc_gblock(&src);
-	ts = src.net->genesis_block.timestamp + 30;
-	for (size_t i = 0; i < NBLK; i++, ts += 30) {
-		struct hn_ledger_result r = { 0 };
-
-		tc_make_block(&src, parent, NULL, ts, 2.0, 7, &b->bytes[i],
-			      &b->len[i], b->hash[i]);
-		assert_int_equal(hn_ledger_add_vertex(src.l, b->bytes[i],
-						      b->len[i], 0, &r), 0);
-		b->v[i].data = b->bytes[i];
-		b->v[i].len = b->len[i];
-		parent = b->hash[i];
+	tc_blocks_make(&b->tb, NBLK);
+	for (size_t i = 0; i < NBLK; i++) {
+		b->v[i].data = b->tb.bytes[i];
+		b->v[i].len = b->tb.len[i];
 	}
-	tc_close(&src, false);
-}
-
-static void free_blocks(struct blocks *b)
-{
-	for (size_t i = 0; i < NBLK; i++)
-		free(b->bytes[i]);
 }
 
 /* Blocks committed, as another connection sees them. */
@@ -118,8 +94,8 @@ static void test_one_commit_per_batch(void **state)
 		slices++;
 		if (b.finished)
 			break;
-		assert_true(tc_exists(&tc, bl.hash[b.next - 1]));
-		assert_false(tc_exists(&tc, bl.hash[b.next]));
+		assert_true(tc_exists(&tc, bl.tb.hash[b.next - 1]));
+		assert_false(tc_exists(&tc, bl.tb.hash[b.next]));
 		assert_int_equal(committed_blocks(&tc), 0);
 	}
 	assert_int_equal(slices, NBLK);
@@ -131,7 +107,29 @@ static void test_one_commit_per_batch(void **state)
 	assert_int_equal(tc_best_height(&tc), NBLK);
 	tc_check(&tc);
 	tc_close(&tc, false);
-	free_blocks(&bl);
+	tc_blocks_free(&bl.tb);
+}
+
+/* Ten slices of the batch, nothing committed yet, and a block beside
+ * the batch's chain (on the genesis, 10 s after the batch's first block)
+ * for an outside write. */
+static void ten_slices_and_side(struct tchain *tc, struct blocks *bl,
+				struct hn_intake_batch *b,
+				struct hn_ledger_result *res, uint8_t **side,
+				size_t *sl)
+{
+	uint8_t sh[32];
+
+	make_blocks(bl);
+	tc_open(tc);
+	tc_make_block(tc, tc_gblock(tc), NULL,
+		      tc->net->genesis_block.timestamp + 40, 2.0, 9, side, sl,
+		      sh);
+	batch_init(b, bl, res);
+	for (int i = 0; i < 10; i++)
+		hn_intake_slice(tc->l, b, 1, 0, NULL);
+	assert_int_equal(b->next, 10);
+	assert_int_equal(committed_blocks(tc), 0);
 }
 
 static void test_outside_write_commits_first(void **state)
@@ -140,22 +138,11 @@ static void test_outside_write_commits_first(void **state)
 	struct hn_intake_batch b;
 	struct blocks bl;
 	struct tchain tc;
-	uint8_t *side, sh[32];
+	uint8_t *side;
 	size_t sl;
 
 	(void)state;
-	make_blocks(&bl);
-	tc_open(&tc);
-	/* A block beside the batch's chain: on the genesis, 10 s later
-	 * than the batch's first block. */
-	tc_make_block(&tc, tc_gblock(&tc), NULL,
-		      tc.net->genesis_block.timestamp + 40, 2.0, 9, &side, &sl,
-		      sh);
-	batch_init(&b, &bl, res);
-	for (int i = 0; i < 10; i++)
-		hn_intake_slice(tc.l, &b, 1, 0, NULL);
-	assert_int_equal(b.next, 10);
-	assert_int_equal(committed_blocks(&tc), 0);
+	ten_slices_and_side(&tc, &bl, &b, res, &side, &sl);
 	assert_int_equal(hn_ledger_add_vertex(tc.l, side, sl, 0, &r), 0);
 	assert_true(r.stored);
 	/* The ten and the side block are committed. */
@@ -171,7 +158,7 @@ static void test_outside_write_commits_first(void **state)
 	tc_check(&tc);
 	free(side);
 	tc_close(&tc, false);
-	free_blocks(&bl);
+	tc_blocks_free(&bl.tb);
 }
 
 static void test_failed_commit_loses_the_batch(void **state)
@@ -180,18 +167,11 @@ static void test_failed_commit_loses_the_batch(void **state)
 	struct hn_intake_batch b;
 	struct blocks bl;
 	struct tchain tc;
-	uint8_t *side, sh[32];
+	uint8_t *side;
 	size_t sl;
 
 	(void)state;
-	make_blocks(&bl);
-	tc_open(&tc);
-	tc_make_block(&tc, tc_gblock(&tc), NULL,
-		      tc.net->genesis_block.timestamp + 40, 2.0, 9, &side, &sl,
-		      sh);
-	batch_init(&b, &bl, res);
-	for (int i = 0; i < 10; i++)
-		hn_intake_slice(tc.l, &b, 1, 0, NULL);
+	ten_slices_and_side(&tc, &bl, &b, res, &side, &sl);
 	/* The next write statement is the COMMIT of the paused batch. */
 	hn_store_inject_failure(hn_ledger_store(tc.l), 1);
 	assert_int_equal(hn_ledger_add_vertex(tc.l, side, sl, 0, &r), HN_EIO);
@@ -204,7 +184,7 @@ static void test_failed_commit_loses_the_batch(void **state)
 	assert_int_equal(b.next, 10);
 	for (size_t i = 0; i < NBLK; i++) {
 		assert_false(res[i].stored);
-		assert_false(tc_exists(&tc, bl.hash[i]));
+		assert_false(tc_exists(&tc, bl.tb.hash[i]));
 	}
 	assert_int_equal(committed_blocks(&tc), 0);
 	assert_int_equal(tc_best_height(&tc), 0);
@@ -218,7 +198,7 @@ static void test_failed_commit_loses_the_batch(void **state)
 	tc_check(&tc);
 	free(side);
 	tc_close(&tc, false);
-	free_blocks(&bl);
+	tc_blocks_free(&bl.tb);
 }
 
 int main(void)

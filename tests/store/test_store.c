@@ -639,6 +639,48 @@ static void test_meta_cache_rollback(void **state)
 	tc_close(&tc, false);
 }
 
+/* hn_store_read_begin/end: the reads between them are one snapshot (a
+ * second connection does not see a block committed meanwhile, and sees it
+ * after read_end); a write inside ends the read transaction first. */
+static void test_read_batch(void **state)
+{
+	struct hn_store_opts so = { 0 };
+	struct hn_error err = { 0 };
+	struct tchain tc;
+	struct hn_store *ro;
+	uint8_t h[32], h2[32];
+	uint32_t t0;
+
+	(void)state;
+	tc_open(&tc);
+	t0 = tc.net->genesis_block.timestamp + 30;
+	so.path = tc.db;
+	so.net = tc.net;
+	so.flags = HN_STORE_READONLY;
+	if (hn_store_open(&so, &ro, &err) < 0)
+		fail_msg("read-only open: %s", err.msg);
+	assert_int_equal(hn_store_read_begin(ro), 0);
+	assert_int_equal(hn_store_exists(ro, tc_gblock(&tc)), 1);
+	tc_add_block(&tc, tc_gblock(&tc), NULL, t0, 2.0, 1, 0, h);
+	assert_int_equal(hn_store_exists(ro, h), 0);     /* the snapshot */
+	assert_int_equal(hn_store_read_begin(ro), 0);    /* nests */
+	hn_store_read_end(ro);
+	assert_int_equal(hn_store_exists(ro, h), 0);
+	hn_store_read_end(ro);
+	assert_int_equal(hn_store_exists(ro, h), 1);
+	hn_store_close(ro);
+
+	/* On the writer: a write inside a read batch, then more reads. */
+	assert_int_equal(hn_store_read_begin(hn_ledger_store(tc.l)), 0);
+	assert_int_equal(hn_store_exists(hn_ledger_store(tc.l), h), 1);
+	tc_add_block(&tc, h, NULL, t0 + 30, 2.0, 1, 0, h2);
+	assert_int_equal(hn_store_exists(hn_ledger_store(tc.l), h2), 1);
+	hn_store_read_end(hn_ledger_store(tc.l));
+	assert_int_equal(tc_best_height(&tc), 2);
+	tc_check(&tc);
+	tc_close(&tc, false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -650,6 +692,7 @@ int main(void)
 		cmocka_unit_test(test_events_and_batch),
 		cmocka_unit_test(test_failure_rollback),
 		cmocka_unit_test(test_meta_cache_rollback),
+		cmocka_unit_test(test_read_batch),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
