@@ -17,6 +17,7 @@
 #include "daemon.h"
 #include "http_int.h"
 #include "ledger.h"
+#include "relay.h"
 
 #include "hn/err.h"
 #include "hn/hash.h"
@@ -227,6 +228,8 @@ void http__submit_block(struct http__req *r)
 			goto out;
 		}
 		ok = rc == 0;
+		if (ok)
+			hn_relay_local(r->h->d, bytes, n);
 	}
 	if (!(o = json_object_new_object()))
 		goto out;

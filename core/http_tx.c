@@ -20,6 +20,7 @@
 #include "daemon.h"
 #include "http_int.h"
 #include "ledger.h"
+#include "relay.h"
 #include "store.h"
 
 #include "hn/b64.h"
@@ -775,6 +776,7 @@ void http__push_tx(struct http__req *r)
 		http__fail(r, 500, "storage error");
 		goto out;
 	}
+	hn_relay_local(r->h->d, bytes, n);      /* propagate_tx */
 	o = json_object_new_object();
 	if (!o || hn_vertex_to_json(v, &tx) < 0) {
 		json_object_put(o);

@@ -36,6 +36,8 @@ enum fam_id {
 	F_RELOAD_TS,
 	F_LOADS,
 	F_UNLOADS,
+	F_LOCAL_RELAY,
+	F_RELAY_IN,
 	F_COUNT
 };
 
@@ -99,6 +101,12 @@ static const struct fam_def fam_defs[F_COUNT] = {
 	[F_UNLOADS] = { "hathor_plugin_unloads_total",
 		"Plugin unloads asked for by the admin (plugin unload), by "
 		"plugin and result.", HATHOR_METRIC_COUNTER, NULL, 0 },
+	[F_LOCAL_RELAY] = { "hathor_p2p_local_relays_total",
+		"Locally originated vertices (HTTP API) handed to the P2P "
+		"plugin for relay, by result.", HATHOR_METRIC_COUNTER, NULL, 0 },
+	[F_RELAY_IN] = { "hathor_p2p_relayed_received_total",
+		"New vertices stored from a peer's real-time relay (DATA).",
+		HATHOR_METRIC_COUNTER, NULL, 0 },
 };
 
 struct series {
@@ -310,6 +318,16 @@ void hn_core_metrics_vertex(const char *type, const char *reason)
 	add(get2(F_VTX_RECV, "type", type, NULL, NULL), 1);
 	if (reason)
 		add(get2(F_VTX_REJ, "type", type, "reason", reason), 1);
+}
+
+void hn_core_metrics_local_relay(const char *result)
+{
+	add(get2(F_LOCAL_RELAY, "result", result, NULL, NULL), 1);
+}
+
+void hn_core_metrics_relay_in(void)
+{
+	add(get2(F_RELAY_IN, NULL, NULL, NULL, NULL), 1);
 }
 
 void hn_core_metrics_host_up(bool up)

@@ -37,6 +37,12 @@ void hn_core_metrics_ipc(const char *method, double seconds, bool error);
 /* A vertex offered to the ledger: @type "block" or "tx"; @reason NULL if
  * it was stored, else why it was refused (a short, bounded word). */
 void hn_core_metrics_vertex(const char *type, const char *reason);
+/* A locally originated vertex handed to the P2P plugin (core/relay.c):
+ * @result "sent", "failed" or "dropped" (no live host / plugin). */
+void hn_core_metrics_local_relay(const char *result);
+/* A new vertex stored from a peer's real-time relay (DATA, not a stream
+ * or mempool reply), core/nodesvc.c. */
+void hn_core_metrics_relay_in(void);
 /* The P2P host as last reported: up or down, peers by state. */
 void hn_core_metrics_host_up(bool up);
 void hn_core_metrics_peers(unsigned connecting, unsigned handshaking,

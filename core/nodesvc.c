@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ledger_int.h"
+#include "metrics.h"
 #include "store.h"
 
 #include "hn/err.h"
@@ -56,6 +57,8 @@ int hn_nodesvc_on_new_vertex(struct hn_ledger *l, const uint8_t *bytes,
 	if (!res)
 		res = &dummy;
 	rc = hn_ledger_add_vertex(l, bytes, len, origin_flags(origin), res);
+	if (rc == 0 && origin == HN_ORIGIN_RELAYED)
+		hn_core_metrics_relay_in();
 	if (rc == HN_EEXIST) {
 		res->code = 0;
 		return 0;

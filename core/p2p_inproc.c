@@ -342,6 +342,21 @@ struct json_object *hn_p2p_inproc_connections(const struct hn_daemon *d)
 	return connections(the_p2p, err, sizeof(err), &rc);
 }
 
+int hn_p2p_inproc_send_tx(const struct hn_daemon *d, const uint8_t *bytes,
+			  size_t len, char *err, size_t errlen)
+{
+	const struct hathor_p2p_ops *ops;
+	int rc;
+
+	if (!the_p2p || the_p2p->d != d || !the_p2p->running)
+		return HN_ECLOSED;
+	ops = ops_of(the_p2p);
+	if (!ops || !HATHOR_HAS(ops, send_tx_to_peers) || !ops->send_tx_to_peers)
+		return HN_ECLOSED;
+	rc = ops->send_tx_to_peers(ctx_of(the_p2p), bytes, len, err, errlen);
+	return rc < 0 ? HN_EINVAL : 0;
+}
+
 bool hn_p2p_inproc_synced(const struct hn_daemon *d)
 {
 	const struct hathor_p2p_ops *ops;

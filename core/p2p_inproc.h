@@ -30,6 +30,8 @@
 #define HN_CORE_P2P_INPROC_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 struct hn_daemon;
 struct hn_error;
@@ -52,6 +54,11 @@ void hn_p2p_inproc_close(struct hn_p2p_inproc *p);
  * "known_peers", "connections": {...}}; caller puts it), or NULL when no
  * in-process P2P plugin runs. */
 struct json_object *hn_p2p_inproc_connections(const struct hn_daemon *d);
+/* send_tx_to_peers(@bytes) (core/relay.c).  HN_ECLOSED when no plugin is
+ * loaded (not this mode, or mid-reload); another code with @err from the
+ * plugin. */
+int hn_p2p_inproc_send_tx(const struct hn_daemon *d, const uint8_t *bytes,
+			  size_t len, char *err, size_t errlen);
 /* has_synced_peer(); false when no in-process P2P plugin runs. */
 bool hn_p2p_inproc_synced(const struct hn_daemon *d);
 

@@ -1513,6 +1513,16 @@ static void peers_reply(void *arg, int rc, struct hn_rpc_resp *resp)
 	free(r);
 }
 
+int hn_sup_module_call(const char *method, HN_TAKES struct json_object *params,
+		       double timeout, hn_rpc_done_cb cb, void *arg)
+{
+	if (!the_mod || !the_mod->sup) {
+		json_object_put(params);
+		return HN_ECLOSED;
+	}
+	return hn_sup_call(the_mod->sup, method, params, timeout, cb, arg);
+}
+
 static int h_peers(void *ctx, struct hn_admin_call *call)
 {
 	struct peers_req *r;

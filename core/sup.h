@@ -113,6 +113,10 @@ void hn_sup_close(struct hn_sup *s);
 int hn_sup_call(struct hn_sup *s, const char *method,
 		HN_TAKES struct json_object *params, double timeout,
 		hn_rpc_done_cb cb, void *arg);
+/* hn_sup_call on the "sup" module's supervisor (HN_ECLOSED when the module
+ * is not open: not host mode, or stopped). */
+int hn_sup_module_call(const char *method, HN_TAKES struct json_object *params,
+		       double timeout, hn_rpc_done_cb cb, void *arg);
 
 /* Reload finished: @rc 0 and @info {"plugin","path","gen","pid",
  * "old_pid","ms"} (borrowed), or @rc < 0 and @msg, a one-line reason

@@ -5,7 +5,12 @@
 # 3 transactions pushed with hathor-txgen (its mempool).  B (inprocess)
 # starts empty, bootstraps from A and must reach A's best block and A's
 # mempool; then a block mined at A and a transaction pushed to A reach B
-# by relay.  B runs no hathor-p2p-host child, A runs one; B's admin
+# by relay.  Relay is proven by counters, not by timing: A's
+# hathor_p2p_local_relays_total{result="sent"} (the core handed its
+# push_tx vertex to the host) and B's hathor_p2p_relayed_received_total
+# (stored from a DATA relay, not from mempool sync) each count the tx
+# pushed to A; then a tx pushed to B (in-process) is counted the same way
+# by B and A.  B runs no hathor-p2p-host child, A runs one; B's admin
 # "peers" and /v1a/status connected_peers name A's peer id.
 #
 #   inproc_daemon.sh HATHOR_NODE HOST_BIN PLUGIN_DIR CHAINGEN MINER TXGEN ADMIN [BLOCKS TXS]
@@ -38,7 +43,9 @@ echo "chain of $NB blocks + $NT txs generated in $(elapsed "$t0") s"
 
 PA=$(free_port)
 PB=$(free_port)
-start a "$PA"
+printf '[metrics]\nport_file = %s\n' "$WORK/a.mport" >"$WORK/a.ini"
+printf '[metrics]\nport_file = %s\n' "$WORK/b.mport" >"$WORK/b.ini"
+start a "$PA" "" --config "$WORK/a.ini" --metrics-listen 127.0.0.1:0
 "$TXGEN" --api "$API_a" --network unittests --count 3 >"$WORK/txgen0.log" 2>&1 ||
 	fail "txgen: $(tail -3 "$WORK/txgen0.log")"
 A_BEST=$(best_of "$API_a")
@@ -46,7 +53,19 @@ A_MEMPOOL=$(mempool_of "$API_a")
 [[ ${#A_BEST} == 64 ]] || fail "A has no best block"
 [[ $(wc -w <<<"$A_MEMPOOL") -eq 3 ]] || fail "A's mempool [$A_MEMPOOL], want 3 txs"
 
-start b "$PB" "$PA" --p2p-mode "$B_MODE"
+start b "$PB" "$PA" --p2p-mode "$B_MODE" --config "$WORK/b.ini" \
+	--metrics-listen 127.0.0.1:0
+# metric NODE SERIES: its value in NODE's /metrics (0 when absent).
+metric() {
+	curl -sf "http://127.0.0.1:$(tr -dc 0-9 <"$WORK/$1.mport")/metrics" |
+		awk -v k="$2" '$1 == k { v = $2 } END { print v + 0 }'
+}
+SENT='hathor_p2p_local_relays_total{result="sent"}'
+RECV='hathor_p2p_relayed_received_total'
+# relay_on API: that node's every ready peer asked it to relay (RELAY true).
+relay_on() {
+	api "$1" status 2>/dev/null | jget "int(bool(d['connections']['connected_peers']) and all(p['plugins']['node-block-sync']['relay_to_peer'] for p in d['connections']['connected_peers']))" 2>/dev/null | grep -qx 1
+}
 t0=$(date +%s.%N)
 wait_for 60 best_is "$API_b" "$A_BEST" || fail "B did not reach A's best $A_BEST (at $(best_of "$API_b"))"
 echo "B ($B_MODE) reached A's best block in $(elapsed "$t0") s"
@@ -79,6 +98,10 @@ if [[ $B_MODE == inprocess ]]; then
 	wait_for 20 ready || fail "B's /v1a/p2p/readiness: $(curl -s "$API_b/v1a/p2p/readiness")"
 	echo "B's /v1a/p2p/readiness: $(curl -s "$API_b/v1a/p2p/readiness")"
 fi
+wait_for 20 relay_on "$API_a" || fail "B never asked A to relay: $(api "$API_a" status)"
+wait_for 20 relay_on "$API_b" || fail "A never asked B to relay: $(api "$API_b" status)"
+sent_a=$(metric a "$SENT")
+recv_b=$(metric b "$RECV")
 TX=$("$TXGEN" --api "$API_a" --network unittests --count 1 2>"$WORK/txgen1.log") ||
 	fail "txgen: $(tail -3 "$WORK/txgen1.log")"
 [[ ${#TX} == 64 ]] || fail "txgen printed '$TX'"
@@ -86,6 +109,23 @@ b_has() { mempool_of "$API_b" 2>/dev/null | grep -q "$1"; }
 t0=$(date +%s.%N)
 wait_for 20 b_has "$TX" || fail "tx $TX pushed to A did not reach B's mempool"
 echo "tx pushed to A reached B in $(elapsed "$t0") s"
+got=$(metric a "$SENT")
+[[ $got == $((sent_a + 1)) ]] || fail "A's $SENT: $got, want $((sent_a + 1)) (push_tx not handed to the host)"
+got=$(metric b "$RECV")
+[[ $got == $((recv_b + 1)) ]] || fail "B's $RECV: $got, want $((recv_b + 1)) (the tx came by sync, not by relay)"
+echo "tx pushed to A reached B by relay (A sent 1, B received 1 by DATA)"
+# In-process mode: a tx pushed to B goes to A by relay.
+sent_b=$(metric b "$SENT")
+recv_a=$(metric a "$RECV")
+TX2=$("$TXGEN" --api "$API_b" --network unittests --count 1 2>"$WORK/txgen2.log") ||
+	fail "txgen on B: $(tail -3 "$WORK/txgen2.log")"
+a_has() { mempool_of "$API_a" 2>/dev/null | grep -q "$1"; }
+wait_for 20 a_has "$TX2" || fail "tx $TX2 pushed to B did not reach A's mempool"
+got=$(metric b "$SENT")
+[[ $got == $((sent_b + 1)) ]] || fail "B's $SENT: $got, want $((sent_b + 1)) (in-process push_tx not relayed)"
+got=$(metric a "$RECV")
+[[ $got == $((recv_a + 1)) ]] || fail "A's $RECV: $got, want $((recv_a + 1)) (the tx came by sync, not by relay)"
+echo "tx pushed to B (inprocess) reached A by relay"
 
 # B's peer source: admin "peers" and /v1a/status name A's peer id.
 id_a=$(sed -n 's/.*p2p_sync_v2 ready: peer id \([0-9a-f]\{64\}\).*/\1/p' "$WORK/a.log" | tail -1)
