@@ -126,7 +126,6 @@ got=$(metric b "$SENT")
 got=$(metric a "$RECV")
 [[ $got == $((recv_a + 1)) ]] || fail "A's $RECV: $got, want $((recv_a + 1)) (the tx came by sync, not by relay)"
 echo "tx pushed to B (inprocess) reached A by relay"
-
 # B's peer source: admin "peers" and /v1a/status name A's peer id.
 id_a=$(sed -n 's/.*p2p_sync_v2 ready: peer id \([0-9a-f]\{64\}\).*/\1/p' "$WORK/a.log" | tail -1)
 [[ ${#id_a} == 64 ]] || fail "no peer id in A's log"
@@ -136,4 +135,24 @@ grep -q "$id_a" "$WORK/peers.json" || fail "admin peers of B do not list A ($id_
 api "$API_b" status | jget "[p['id'] for p in d['connections']['connected_peers']]" \
 	>"$WORK/status_peers" || fail "B's /v1a/status"
 grep -q "$id_a" "$WORK/status_peers" || fail "B's /v1a/status connected_peers $(cat "$WORK/status_peers") lack A"
+# Host absent: A's host killed; a push_tx right after still succeeds and
+# its relay ends as exactly one of sent / failed / dropped (never queued
+# for a later host, never failing the HTTP answer).
+relays_a() {
+	local r t=0
+	for r in sent failed dropped; do
+		t=$((t + $(metric a "hathor_p2p_local_relays_total{result=\"$r\"}")))
+	done
+	echo "$t"
+}
+before=$(relays_a)
+hpid=$(pgrep -P "$PID_a" -x hathor-p2p-host) || fail "A has no host child"
+kill -KILL "$hpid"
+TX3=$("$TXGEN" --api "$API_a" --network unittests --count 1 2>"$WORK/txgen3.log") ||
+	fail "push_tx on A with its host killed: $(tail -3 "$WORK/txgen3.log")"
+[[ ${#TX3} == 64 ]] || fail "txgen printed '$TX3'"
+one_more() { [[ $(relays_a) == $((before + 1)) ]]; }
+wait_for 20 one_more || fail "A's local relays $(relays_a), want $((before + 1)) after push_tx with no host"
+echo "push_tx with A's host killed: accepted, relay settled once ($(curl -sf "http://127.0.0.1:$(tr -dc 0-9 <"$WORK/a.mport")/metrics" | grep '^hathor_p2p_local_relays_total' | tr '\n' ' '))"
+
 echo OK
