@@ -111,6 +111,23 @@ static void pending_clear(struct hn_ledger *l, size_t keep)
 	l->n_pending = keep;
 }
 
+/* A vertex stored in the open batch transaction (struct hn_ledger brec):
+ * what storing it again needs. */
+struct hn_ledger_brec {
+	uint8_t *bytes;         /* owned */
+	size_t len;
+	int flags;
+	double received_at;
+};
+
+static void brec_clear(struct hn_ledger *l)
+{
+	for (size_t i = 0; i < l->n_brec; i++)
+		free(l->brec[i].bytes);
+	l->n_brec = 0;
+	l->brec_broken = false;
+}
+
 void hn_ledger_close(struct hn_ledger *l)
 {
 	if (!l)
@@ -118,6 +135,8 @@ void hn_ledger_close(struct hn_ledger *l)
 	hn_ledger__unpark(l);
 	while (hn_store_depth(l->st))
 		hn_store_rollback(l->st);
+	brec_clear(l);
+	free(l->brec);
 	if (l->sigpre) {
 		struct hn_sigcache_stats ss;
 
@@ -403,7 +422,7 @@ static int queue_events(struct hn_ledger *l, const struct hn_cons *c,
 /* Stores @v and runs consensus inside the current transaction level. */
 static int store_and_run(struct hn_ledger *l, const uint8_t *bytes,
 			 size_t len, struct hn_vertex *v, uint64_t height,
-			 uint64_t min_height, int flags,
+			 uint64_t min_height, int flags, double received_at,
 			 struct hn_ledger_result *res)
 {
 	struct hn_cons c;
@@ -421,7 +440,7 @@ static int store_and_run(struct hn_ledger *l, const uint8_t *bytes,
 	m.height = m.is_block ? height : 0;
 	m.min_height = min_height;
 	m.acc_work = hn_weight_to_work(v->weight);
-	m.received_at = hn_ledger_now(l);
+	m.received_at = received_at;
 	rc = hn_store_put_vertex(l->st, bytes, len, v, &m);
 	if (rc < 0) {
 		hn_vertex_free(v);
@@ -463,7 +482,8 @@ static int store_and_run(struct hn_ledger *l, const uint8_t *bytes,
 			return res_fail(res, rc, "out of memory");
 		}
 	}
-	{
+	/* The hex only when something is logged: debug is off in a sync. */
+	if (c.reorg || hn_log_enabled(HN_LOG_DEBUG)) {
 		char hex[65];
 
 		hn_hex_encode(v->hash, 32, hex);
@@ -490,6 +510,84 @@ static int store_and_run(struct hn_ledger *l, const uint8_t *bytes,
 	return 0;
 }
 
+/* Keeps a copy of a vertex just stored in the open batch transaction;
+ * without memory the batch can only be rolled back whole. */
+static void brec_keep(struct hn_ledger *l, const uint8_t *bytes, size_t len,
+		      int flags, double received_at)
+{
+	struct hn_ledger_brec *r;
+
+	if (l->brec_broken)
+		return;
+	if (l->n_brec == l->cap_brec) {
+		size_t cap = l->cap_brec ? l->cap_brec * 2 : 64;
+		void *p = realloc(l->brec, cap * sizeof(*l->brec));
+
+		if (!p) {
+			l->brec_broken = true;
+			return;
+		}
+		l->brec = p;
+		l->cap_brec = cap;
+	}
+	r = &l->brec[l->n_brec];
+	r->bytes = malloc(len ? len : 1);
+	if (!r->bytes) {
+		l->brec_broken = true;
+		return;
+	}
+	memcpy(r->bytes, bytes, len);
+	r->len = len;
+	r->flags = flags;
+	r->received_at = received_at;
+	l->n_brec++;
+}
+
+/* A vertex failed inside the batch transaction after writing: rolls the
+ * transaction back and stores the batch's earlier vertices again, in the
+ * same order with the same receive times and without events (theirs are
+ * queued already), so the batch goes on as if the failed vertex had
+ * never been tried.  If that fails the batch is lost: its events are
+ * dropped and hn_ledger_batch_end() returns HN_EIO, as for a failed
+ * commit. */
+static void batch_redo(struct hn_ledger *l)
+{
+	size_t i = 0;
+
+	hn_store_rollback(l->st);
+	if (l->brec_broken || hn_store_begin(l->st) < 0)
+		goto lost;
+	for (i = 0; i < l->n_brec; i++) {
+		const struct hn_ledger_brec *r = &l->brec[i];
+		struct hn_ledger_result res;
+		struct hn_vertex *v = NULL;
+		uint64_t height, min_height;
+
+		memset(&res, 0, sizeof(res));
+		if (hn_vertex_decode(r->bytes, r->len, &v, NULL, 0) < 0)
+			goto lost;
+		if (check_deps(l, v, &res, &height, &min_height) < 0) {
+			hn_vertex_free(v);
+			goto lost;
+		}
+		if (store_and_run(l, r->bytes, r->len, v, height, min_height,
+				  r->flags | HN_ADD_QUIET, r->received_at,
+				  &res) < 0)
+			goto lost;
+	}
+	hn_info(COMP, "failed vertex rolled back; %zu vertices of its batch "
+		"stored again", l->n_brec);
+	return;
+lost:
+	hn_err(COMP, "cannot store the batch's vertices again (%zu of %zu): "
+	       "the batch is rolled back", i, l->n_brec);
+	if (hn_store_depth(l->st))
+		hn_store_rollback(l->st);
+	brec_clear(l);
+	pending_clear(l, 0);
+	l->batch_lost = true;
+}
+
 static int add_vertex(struct hn_ledger *l, const uint8_t *bytes,
 		      size_t len, int flags, struct hn_ledger_result *res)
 {
@@ -498,7 +596,8 @@ static int add_vertex(struct hn_ledger *l, const uint8_t *bytes,
 	uint64_t height = 0, min_height = 0;
 	size_t keep_events;
 	char msg[160];
-	bool outer;
+	double now;
+	bool outer, redo;
 	int rc;
 
 	if (!res)
@@ -579,19 +678,41 @@ static int add_vertex(struct hn_ledger *l, const uint8_t *bytes,
 		return 0;
 	}
 
+	/* Outside a transaction the vertex gets its own.  In a batch's
+	 * transaction there is no savepoint per vertex: sqlite would copy
+	 * every page the vertex touches that the batch already changed into
+	 * its statement journal (~10 % of an import's instructions).  A
+	 * vertex whose writes fail rolls the batch's transaction back
+	 * instead, and the batch's vertices before it are stored again
+	 * (batch_redo).  Other nesting keeps a savepoint. */
+	if (l->in_batch && l->batch_lost) {
+		hn_vertex_free(v);
+		return res_fail(res, HN_EIO, "the batch's transaction was "
+				"rolled back");
+	}
 	outer = hn_store_depth(l->st) == 0;
+	redo = l->in_batch && hn_store_depth(l->st) == 1;
 	keep_events = l->n_pending;
-	if (hn_store_begin(l->st) < 0) {
+	if (!redo && hn_store_begin(l->st) < 0) {
 		hn_vertex_free(v);
 		return res_fail(res, HN_EIO, "cannot begin transaction: %s",
 				hn_store_errmsg(l->st));
 	}
-	rc = store_and_run(l, bytes, len, v, height, min_height, flags, res);
+	now = hn_ledger_now(l);
+	rc = store_and_run(l, bytes, len, v, height, min_height, flags, now,
+			   res);
 	if (rc < 0) {
-		hn_store_rollback(l->st);
 		pending_clear(l, keep_events);
 		res->stored = false;
+		if (redo)
+			batch_redo(l);
+		else
+			hn_store_rollback(l->st);
 		return rc;
+	}
+	if (redo) {
+		brec_keep(l, bytes, len, flags, now);
+		return 0;
 	}
 	if (hn_store_commit(l->st) < 0) {
 		/* The level is gone (commit failed and was rolled back). */
@@ -654,6 +775,7 @@ int hn_ledger_batch_begin(struct hn_ledger *l)
 	if (hn_store_begin(l->st) < 0)
 		return HN_EIO;
 	l->in_batch = true;
+	brec_clear(l);
 	return 0;
 }
 
@@ -665,6 +787,12 @@ int hn_ledger_batch_end(struct hn_ledger *l)
 		return HN_EINVAL;
 	l->in_batch = false;
 	l->parked = false;
+	brec_clear(l);
+	if (l->batch_lost) {
+		l->batch_lost = false;
+		pending_clear(l, 0);
+		return HN_EIO;
+	}
 	rc = hn_store_commit(l->st);
 	if (rc < 0) {
 		hn_err(COMP, "batch commit failed, batch rolled back: %s",

@@ -28,6 +28,7 @@ struct hn_ledger_sub {
 
 struct daa_cent;
 struct hn_fa;
+struct hn_ledger_brec;
 struct hn_sigpre;
 
 struct hn_ledger {
@@ -40,6 +41,16 @@ struct hn_ledger {
 	 * the loop run; any other writer commits it first. */
 	bool parked;
 	bool park_lost;                 /* that commit failed */
+	/* The vertices stored in the open batch transaction, in order
+	 * (ledger.c, add_vertex): a vertex whose writes fail rolls the
+	 * whole transaction back and these are stored again, instead of a
+	 * savepoint per vertex.  brec_broken: one could not be kept. */
+	struct hn_ledger_brec *brec;
+	size_t n_brec, cap_brec;
+	bool brec_broken;
+	/* Redoing them failed: the batch's transaction is gone; writes
+	 * are refused until hn_ledger_batch_end() reports it. */
+	bool batch_lost;
 	/* Subscribers and the event queue. */
 	struct hn_ledger_sub *subs;
 	size_t n_subs;

@@ -681,6 +681,152 @@ static void test_read_batch(void **state)
 	tc_close(&tc, false);
 }
 
+/* Vertices made once for test_batch_failure_redo. */
+#define REDO_MAX 20
+struct redo_set {
+	size_t n;
+	uint8_t *b[REDO_MAX];
+	size_t len[REDO_MAX];
+	uint8_t h[REDO_MAX][32];
+};
+
+static void redo_keep(struct redo_set *s, uint8_t *b, size_t n,
+		      const uint8_t h[32])
+{
+	assert_true(s->n < REDO_MAX);
+	s->b[s->n] = b;
+	s->len[s->n] = n;
+	memcpy(s->h[s->n], h, 32);
+	s->n++;
+}
+
+/* Every vertex of @s (and the tips answers at each timestamp of the
+ * chain) the same in @a and @b, rowids included. */
+static void assert_same_ledgers(struct tchain *a, struct tchain *b,
+				const struct redo_set *s, uint32_t t_from,
+				uint32_t t_to)
+{
+	struct hn_store *sa = hn_ledger_store(a->l);
+	struct hn_store *sb = hn_ledger_store(b->l);
+
+	for (size_t i = 0; i < s->n; i++)
+		assert_same_meta(sa, sb, s->h[i]);
+	for (uint32_t t = t_from; t <= t_to; t += 7)
+		for (int k = HN_TIPS_ALL; k <= HN_TIPS_TX; k++) {
+			struct hn_tip_interval *ta = NULL, *tb = NULL;
+			size_t na = 0, nb = 0;
+
+			assert_int_equal(hn_store_tips(sa, k, t, &ta, &na), 0);
+			assert_int_equal(hn_store_tips(sb, k, t, &tb, &nb), 0);
+			assert_int_equal(na, nb);
+			if (na)
+				assert_memory_equal(ta, tb, na * sizeof(*ta));
+			free(ta);
+			free(tb);
+		}
+}
+
+/* A vertex whose writes fail inside a batch (a failure injected at each
+ * of its writes in turn) is undone alone: the batch has no savepoint per
+ * vertex, so its transaction is rolled back and the vertices stored
+ * before are stored again (core/ledger.c batch_redo).  The failed vertex
+ * is then stored in the same batch, the batch goes on and commits, each
+ * vertex's accepted event comes once, and the ledger equals one that
+ * stored the same vertices without a failure. */
+static void test_batch_failure_redo(void **state)
+{
+	struct tchain ref, tc;
+	struct redo_set s = { 0 };
+	uint8_t prev[32], h[32], t[32], txp[2][32], *b;
+	struct hn_ledger_result r;
+	struct tc_in in;
+	uint64_t value = 100000000000ULL;       /* the genesis output */
+	size_t n, fail_at;
+	uint32_t t0;
+	int failures = 0;
+
+	/* Reference: 12 blocks (the genesis reward unlocks), a tx spending
+	 * it, a block confirming the tx, a side block, two more blocks. */
+	tc_open(&ref);
+	t0 = ref.net->genesis_block.timestamp + 30;
+	memcpy(prev, tc_gblock(&ref), 32);
+	for (uint32_t i = 0; i < 12; i++) {
+		tc_make_block(&ref, prev, NULL, t0 + 30 * i, 2.0, 1, &b, &n, h);
+		assert_int_equal(hn_ledger_add_vertex(ref.l, b, n, 0, NULL), 0);
+		redo_keep(&s, b, n, h);
+		memcpy(prev, h, 32);
+	}
+	in.tx = tc_gblock(&ref);
+	in.index = 0;
+	tc_make_tx(&ref, &in, 1, &value, 1, tc_gtx1(&ref), tc_gtx2(&ref),
+		   t0 + 400, 2.0, &b, &n, t);
+	assert_int_equal(hn_ledger_add_vertex(ref.l, b, n, 0, NULL), 0);
+	fail_at = s.n;
+	redo_keep(&s, b, n, t);
+	memcpy(txp[0], t, 32);
+	memcpy(txp[1], tc_gtx2(&ref), 32);
+	tc_make_block(&ref, prev, (const uint8_t (*)[32])txp, t0 + 430, 2.0, 1,
+		      &b, &n, h);
+	assert_int_equal(hn_ledger_add_vertex(ref.l, b, n, 0, NULL), 0);
+	redo_keep(&s, b, n, h);
+	tc_make_block(&ref, prev, NULL, t0 + 431, 2.0, 2, &b, &n, h);
+	assert_int_equal(hn_ledger_add_vertex(ref.l, b, n, 0, NULL), 0);
+	redo_keep(&s, b, n, h);
+	memcpy(prev, s.h[s.n - 2], 32);
+	for (uint32_t i = 0; i < 2; i++) {
+		tc_make_block(&ref, prev, NULL, t0 + 460 + 30 * i, 2.0, 1, &b,
+			      &n, h);
+		assert_int_equal(hn_ledger_add_vertex(ref.l, b, n, 0, NULL), 0);
+		redo_keep(&s, b, n, h);
+		memcpy(prev, h, 32);
+	}
+	tc_check(&ref);
+
+	for (long k = 1; k < 1000; k++) {
+		struct evlog e = { 0 };
+		int rc;
+
+		tc_open(&tc);
+		assert_int_equal(hn_ledger_subscribe(tc.l, on_event, &e), 0);
+		assert_int_equal(hn_ledger_batch_begin(tc.l), 0);
+		for (size_t i = 0; i < fail_at; i++)
+			assert_int_equal(hn_ledger_add_vertex(tc.l, s.b[i],
+							      s.len[i], 0,
+							      NULL), 0);
+		hn_store_inject_failure(hn_ledger_store(tc.l), k);
+		rc = hn_ledger_add_vertex(tc.l, s.b[fail_at], s.len[fail_at],
+					  0, &r);
+		hn_store_inject_failure(hn_ledger_store(tc.l), 0);
+		if (rc == 0) {
+			assert_int_equal(hn_ledger_batch_end(tc.l), 0);
+			tc_close(&tc, false);
+			break;          /* k is past the last write */
+		}
+		assert_int_equal(rc, HN_EIO);
+		assert_false(r.stored);
+		failures++;
+		assert_false(tc_exists(&tc, s.h[fail_at]));
+		assert_true(tc_exists(&tc, s.h[fail_at - 1]));
+		assert_int_equal(tc_best_height(&tc), fail_at);
+		for (size_t i = fail_at; i < s.n; i++)
+			assert_int_equal(hn_ledger_add_vertex(tc.l, s.b[i],
+							      s.len[i], 0,
+							      NULL), 0);
+		assert_int_equal(e.accepted, 0);
+		assert_int_equal(hn_ledger_batch_end(tc.l), 0);
+		assert_int_equal(e.accepted, (int)s.n);
+		assert_false(e.gap);
+		tc_check(&tc);
+		assert_same_ledgers(&ref, &tc, &s, t0 - 30, t0 + 520);
+		tc_close(&tc, false);
+	}
+	printf("%d failed vertices undone inside a batch\n", failures);
+	assert_true(failures > 5);
+	for (size_t i = 0; i < s.n; i++)
+		free(s.b[i]);
+	tc_close(&ref, false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -692,6 +838,7 @@ int main(void)
 		cmocka_unit_test(test_events_and_batch),
 		cmocka_unit_test(test_failure_rollback),
 		cmocka_unit_test(test_meta_cache_rollback),
+		cmocka_unit_test(test_batch_failure_redo),
 		cmocka_unit_test(test_read_batch),
 	};
 
