@@ -162,7 +162,9 @@ struct hn_cnode *hn_cons_get(struct hn_cons *c, const uint8_t hash[32])
 		return NULL;
 	}
 	memcpy(n->hash, hash, 32);
-	rc = hn_store_get_meta_vertex(c->st, hash, &n->m, &n->v);
+	/* Metadata only: most nodes are loaded for their voided_by,
+	 * first_block or timestamp; vx() decodes the vertex on first use. */
+	rc = hn_store_get_meta(c->st, hash, HN_VMETA_CORE, &n->m);
 	if (rc < 0) {
 		hexs(hash, hex);
 		cfail(c, rc == HN_ENOENT ? HN_EIO : rc,
@@ -178,6 +180,25 @@ struct hn_cnode *hn_cons_get(struct hn_cons *c, const uint8_t hash[32])
 		return NULL;
 	}
 	return n;
+}
+
+/* The decoded vertex of @n (loaded on first use), or NULL with c->err
+ * set. */
+static const struct hn_vertex *vx(struct hn_cons *c, struct hn_cnode *n)
+{
+	char hex[65];
+	int rc;
+
+	if (n->v || c->err)
+		return n->v;
+	rc = hn_store_get_vertex(c->st, n->hash, &n->v);
+	if (rc < 0) {
+		n->v = NULL;
+		hexs(n->hash, hex);
+		cfail(c, rc == HN_ENOENT ? HN_EIO : rc,
+		      "consensus needs vertex '%s': %s", hex, hn_strerror(rc));
+	}
+	return n->v;
 }
 
 struct hn_cnode *hn_cons_add_new(struct hn_cons *c, struct hn_vertex *v,
@@ -503,10 +524,12 @@ static void walk_add_neighbors(struct walk *w, struct hn_cnode *n)
 			walk_visit_hash(w, l.h[i]);
 		hn_hash_list_release(&l);
 	} else {
-		for (unsigned i = 0; i < n->v->n_parents && !c->err; i++)
-			walk_visit_hash(w, n->v->parents[i]);
-		for (unsigned i = 0; i < n->v->n_inputs && !c->err; i++)
-			walk_visit_hash(w, n->v->inputs[i].tx_id);
+		const struct hn_vertex *v = vx(c, n);
+
+		for (unsigned i = 0; v && i < v->n_parents && !c->err; i++)
+			walk_visit_hash(w, v->parents[i]);
+		for (unsigned i = 0; v && i < v->n_inputs && !c->err; i++)
+			walk_visit_hash(w, v->inputs[i].tx_id);
 	}
 }
 
@@ -540,13 +563,25 @@ static bool is_block(const struct hn_cnode *n)
 	return n->m.is_block;
 }
 
+/* Number of parents of @n (0 on error, with c->err set). */
+static unsigned n_parents(struct hn_cons *c, struct hn_cnode *n)
+{
+	const struct hn_vertex *v = vx(c, n);
+
+	return v ? v->n_parents : 0;
+}
+
 static struct hn_cnode *block_parent(struct hn_cons *c, struct hn_cnode *b)
 {
-	if (!b->v->n_parents) {
+	const struct hn_vertex *v = vx(c, b);
+
+	if (!v)
+		return NULL;
+	if (!v->n_parents) {
 		cfail(c, HN_EIO, "genesis has no parent block");
 		return NULL;
 	}
-	return hn_cons_get(c, b->v->parents[0]);
+	return hn_cons_get(c, v->parents[0]);
 }
 
 /* Spenders of any output of @n (funds DAG). */
@@ -641,8 +676,12 @@ static void update_score_and_mark_as_the_best_chain_if_possible(
 static int union_voided_by_from_parents(struct hn_cons *c, struct hn_cnode *b,
 					struct hset *out)
 {
-	for (unsigned i = 0; i < b->v->n_parents; i++) {
-		struct hn_cnode *p = hn_cons_get(c, b->v->parents[i]);
+	const struct hn_vertex *bv = vx(c, b);
+
+	if (!bv)
+		return c->err;
+	for (unsigned i = 0; i < bv->n_parents; i++) {
+		struct hn_cnode *p = hn_cons_get(c, bv->parents[i]);
 
 		if (!p)
 			return c->err;
@@ -664,7 +703,7 @@ static struct hn_cnode *first_parent_in_best_chain(struct hn_cons *c,
 	struct hn_cnode *p = block_parent(c, b);
 
 	while (p && voided(p)) {
-		if (!p->v->n_parents) {
+		if (!n_parents(c, p)) {
 			cfail(c, HN_EIO, "voided genesis block");
 			return NULL;
 		}
@@ -704,9 +743,10 @@ static hn_u128 score_one_block(struct hn_cons *c, struct hn_cnode *b,
 			       bool mark, uint32_t newest_ts)
 {
 	hn_u128 score = hn_weight_to_work(b->m.weight) + parent_score;
+	const struct hn_vertex *bv = vx(c, b);
 
-	for (unsigned i = 1; i < b->v->n_parents && !c->err; i++) {
-		struct hn_cnode *root = hn_cons_get(c, b->v->parents[i]);
+	for (unsigned i = 1; bv && i < bv->n_parents && !c->err; i++) {
+		struct hn_cnode *root = hn_cons_get(c, bv->parents[i]);
 		struct walk w;
 		struct hn_cnode *n;
 
@@ -928,7 +968,7 @@ static void remove_voided_by_from_chain(struct hn_cons *c, struct hn_cnode *b)
 	while (b && !c->err) {
 		if (!block_remove_voided_by(c, b, NULL))
 			break;
-		if (!b->v->n_parents)
+		if (!n_parents(c, b))
 			break;
 		b = block_parent(c, b);
 	}
@@ -1015,7 +1055,7 @@ static void height_update_new_chain(struct hn_cons *c, struct hn_cnode *b)
 			items = p;
 		}
 		items[n++] = x;
-		if (!x->v->n_parents)
+		if (!n_parents(c, x))
 			break;
 		x = block_parent(c, x);
 	}
@@ -1057,7 +1097,9 @@ static void block_update_voided_info(struct hn_cons *c, struct hn_cnode *b)
 	size_t nch;
 	bool head_conn, best_conn;
 
-	if (!b->v->n_parents) {
+	if (!n_parents(c, b)) {
+		if (c->err)
+			return;
 		update_score_and_mark_as_the_best_chain_if_possible(c, b);
 		return;
 	}
@@ -1249,7 +1291,7 @@ static void tx_set_conflict_twins(struct hn_cons *c, struct hn_cnode *tx)
 	for (size_t i = 0; i < tx->m.n_conflict_with && !c->err; i++) {
 		struct hn_cnode *o = hn_cons_get(c, tx->m.conflict_with[i]);
 
-		if (!o || !are_twins(tx->v, o->v))
+		if (!o || !vx(c, o) || !are_twins(tx->v, o->v))
 			continue;
 		set_add(c, &tx->m.twins, &tx->m.n_twins, o->hash);
 		set_add(c, &o->m.twins, &o->m.n_twins, tx->hash);
@@ -1569,6 +1611,8 @@ static bool reward_lock_ok(struct hn_cons *c, struct hn_cnode *tx,
 {
 	uint64_t lock = c->net->reward_spend_min_blocks;
 
+	if (!vx(c, tx))
+		return true;
 	for (unsigned i = 0; i < tx->v->n_inputs; i++) {
 		struct hn_cnode *s = hn_cons_get(c, tx->v->inputs[i].tx_id);
 
@@ -1603,6 +1647,8 @@ static int remove_one(struct hn_cons *c, struct hn_cnode *n)
 			"or a transaction it depends on became invalid after "
 			"a reorg", hex);
 	}
+	if (!vx(c, n))
+		return c->err;
 	if ((rc = hn_store_remove_vertex(c->st, n->v)) < 0)
 		return cfail(c, rc, "cannot remove '%s': %s", hex,
 			     hn_store_errmsg(c->st));
@@ -1645,6 +1691,8 @@ static int mempool_rules_ok(struct hn_cons *c, struct hn_cnode *tx,
 	}
 	if (!c->vctx)
 		return 1;
+	if (!vx(c, tx))
+		return c->err;
 	rc = hn_verify_feature_recheck(c->vctx, tx->v, &err);
 	if (rc == HN_ECONSENSUS || rc == HN_ENOENT) {
 		hn_warn(COMP, "mempool transaction '%s' became invalid after "
@@ -1736,8 +1784,10 @@ out:
 }
 
 /* Recomputes the mempool-tip flag of @n once per flush (transactions
- * only: a block is never a mempool tip). */
-static int mempool_refresh(struct hn_cons *c, struct hn_cnode *n)
+ * only: a block is never a mempool tip).  @live_child: a non-voided
+ * vertex has @n as parent or spends one of its outputs. */
+static int mempool_refresh(struct hn_cons *c, struct hn_cnode *n,
+			   bool live_child)
 {
 	int rc;
 
@@ -1751,7 +1801,16 @@ static int mempool_refresh(struct hn_cons *c, struct hn_cnode *n)
 	 * mempool membership being refreshed here) and is not now keeps 0. */
 	if (!n->was_mempool && !meta_in_mempool(&n->m))
 		return 0;
-	rc = hn_store_mempool_refresh(c->st, n->hash);
+	/* The flag's definition (S_MEMPOOL_REFRESH) where it is known
+	 * without the query: 0 out of the mempool or with a live child; 1
+	 * for the new vertex in the mempool, which nothing stored refers
+	 * to yet. */
+	if (!meta_in_mempool(&n->m) || live_child)
+		rc = hn_store_mempool_set(c->st, n->hash, false);
+	else if (n->is_new)
+		rc = hn_store_mempool_set(c->st, n->hash, true);
+	else
+		rc = hn_store_mempool_refresh(c->st, n->hash);
 	if (rc < 0)
 		return cfail(c, rc, "cannot update mempool");
 	return 0;
@@ -1801,6 +1860,8 @@ int hn_cons_flush(struct hn_cons *c)
 
 		if (n->removed || was == voided(n))
 			continue;
+		if (!vx(c, n))
+			return c->err;
 		rc = voided(n) ? hn_store_tips_remove(st, k, n->v) :
 			n->is_new ? hn_store_tips_add_new(st, k, n->v) :
 			hn_store_tips_add(st, k, n->v);
@@ -1808,19 +1869,27 @@ int hn_cons_flush(struct hn_cons *c)
 			return cfail(c, rc, "cannot update tips: %s",
 				     hn_store_errmsg(st));
 	}
-	/* 3. mempool tips: recompute every affected tx and its deps */
+	/* 3. mempool tips: recompute every affected tx, and its deps when
+	 * it is new or its voidedness changed (the only way it changes their
+	 * flag; a dep whose own metadata changed is affected itself). */
 	for (size_t i = 0; i < c->n_aff; i++) {
 		struct hn_cnode *n = c->aff[i];
+		const struct hn_vertex *v;
+		bool live = !voided(n);
 
-		if (mempool_refresh(c, n) < 0)
+		if (mempool_refresh(c, n, false) < 0)
 			return c->err;
-		for (unsigned j = 0; j < n->v->n_parents; j++)
-			if (mempool_refresh(c, hn_cons_get(c,
-						n->v->parents[j])) < 0)
+		if (!n->is_new && n->was_voided == voided(n))
+			continue;
+		if (!(v = vx(c, n)))
+			return c->err;
+		for (unsigned j = 0; j < v->n_parents; j++)
+			if (mempool_refresh(c, hn_cons_get(c, v->parents[j]),
+					    live) < 0)
 				return c->err;
-		for (unsigned j = 0; j < n->v->n_inputs; j++)
+		for (unsigned j = 0; j < v->n_inputs; j++)
 			if (mempool_refresh(c, hn_cons_get(c,
-						n->v->inputs[j].tx_id)) < 0)
+						v->inputs[j].tx_id), live) < 0)
 				return c->err;
 	}
 	if (c->reorg && remove_invalid_mempool(c) < 0)
